@@ -1,0 +1,73 @@
+/// The barrier model's fixed vocabularies. Sectors are not here: they are rows
+/// in the `sectors` table, so an administrator can add one without a release.
+
+/// A stage of the criminal business process that a supplier's service can serve.
+public enum Stage: String, CaseIterable, Codable, Sendable, Comparable {
+    case settingUpMarketplace = "setting_up_marketplace"
+    case runningMarketplace = "running_marketplace"
+    case selling
+    case shipping
+
+    public static func < (lhs: Stage, rhs: Stage) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+/// The illegal market a supplier is misused for; one registry serves all three.
+public enum Market: String, CaseIterable, Codable, Sendable, Comparable {
+    case drugs
+    case firearms
+    case contraband
+
+    public static func < (lhs: Market, rhs: Market) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+/// Whether a registered supplier still trades. Records are archived, never deleted.
+public enum FacilitatorStatus: String, CaseIterable, Codable, Sendable {
+    case active
+    case dormant
+    case dissolved
+    case archived
+}
+
+/// What a user may do: admins everything, officers the registry work, auditors read.
+public enum Role: String, CaseIterable, Codable, Sendable {
+    case admin
+    case officer
+    case auditor
+
+    /// Whether this role may change registry data.
+    public var canWrite: Bool { self != .auditor }
+    /// Whether this role may read the audit log.
+    public var canReadAudit: Bool { self != .officer }
+}
+
+/// The sectors DESIGN.md names; the database seeds the same codes.
+public enum KnownSectors {
+    public static let codes: [String] = [
+        "courier", "postal_service", "parcel_delivery", "food_delivery", "stealth_packaging",
+        "internet_service_provider", "hosting_provider", "encrypted_messaging", "social_media",
+        "cryptocurrency_exchange", "payment_service", "other",
+    ]
+}
+
+/// Who made a change, for the audit log.
+public struct Actor: Sendable, Equatable {
+    public var userID: UUIDString?
+    public var agencyID: UUIDString?
+    /// A readable name for the log: the user's e-mail, or `cli:<unix user>` for the command line.
+    public var label: String
+    public var requestID: String?
+
+    public init(userID: UUIDString?, agencyID: UUIDString?, label: String, requestID: String? = nil) {
+        self.userID = userID
+        self.agencyID = agencyID
+        self.label = label
+        self.requestID = requestID
+    }
+}
+
+/// A UUID kept as its lowercase text, so BarrierCore needs no Foundation.
+public typealias UUIDString = String

@@ -1,0 +1,62 @@
+import Configuration
+import Foundation
+
+/// Everything the server reads from its environment, checked at start: a bad
+/// or missing value stops start-up with every problem listed in one message.
+public struct AppConfiguration: Sendable {
+    public var host: String = "0.0.0.0"
+    public var port: Int = 8080
+    /// Nil: run the embedded cluster in ./.barrier/postgres.
+    public var databaseURL: String?
+    /// Reports may read from a replica; unset means the primary.
+    public var databaseReadURL: String?
+    public var maxConnections: Int = 20
+    /// Largest JSON request body, in bytes.
+    public var maxJSONBytes: Int = 1 << 20
+    /// Largest CSV import, in bytes.
+    public var maxImportBytes: Int = 256 << 20
+    /// How long a verified API token is trusted before it is looked up again.
+    public var tokenCacheSeconds: Int = 5
+    public var logLevel: String = "info"
+
+    public init() {}
+
+    public struct Invalid: Error, CustomStringConvertible {
+        public var problems: [String]
+        public var description: String { "configuration is not usable: " + problems.joined(separator: "; ") }
+    }
+
+    /// Reads the environment (through swift-configuration) over the defaults.
+    public static func fromEnvironment() throws -> AppConfiguration {
+        let reader = ConfigReader(provider: EnvironmentVariablesProvider())
+        var config = AppConfiguration()
+        var problems: [String] = []
+        func integer(_ key: String, _ env: String, _ range: ClosedRange<Int>, into value: inout Int) {
+            guard let raw = reader.string(forKey: ConfigKey(key)), !raw.isEmpty else { return }
+            if let n = Int(raw), range.contains(n) { value = n } else {
+                problems.append("\(env) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(raw)'")
+            }
+        }
+        integer("port", "PORT", 1...65535, into: &config.port)
+        integer("database.max.connections", "DATABASE_MAX_CONNECTIONS", 1...500, into: &config.maxConnections)
+        integer("import.max.bytes", "IMPORT_MAX_BYTES", 1024...(4 << 30), into: &config.maxImportBytes)
+        integer("json.max.bytes", "JSON_MAX_BYTES", 1024...(64 << 20), into: &config.maxJSONBytes)
+        integer("token.cache.seconds", "TOKEN_CACHE_SECONDS", 0...3600, into: &config.tokenCacheSeconds)
+        if let host = reader.string(forKey: "host"), !host.isEmpty { config.host = host }
+        for (key, env) in [("database.url", "DATABASE_URL"), ("database.read.url", "DATABASE_READ_URL")] {
+            guard let raw = reader.string(forKey: ConfigKey(key)), !raw.isEmpty else { continue }
+            if raw.hasPrefix("postgres://") || raw.hasPrefix("postgresql://") {
+                if key == "database.url" { config.databaseURL = raw } else { config.databaseReadURL = raw }
+            } else {
+                problems.append("\(env) must be a postgres:// or postgresql:// URL")
+            }
+        }
+        if let level = reader.string(forKey: "log.level"), !level.isEmpty {
+            if ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) { config.logLevel = level } else {
+                problems.append("LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical")
+            }
+        }
+        if !problems.isEmpty { throw Invalid(problems: problems) }
+        return config
+    }
+}

@@ -1,0 +1,70 @@
+import BarrierCore
+import BarrierStore
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+
+/// Metrics go to one Prometheus registry per process: MetricsSystem can be bootstrapped once.
+enum MetricsRegistry {
+    static let shared: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }()
+}
+
+/// Builds the whole application; `barrier serve` and the tests both call this,
+/// so tests exercise the real assembly. When `runDatabase` is true the pool runs
+/// as a service of the application (started and stopped with it).
+public func buildApplication(
+    configuration: AppConfiguration, database: Database, runDatabase: Bool = true, logger: Logger? = nil
+) -> some ApplicationProtocol {
+    var logger = logger ?? Logger(label: "barrier")
+    logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
+    let router = buildRouter(configuration: configuration, database: database)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "barrier-registry"),
+        services: runDatabase ? [database.client] : [],
+        logger: logger)
+}
+
+public func buildRouter(configuration: AppConfiguration, database: Database) -> Router<BarrierRequestContext> {
+    let registry = MetricsRegistry.shared
+    let router = Router(context: BarrierRequestContext.self)
+    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: ProblemMiddleware())
+    router.get("healthz") { _, _ in Response.json("{\"status\":\"ok\"}") }
+    router.get("readyz") { _, _ -> Response in
+        if await database.isReachable() { return .json("{\"status\":\"ready\",\"database\":\"reachable\"}") }
+        throw Problem(.serviceUnavailable, "Service unavailable", detail: "The database is not reachable.")
+    }
+    router.get("metrics") { _, _ -> Response in
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+    }
+    router.get("openapi.yaml") { _, _ -> Response in
+        Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.text)))
+    }
+    let api = router.group("api/v1")
+        .add(middleware: TokenAuthenticator(access: AccessStore(database), cacheSeconds: configuration.tokenCacheSeconds))
+    api.addRoutes(FacilitatorController(store: FacilitatorStore(database), transfer: FacilitatorTransfer(database), config: configuration).endpoints)
+    api.addRoutes(AuditController(log: AuditLog(database)).endpoints)
+    return router
+}
+
+/// The OpenAPI 3.1 description of the API, shipped as a resource of this module.
+public enum OpenAPIDocument {
+    public static let text: String = {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
+              let text = try? String(contentsOf: url, encoding: .utf8)
+        else { return "openapi: 3.1.0\n" }
+        return text
+    }()
+}

@@ -1,0 +1,182 @@
+import BarrierCore
+import BarrierStore
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// `/api/v1/facilitators`: the supplier registry.
+struct FacilitatorController {
+    let store: FacilitatorStore
+    let transfer: FacilitatorTransfer
+    let config: AppConfiguration
+
+    var endpoints: RouteCollection<BarrierRequestContext> {
+        let routes = RouteCollection(context: BarrierRequestContext.self)
+        routes.get("facilitators", use: list)
+        routes.post("facilitators", use: create)
+        routes.get("facilitators.csv", use: export)
+        routes.get("facilitators/{id}", use: get)
+        routes.patch("facilitators/{id}", use: update)
+        routes.post("facilitators/{id}/archive", use: archive)
+        routes.get("facilitators/{id}/duplicates", use: duplicates)
+        routes.post("facilitators/{id}/merge", use: merge)
+        routes.post("imports/facilitators", use: importCSV)
+        routes.get("sectors", use: sectors)
+        return routes
+    }
+
+    @Sendable func list(_ request: Request, context: BarrierRequestContext) async throws -> Response {
+        _ = try context.require(.everyone)
+        let parameters = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { a, _ in a })
+        let query = try FacilitatorQuery(parameters: parameters, knownSectors: try await store.sectors())
+        let page = try await store.list(query)
+        let next = page.nextCursor.map { "\"\($0)\"" } ?? "null"
+        return .json("{\"items\":[\(page.items.joined(separator: ","))],\"next_cursor\":\(next)}")
+    }
+
+    @Sendable func get(_ request: Request, context: BarrierRequestContext) async throws -> Response {
+        _ = try context.require(.everyone)
+        let record = try await store.get(try context.uuidParameter())
+        let etag = "\"\(record.version)\""
+        if let inm = request.headers[.ifNoneMatch], inm == etag {
+            return Response(status: .notModified, headers: [.eTag: etag])
+        }
+        return .json(record.json, headers: [.eTag: etag])
+    }
+
+    @Sendable func create(_ request: Request, context: BarrierRequestContext) async throws -> Response {
+        let actor = try context.require(.writers).actor(requestID: context.requestID)
+        let (patch, typeErrors) = FacilitatorInput.patch(from: try await JSONValue.object(from: request, limit: config.maxJSONBytes))
+        if !typeErrors.isEmpty {
+            // Report the rule breaches of the well-typed fields too, so one answer lists everything.
+            let draft = patch.applied(to: FacilitatorPatch.blank).normalised()
+            let typed = Set(typeErrors.map { $0.field.split(separator: "[").first.map(String.init) ?? $0.field })
+            let more = (patch.missingForCreate + draft.problems(knownSectors: try await store.sectors()))
+                .filter { e in !typed.contains(e.field.split(separator: "[").first.map(String.init) ?? e.field) }
+            var seen: Set<String> = []
+            throw Problem.invalid((typeErrors + more).filter { seen.insert($0.field + $0.message).inserted })
+        }
+        let createAnyway = try booleanParameter(request, "create_anyway")
+        let record = try await store.create(patch, allowDuplicates: createAnyway, actor: actor)
+        return .json(record.json, status: .created, headers: [
+            .eTag: "\"\(record.version)\"", .location: "/api/v1/facilitators/\(record.id.uuidString.lowercased())",
+        ])
+    }
+
+    @Sendable func update(_ request: Request, context: BarrierRequestContext) async throws -> Response {
+        let actor = try context.require(.writers).actor(requestID: context.requestID)
+        let id = try context.uuidParameter()
+        let version = try expectedVersion(request)
+        let (patch, typeErrors) = FacilitatorInput.patch(from: try await JSONValue.object(from: request, limit: config.maxJSONBytes))
+        if !typeErrors.isEmpty { throw Problem.invalid(typeErrors) }
+        if patch.isEmpty { throw Problem.badRequest("The body names no field to change.") }
+        let record = try await store.update(id, patch, expectedVersion: version, actor: actor)
+        return .json(record.json, headers: [.eTag: "\"\(record.version)\""])
+    }
+
+    @Sendable func archive(_ request: Request, context: BarrierRequestContext) async throws -> Response {
+        let actor = try context.require(.writers).actor(requestID: context.requestID)
+        let record = try await store.archive(try context.uuidParameter(), expectedVersion: try expectedVersion(request), actor: actor)
+        return .json(record.json, headers: [.eTag: "\"\(record.version)\""])
+    }
+
+    @Sendable func duplicates(_ request: Request, context: BarrierRequestContext) async throws -> Response {
+        _ = try context.require(.everyone)
+        let candidates = try await store.duplicates(of: try context.uuidParameter())
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return .json("{\"candidates\":" + String(decoding: try encoder.encode(candidates), as: UTF8.self) + "}")
+    }
+
+    @Sendable func merge(_ request: Request, context: BarrierRequestContext) async throws -> Response {
+        let actor = try context.require(.writers).actor(requestID: context.requestID)
+        let survivor = try context.uuidParameter()
+        let version = try expectedVersion(request)
+        var reader = FieldReader(try await JSONValue.object(from: request, limit: config.maxJSONBytes))
+        reader.rejectUnknown(allowed: ["duplicate_id"])
+        let duplicate = reader.uuid("duplicate_id")
+        if duplicate == nil && reader.errors.isEmpty { reader.errors.add("duplicate_id", "is required") }
+        if !reader.errors.isEmpty { throw Problem.invalid(reader.errors.errors) }
+        let record = try await store.merge(survivor, duplicate: duplicate!, expectedVersion: version, actor: actor)
+        return .json(record.json, headers: [.eTag: "\"\(record.version)\""])
+    }
+
+    @Sendable func importCSV(_ request: Request, context: BarrierRequestContext) async throws -> Response {
+        let actor = try context.require(.writers).actor(requestID: context.requestID)
+        let type = request.headers[.contentType]?.lowercased() ?? ""
+        guard type.hasPrefix("text/csv") else {
+            throw Problem(.unsupportedMediaType, "Unsupported media type", detail: "Send the file as Content-Type: text/csv.")
+        }
+        var request = request
+        let body = try await request.collectBody(upTo: config.maxImportBytes)
+        do {
+            let result = try await transfer.importCSV(Data(buffer: body), actor: actor)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let flags = String(decoding: try encoder.encode(result.flags), as: UTF8.self)
+            return .json(
+                "{\"created\":\(result.created),\"file_sha256\":\"\(result.fileSHA256)\",\"audit_seq\":\(result.auditSeq),\"flagged\":\(flags)}",
+                status: .created)
+        } catch StoreError.invalid(let errors) {
+            throw Problem.invalid(errors, detail: "\(Set(errors.compactMap(\.line)).count) line(s) of the file are invalid; nothing was imported.")
+        }
+    }
+
+    @Sendable func export(_ request: Request, context: BarrierRequestContext) async throws -> Response {
+        _ = try context.require(.everyone)
+        let transfer = self.transfer
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"facilitators.csv\""],
+            body: ResponseBody { writer in
+                _ = try await transfer.exportCSV { data in try await writer.write(ByteBuffer(bytes: data)) }
+                try await writer.finish(nil)
+            })
+    }
+
+    @Sendable func sectors(_ request: Request, context: BarrierRequestContext) async throws -> Response {
+        _ = try context.require(.everyone)
+        let codes = try await store.sectors().sorted()
+        return .json("{\"sectors\":[" + codes.map { "\"\($0)\"" }.joined(separator: ",") + "]}")
+    }
+
+    /// The version the client read, from If-Match: 428 without it.
+    private func expectedVersion(_ request: Request) throws -> Int {
+        guard let raw = request.headers[.ifMatch] else {
+            throw Problem(.preconditionRequired, "Precondition required",
+                          detail: "Send If-Match with the ETag you read, so a concurrent change is never overwritten.")
+        }
+        let tag = raw.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        let bare = tag.hasPrefix("W/") ? String(tag.dropFirst(2)) : tag
+        guard let version = Int(bare.trimmingCharacters(in: CharacterSet(charactersIn: "\""))) else {
+            throw Problem.badRequest("If-Match must be an ETag of this API, such as \"3\".", errors: [FieldError(field: "If-Match", message: "is not an ETag of this API")])
+        }
+        return version
+    }
+
+    private func booleanParameter(_ request: Request, _ name: String) throws -> Bool {
+        guard let raw = request.uri.queryParameters[Substring(name)] else { return false }
+        switch raw.lowercased() {
+        case "true", "1", "yes": return true
+        case "false", "0", "no", "": return false
+        default: throw Problem.badRequest("\(name) must be true or false.", errors: [FieldError(field: name, message: "must be true or false")])
+        }
+    }
+}
+
+extension BarrierRequestContext {
+    func uuidParameter(_ name: String = "id") throws -> UUID {
+        guard let raw = parameters.get(name), let id = UUID(uuidString: raw) else {
+            throw Problem(.notFound, "Not found", detail: "'\(parameters.get(name) ?? "")' is not a record id (a UUID).")
+        }
+        return id
+    }
+}
+
+extension Response {
+    static func json(_ text: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}

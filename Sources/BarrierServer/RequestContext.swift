@@ -1,0 +1,94 @@
+import BarrierCore
+import BarrierStore
+import Foundation
+import Hummingbird
+import Synchronization
+
+/// The context of every request: who is calling (nil when no token was sent)
+/// and the request id that ties log lines and audit events together.
+public struct BarrierRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var identity: Identity?
+    public var requestID: String = ""
+
+    public init(source: Source) {
+        self.coreContext = .init(source: source)
+    }
+
+    /// The caller, who must hold one of `roles`: 401 without a token, 403 with the wrong role.
+    public func require(_ roles: Set<Role>) throws -> Identity {
+        guard let identity else {
+            var p = Problem(.unauthorized, "Unauthorized", detail: "Send an API token: Authorization: Bearer <token>.")
+            p.headers[.wwwAuthenticate] = "Bearer realm=\"barrier\""
+            throw p
+        }
+        guard roles.contains(identity.role) else {
+            throw Problem(.forbidden, "Forbidden",
+                          detail: "Your role (\(identity.role.rawValue)) may not do this; it needs \(roles.map(\.rawValue).sorted().joined(separator: " or ")).")
+        }
+        return identity
+    }
+
+    public var actor: Actor {
+        get throws { try require(Set(Role.allCases)).actor(requestID: requestID) }
+    }
+}
+
+extension Set where Element == Role {
+    static let everyone: Set<Role> = Set(Role.allCases)
+    static let writers: Set<Role> = [.admin, .officer]
+    static let auditReaders: Set<Role> = [.admin, .auditor]
+}
+
+/// Resolves `Authorization: Bearer <token>` to a user. A verified token is kept
+/// for a few seconds so the hot read paths cost one query, not two; a revoked
+/// token stops working within that time on every instance.
+struct TokenAuthenticator: RouterMiddleware {
+    typealias Context = BarrierRequestContext
+    let access: AccessStore
+    let cacheSeconds: Int
+    let cache = TokenCache()
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.requestID = request.headers[.init("X-Request-Id")!].flatMap { $0.count <= 100 ? $0 : nil } ?? UUID().uuidString.lowercased()
+        if let header = request.headers[.authorization] {
+            let parts = header.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+                throw Problem(.unauthorized, "Unauthorized", detail: "The Authorization header must be 'Bearer <token>'.")
+            }
+            let token = String(parts[1]).trimmingCharacters(in: .whitespaces)
+            guard let identity = try await identity(for: token) else {
+                var p = Problem(.unauthorized, "Unauthorized", detail: "The API token is unknown, revoked or expired.")
+                p.headers[.wwwAuthenticate] = "Bearer realm=\"barrier\", error=\"invalid_token\""
+                throw p
+            }
+            context.identity = identity
+        }
+        var response = try await next(request, context)
+        response.headers[.init("X-Request-Id")!] = context.requestID
+        return response
+    }
+
+    private func identity(for token: String) async throws -> Identity? {
+        let now = ContinuousClock.now
+        if cacheSeconds > 0, let (identity, expiry) = cache.entries.withLock({ $0[token] }), expiry > now {
+            return identity
+        }
+        guard let identity = try await access.identity(forToken: token) else {
+            cache.entries.withLock { _ = $0.removeValue(forKey: token) }
+            return nil
+        }
+        if cacheSeconds > 0 {
+            cache.entries.withLock { entries in
+                if entries.count > 10_000 { entries.removeAll() }
+                entries[token] = (identity, now + .seconds(cacheSeconds))
+            }
+        }
+        return identity
+    }
+}
+
+final class TokenCache: Sendable {
+    let entries = Mutex<[String: (Identity, ContinuousClock.Instant)]>([:])
+}

@@ -1,0 +1,162 @@
+import BarrierCore
+import Crypto
+import Foundation
+import HummingbirdBcrypt
+import PostgresNIO
+
+/// A signed-in user, as the server's authorisation sees them.
+public struct Identity: Sendable, Equatable {
+    public var userID: UUID
+    public var agencyID: UUID
+    public var email: String
+    public var role: Role
+
+    public func actor(requestID: String?) -> Actor {
+        Actor(userID: userID.uuidString.lowercased(), agencyID: agencyID.uuidString.lowercased(), label: email, requestID: requestID)
+    }
+}
+
+/// Agencies, users and API tokens.
+public struct AccessStore: Sendable {
+    let db: Database
+
+    public init(_ db: Database) { self.db = db }
+
+    /// Whether no agency exists yet (the first run creates one).
+    public func isEmpty() async throws -> Bool {
+        let rows = try await db.client.query("SELECT NOT EXISTS (SELECT 1 FROM agencies)", logger: db.logger)
+        for try await empty in rows.decode(Bool.self) { return empty }
+        return true
+    }
+
+    public func createAgency(name: String, country: String, actor: Actor) async throws -> UUID {
+        var errors = FieldErrors()
+        let name = name.trimmingWhitespace
+        let country = country.trimmingWhitespace.uppercased()
+        if name.isEmpty || name.count > 200 { errors.add("name", "must be 1 to 200 characters") }
+        if !Countries.isKnown(country) { errors.add("country", "'\(country)' is not an ISO 3166-1 alpha-2 country code") }
+        if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
+        return try await db.transaction { conn in
+            let rows = try await conn.query(
+                """
+                INSERT INTO agencies (name, country) VALUES (\(name), \(country))
+                ON CONFLICT DO NOTHING RETURNING id, jsonb_build_object('id', id, 'name', name, 'country', country)::text
+                """, logger: db.logger)
+            for try await (id, json) in rows.decode((UUID, String).self) {
+                try await AuditLog.append(on: conn, actor: actor, action: "agency.create", entityType: "agency",
+                                          entityID: id.uuidString.lowercased(), before: nil, after: json, logger: db.logger)
+                return id
+            }
+            throw StoreError.conflict("an agency named '\(name)' already exists")
+        }
+    }
+
+    /// Finds an agency by id or by name (case-insensitive).
+    public func agencyID(_ nameOrID: String) async throws -> UUID {
+        let id = UUID(uuidString: nameOrID)
+        let rows = try await db.client.query(
+            "SELECT id FROM agencies WHERE id = \(id) OR lower(name) = lower(\(nameOrID))", logger: db.logger)
+        for try await found in rows.decode(UUID.self) { return found }
+        throw StoreError.notFound(entity: "agency", id: nameOrID)
+    }
+
+    /// Creates a user; returns the id and, when no password was given, the generated one.
+    public func createUser(agency: String, email: String, fullName: String, role: String, password: String?, actor: Actor) async throws -> (id: UUID, generatedPassword: String?) {
+        var errors = FieldErrors()
+        let email = email.trimmingWhitespace.lowercased()
+        let fullName = fullName.trimmingWhitespace
+        if !FacilitatorDraft.isEmail(email) { errors.add("email", "must be an e-mail address") }
+        if fullName.isEmpty || fullName.count > 200 { errors.add("name", "must be 1 to 200 characters") }
+        let parsedRole = Role(rawValue: role)
+        if parsedRole == nil { errors.add("role", "'\(role)' is not a role; use admin, officer or auditor") }
+        if let password, password.count < 12 { errors.add("password", "must be at least 12 characters") }
+        if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
+        let agencyID = try await agencyID(agency)
+        let secret = password ?? Self.randomSecret(bytes: 12)
+        let hash = Bcrypt.hash(secret, cost: 10)
+        let id: UUID = try await db.transaction { conn in
+            let rows = try await conn.query(
+                """
+                INSERT INTO users (agency_id, email, full_name, role, password_hash)
+                VALUES (\(agencyID), \(email), \(fullName), \(role), \(hash))
+                ON CONFLICT DO NOTHING
+                RETURNING id, jsonb_build_object('id', id, 'agency_id', agency_id, 'email', email, 'full_name', full_name, 'role', role)::text
+                """, logger: db.logger)
+            for try await (id, json) in rows.decode((UUID, String).self) {
+                try await AuditLog.append(on: conn, actor: actor, action: "user.create", entityType: "user",
+                                          entityID: id.uuidString.lowercased(), before: nil, after: json, logger: db.logger)
+                return id
+            }
+            throw StoreError.conflict("a user with e-mail \(email) already exists")
+        }
+        return (id, password == nil ? secret : nil)
+    }
+
+    /// Issues a named API token for a user; the token is returned once and only its hash is kept.
+    public func createToken(email: String, name: String, expiresAt: Date?, actor: Actor) async throws -> String {
+        let name = name.trimmingWhitespace
+        guard !name.isEmpty, name.count <= 100 else { throw StoreError.invalid([FieldError(field: "name", message: "must be 1 to 100 characters")]) }
+        if let expiresAt, expiresAt <= Date() {
+            throw StoreError.invalid([FieldError(field: "expires", message: "must be in the future")])
+        }
+        let token = "brg_" + Self.randomSecret(bytes: 32)
+        let hash = Data(SHA256.hash(data: Data(token.utf8)))
+        return try await db.transaction { conn in
+            let rows = try await conn.query(
+                """
+                INSERT INTO api_tokens (user_id, name, token_hash, expires_at)
+                SELECT id, \(name), \(hash), \(expiresAt) FROM users WHERE email = \(email.lowercased()) AND NOT disabled
+                RETURNING id, jsonb_build_object('id', id, 'user_id', user_id, 'name', name, 'expires_at', expires_at)::text
+                """, logger: db.logger)
+            for try await (id, json) in rows.decode((UUID, String).self) {
+                try await AuditLog.append(on: conn, actor: actor, action: "token.create", entityType: "api_token",
+                                          entityID: id.uuidString.lowercased(), before: nil, after: json, logger: db.logger)
+                return token
+            }
+            throw StoreError.notFound(entity: "user", id: email)
+        }
+    }
+
+    /// Revokes a user's token by name.
+    public func revokeToken(email: String, name: String, actor: Actor) async throws {
+        try await db.transaction { conn in
+            let rows = try await conn.query(
+                """
+                UPDATE api_tokens t SET revoked_at = now() FROM users u
+                WHERE t.user_id = u.id AND u.email = \(email.lowercased()) AND t.name = \(name) AND t.revoked_at IS NULL
+                RETURNING t.id, jsonb_build_object('id', t.id, 'name', t.name, 'revoked_at', t.revoked_at)::text
+                """, logger: db.logger)
+            var found = false
+            for try await (id, json) in rows.decode((UUID, String).self) {
+                found = true
+                try await AuditLog.append(on: conn, actor: actor, action: "token.revoke", entityType: "api_token",
+                                          entityID: id.uuidString.lowercased(), before: nil, after: json, logger: db.logger)
+            }
+            if !found { throw StoreError.notFound(entity: "api token", id: name) }
+        }
+    }
+
+    /// The user an API token belongs to, if the token is valid now.
+    public func identity(forToken token: String) async throws -> Identity? {
+        let hash = Data(SHA256.hash(data: Data(token.utf8)))
+        let rows = try await db.client.query(
+            """
+            SELECT u.id, u.agency_id, u.email, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id
+            WHERE t.token_hash = \(hash) AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
+              AND NOT u.disabled
+            """, logger: db.logger)
+        for try await (id, agency, email, role) in rows.decode((UUID, UUID, String, String).self) {
+            guard let role = Role(rawValue: role) else { return nil }
+            return Identity(userID: id, agencyID: agency, email: email, role: role)
+        }
+        return nil
+    }
+
+    static func randomSecret(bytes: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let raw = (0..<bytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return Data(raw).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}

@@ -1,0 +1,111 @@
+import BarrierCore
+import Foundation
+
+/// A list request over the registry: filters, fuzzy search, sort and a keyset
+/// cursor. Built from query parameters (API) or options (CLI), checked whole so
+/// every bad parameter is named at once.
+public struct FacilitatorQuery: Sendable, Equatable {
+    public enum Sort: String, CaseIterable, Sendable {
+        case name, nameDescending = "-name"
+        case createdAt = "created_at", createdAtDescending = "-created_at"
+        case updatedAt = "updated_at", updatedAtDescending = "-updated_at"
+        case relevance
+    }
+
+    public var sector: String?
+    public var country: String?
+    public var stage: Stage?
+    public var market: Market?
+    public var status: FacilitatorStatus?
+    public var q: String?
+    public var sort: Sort
+    public var limit: Int
+    public var after: Cursor?
+
+    /// Where the previous page ended: its sort, the last row's sort key and id.
+    public struct Cursor: Codable, Sendable, Equatable {
+        var s: String
+        var k: String
+        var id: UUID
+    }
+
+    public static let maximumLimit = 200
+    public static let parameterNames: Set<String> = ["sector", "country", "stage", "market", "status", "q", "sort", "limit", "cursor"]
+
+    public init(sector: String? = nil, country: String? = nil, stage: Stage? = nil, market: Market? = nil,
+                status: FacilitatorStatus? = nil, q: String? = nil, sort: Sort? = nil, limit: Int = 50) {
+        self.sector = sector
+        self.country = country
+        self.stage = stage
+        self.market = market
+        self.status = status
+        self.q = q
+        self.sort = sort ?? (q == nil ? .name : .relevance)
+        self.limit = limit
+    }
+
+    /// Reads query parameters; throws `StoreError.invalid` naming each bad one.
+    public init(parameters: [String: String], knownSectors: Set<String>) throws {
+        var e = FieldErrors()
+        for name in parameters.keys where !Self.parameterNames.contains(name) {
+            e.add(name, "is not a filter; use \(Self.parameterNames.sorted().joined(separator: ", "))")
+        }
+        func nonEmpty(_ key: String) -> String? {
+            guard let v = parameters[key]?.trimmingWhitespace else { return nil }
+            return v.isEmpty ? nil : v
+        }
+        let sector = nonEmpty("sector")
+        if let sector, !knownSectors.contains(sector) { e.add("sector", "'\(sector)' is not a sector") }
+        let country = nonEmpty("country")?.uppercased()
+        if let country, !Countries.isKnown(country) { e.add("country", "'\(country)' is not an ISO 3166-1 alpha-2 country code") }
+        var stage: Stage?
+        if let raw = nonEmpty("stage") {
+            stage = Stage(rawValue: raw)
+            if stage == nil { e.add("stage", "'\(raw)' is not a stage; use \(Stage.allCases.map(\.rawValue).joined(separator: ", "))") }
+        }
+        var market: Market?
+        if let raw = nonEmpty("market") {
+            market = Market(rawValue: raw)
+            if market == nil { e.add("market", "'\(raw)' is not a market; use \(Market.allCases.map(\.rawValue).joined(separator: ", "))") }
+        }
+        var status: FacilitatorStatus?
+        if let raw = nonEmpty("status") {
+            status = FacilitatorStatus(rawValue: raw)
+            if status == nil { e.add("status", "'\(raw)' is not a status; use \(FacilitatorStatus.allCases.map(\.rawValue).joined(separator: ", "))") }
+        }
+        let q = nonEmpty("q")
+        if let q, q.count < 2 || q.count > 200 { e.add("q", "must be 2 to 200 characters") }
+        var sort: Sort?
+        if let raw = nonEmpty("sort") {
+            sort = Sort(rawValue: raw)
+            if sort == nil { e.add("sort", "'\(raw)' is not a sort order; use \(Sort.allCases.map(\.rawValue).joined(separator: ", "))") }
+            if sort == .relevance && q == nil { e.add("sort", "relevance needs a search text q") }
+        }
+        var limit = 50
+        if let raw = nonEmpty("limit") {
+            if let n = Int(raw), (1...Self.maximumLimit).contains(n) { limit = n } else { e.add("limit", "must be a whole number from 1 to \(Self.maximumLimit)") }
+        }
+        self.init(sector: sector, country: country, stage: stage, market: market, status: status, q: q, sort: sort, limit: limit)
+        if let raw = nonEmpty("cursor") {
+            if let cursor = Self.decodeCursor(raw), cursor.s == self.sort.rawValue {
+                self.after = cursor
+            } else {
+                e.add("cursor", "is not a cursor from this listing; start again without it")
+            }
+        }
+        if !e.isEmpty { throw StoreError.invalid(e.errors) }
+    }
+
+    static func decodeCursor(_ text: String) -> Cursor? {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard let data = Data(base64Encoded: base64) else { return nil }
+        return try? JSONDecoder().decode(Cursor.self, from: data)
+    }
+
+    static func encodeCursor(_ cursor: Cursor) -> String {
+        let data = (try? JSONEncoder().encode(cursor)) ?? Data()
+        return data.base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+}

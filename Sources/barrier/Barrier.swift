@@ -1,0 +1,129 @@
+import ArgumentParser
+import BarrierCore
+import BarrierServer
+import BarrierStore
+import Foundation
+import Logging
+
+@main
+struct Barrier: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "barrier",
+        abstract: "Barrier Registry: suppliers the darknet trade leans on, outreach to them, cooperation and licensing.",
+        subcommands: [
+            Serve.self, Migrate.self, DB.self, AgencyCommand.self, UserCommand.self, FacilitatorCommand.self,
+            ImportCommand.self, ExportCommand.self, AuditCommand.self, Seed.self,
+        ])
+}
+
+/// The one line a command prints on stderr when it refuses bad input.
+struct CLIFailure: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Runs `body` against the configured database: DATABASE_URL, or the embedded
+/// cluster (started for the command and stopped after it unless it already ran).
+func withDatabase<T: Sendable>(maximumConnections: Int = 4, _ body: @Sendable (Database) async throws -> T) async throws -> T {
+    do {
+        let config = try AppConfiguration.fromEnvironment()
+        var cluster: LocalCluster?
+        var started = false
+        let url: DatabaseURL
+        if let text = config.databaseURL {
+            url = try DatabaseURL(text)
+        } else {
+            let local = try LocalCluster()
+            if let note = local.relocationNote { FileHandle.standardError.write(Data("barrier: \(note)\n".utf8)) }
+            started = try local.start()
+            cluster = local
+            url = try DatabaseURL(local.url)
+        }
+        defer { if started { try? cluster?.stop() } }
+        var logger = Logger(label: "barrier.cli")
+        logger.logLevel = .warning
+        let db = try Database(url: url, maximumConnections: maximumConnections, logger: logger)
+        return try await db.withRunning(body)
+    } catch {
+        throw CLIFailure(description: describe(error))
+    }
+}
+
+/// A sentence for the terminal; field errors joined into one line.
+func describe(_ error: any Error) -> String {
+    switch error {
+    case let failure as CLIFailure: return failure.description
+    case let store as StoreError:
+        switch store {
+        case .notFound(let entity, let id): return "no \(entity) '\(id)'"
+        case .versionConflict(let current): return "the record changed meanwhile (now version \(current))"
+        case .invalid(let errors):
+            return errors.map { ($0.line.map { "line \($0): " } ?? "") + "\($0.field) \($0.message)" }.joined(separator: "; ")
+        case .duplicates(let candidates, let overridable):
+            let list = candidates.prefix(5).map { "\($0.legalName) (\($0.id), \($0.matchedField), score \($0.score))" }.joined(separator: ", ")
+            return "possible duplicate of \(list)" + (overridable ? "; repeat with --create-anyway to register it all the same" : "; an equal registration number in the same country is never registered twice")
+        case .conflict(let message), .cluster(let message), .migration(let message): return message
+        case .unauthenticated: return "not authenticated"
+        }
+    case let invalid as AppConfiguration.Invalid: return invalid.description
+    default: return String(describing: error)
+    }
+}
+
+func cliActor() -> Actor {
+    Actor(userID: nil, agencyID: nil, label: "cli:" + (ProcessInfo.processInfo.environment["USER"] ?? "\(getuid())"))
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data("barrier: \(message)\n".utf8))
+}
+
+/// Every command's body goes through this so a refusal is one line and exit 1.
+protocol BarrierCommand: AsyncParsableCommand {
+    func execute() async throws
+}
+
+extension BarrierCommand {
+    func run() async throws {
+        do {
+            try await execute()
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            printError(describe(error))
+            throw ExitCode.failure
+        }
+    }
+}
+
+struct Migrate: BarrierCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply the SQL migrations in sql/ that are not applied yet.")
+
+    func execute() async throws {
+        let applied = try await withDatabase { db in try await Migrator().migrate(db) }
+        print(applied.isEmpty ? "schema is up to date" : "applied \(applied.joined(separator: ", "))")
+    }
+}
+
+struct DB: BarrierCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "db", abstract: "Start, stop or locate the embedded PostgreSQL cluster (./.barrier/postgres).")
+
+    @Argument(help: "start | stop | url") var action: String
+
+    func execute() async throws {
+        let cluster: LocalCluster
+        do { cluster = try LocalCluster() } catch { throw CLIFailure(description: describe(error)) }
+        if let note = cluster.relocationNote { printError(note) }
+        switch action {
+        case "start":
+            do { try cluster.start() } catch { throw CLIFailure(description: describe(error)) }
+            print(cluster.url)
+        case "stop":
+            try cluster.stop()
+        case "url":
+            print(cluster.url)
+        default:
+            throw CLIFailure(description: "unknown action '\(action)'; use start, stop or url")
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import ArgumentParser
+import BarrierCore
+import BarrierServer
+import BarrierStore
+import Foundation
+import Hummingbird
+import Logging
+
+struct Serve: BarrierCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Migrate and serve the API (PORT, default 8080); runs the embedded PostgreSQL when DATABASE_URL is unset.")
+
+    @Option(help: "Port to listen on (overrides PORT).") var port: Int?
+    @Flag(help: "When no agency exists, create the first agency and administrator and print their login and API token once.")
+    var bootstrap = false
+    @Flag(help: "When the registry is empty, load the demo suppliers from seed/demo-facilitators.csv.")
+    var demo = false
+
+    func execute() async throws {
+        var config = try AppConfiguration.fromEnvironment()
+        if let port {
+            guard (1...65535).contains(port) else { throw CLIFailure(description: "--port must be from 1 to 65535") }
+            config.port = port
+        }
+        var cluster: LocalCluster?
+        var started = false
+        let url: DatabaseURL
+        if let text = config.databaseURL {
+            url = try DatabaseURL(text)
+        } else {
+            let local = try LocalCluster()
+            if let note = local.relocationNote { printError(note) }
+            started = try local.start()
+            cluster = local
+            url = try DatabaseURL(local.url)
+            print("embedded PostgreSQL: \(local.directory)")
+        }
+        defer {
+            if started {
+                try? cluster?.stop()
+                print("embedded PostgreSQL stopped")
+            }
+        }
+        var logger = Logger(label: "barrier")
+        logger.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
+
+        let setup = try Database(url: url, maximumConnections: 2, logger: logger)
+        let (bootstrap, demo, port) = (self.bootstrap, self.demo, config.port)
+        try await setup.withRunning { db in
+            let applied = try await Migrator().migrate(db)
+            if !applied.isEmpty { print("migrated: \(applied.joined(separator: ", "))") }
+            if bootstrap { try await firstRun(db, port: port) }
+            if demo { try await loadDemo(db, onlyIfEmpty: true) }
+        }
+
+        let db = try Database(url: url, maximumConnections: config.maxConnections, logger: logger)
+        let app = buildApplication(configuration: config, database: db, logger: logger)
+        print("Barrier Registry serving on http://localhost:\(config.port)/ (API under /api/v1, description at /openapi.yaml); Ctrl-C stops it")
+        try await app.runService()
+    }
+
+    /// Creates the first agency and administrator when there is none.
+    private func firstRun(_ db: Database, port: Int) async throws {
+        let access = AccessStore(db)
+        guard try await access.isEmpty() else { return }
+        let env = ProcessInfo.processInfo.environment
+        let agencyName = env["BARRIER_AGENCY_NAME"] ?? "National Barrier Authority"
+        let email = env["BARRIER_ADMIN_EMAIL"] ?? "admin@barrier.example"
+        let actor = Actor(userID: nil, agencyID: nil, label: "system:first-run")
+        let agency = try await access.createAgency(name: agencyName, country: env["BARRIER_AGENCY_COUNTRY"] ?? "NL", actor: actor)
+        let user = try await access.createUser(agency: agency.uuidString, email: email, fullName: "Registry Administrator",
+                                               role: "admin", password: nil, actor: actor)
+        let token = try await access.createToken(email: email, name: "first-run", expiresAt: nil, actor: actor)
+        print("""
+
+            First run: created agency "\(agencyName)" and its administrator.
+              login:     \(email)
+              password:  \(user.generatedPassword ?? "(as given)")
+              API token: \(token)
+            These are shown once; keep them safe. Try:
+              curl -H "Authorization: Bearer \(token)" http://localhost:\(port)/api/v1/facilitators
+
+            """)
+    }
+}
+
+/// Loads the demo registry (about 60 suppliers across every sector).
+func loadDemo(_ db: Database, onlyIfEmpty: Bool) async throws {
+    let anyRows = try await db.client.query("SELECT EXISTS (SELECT 1 FROM facilitators)", logger: db.logger)
+    var exists = false
+    for try await e in anyRows.decode(Bool.self) { exists = e }
+    if exists {
+        if onlyIfEmpty { return }
+        throw CLIFailure(description: "the registry already has suppliers; demo data is only loaded into an empty registry")
+    }
+    let dir = try ProjectFiles.directory("seed", containing: "demo-facilitators.csv")
+    let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/demo-facilitators.csv"))
+    let result = try await FacilitatorTransfer(db).importCSV(data, actor: Actor(userID: nil, agencyID: nil, label: "system:demo-seed"))
+    print("loaded \(result.created) demo suppliers")
+}
+
+struct Seed: BarrierCommand {
+    static let configuration = CommandConfiguration(abstract: "Load demo data into an empty registry.")
+
+    @Flag(help: "Load the demo suppliers (seed/demo-facilitators.csv).") var demo = false
+
+    func execute() async throws {
+        guard demo else { throw CLIFailure(description: "say what to seed: --demo") }
+        try await withDatabase { db in
+            try await Migrator().migrate(db)
+            try await loadDemo(db, onlyIfEmpty: false)
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import BarrierCore
+import BarrierStore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Fresh databases for tests: each test gets its own database cloned from a
+/// migrated template (`CREATE DATABASE … TEMPLATE barrier_template`), so tests
+/// run in any order and in parallel against a real PostgreSQL.
+/// `scripts/test` starts the server and sets BARRIER_TEST_DATABASE_URL.
+public enum TestDatabase {
+    static let logger: Logger = {
+        var l = Logger(label: "barrier.tests")
+        l.logLevel = .warning
+        return l
+    }()
+
+    static let baseURL: DatabaseURL? = {
+        guard let text = ProcessInfo.processInfo.environment["BARRIER_TEST_DATABASE_URL"] else { return nil }
+        return try? DatabaseURL(text)
+    }()
+
+    public struct NotConfigured: Error, CustomStringConvertible {
+        public var description: String { "BARRIER_TEST_DATABASE_URL is not set: run the tests with scripts/test" }
+    }
+
+    /// A pool on the maintenance database that lives as long as the test process.
+    static let admin: Task<Database, any Error> = Task {
+        guard let baseURL else { throw NotConfigured() }
+        let db = try Database(url: baseURL, maximumConnections: 4, logger: logger)
+        Task.detached { await db.client.run() }
+        try await db.waitUntilReachable()
+        try await prepareTemplate(admin: db)
+        return db
+    }
+
+    static func exec(_ db: Database, _ sql: String) async throws {
+        try await db.client.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+    }
+
+    private static func prepareTemplate(admin: Database) async throws {
+        let rows = try await admin.client.query("SELECT datname FROM pg_database WHERE datname LIKE 't\\_%' OR datname = 'barrier_template'", logger: logger)
+        var stale: [String] = []
+        for try await name in rows.decode(String.self) { stale.append(name) }
+        for name in stale { try await exec(admin, "DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)") }
+        try await exec(admin, "CREATE DATABASE barrier_template")
+        let template = try Database(url: admin.url.with(database: "barrier_template"), maximumConnections: 2, logger: logger)
+        try await template.withRunning { db in _ = try await Migrator().migrate(db) }
+    }
+
+    /// Runs `body` with a database of its own, dropped afterwards.
+    public static func withFresh<T: Sendable>(_ body: @Sendable (Database) async throws -> T) async throws -> T {
+        let admin = try await admin.value
+        let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        try await exec(admin, "CREATE DATABASE \(name) TEMPLATE barrier_template")
+        let db = try Database(url: admin.url.with(database: name), maximumConnections: 6, logger: logger)
+        do {
+            let value = try await db.withRunning(body)
+            try? await exec(admin, "DROP DATABASE \(name) WITH (FORCE)")
+            return value
+        } catch {
+            try? await exec(admin, "DROP DATABASE \(name) WITH (FORCE)")
+            throw error
+        }
+    }
+
+    /// Runs plain SQL on `db`, as `psql` would (the test's superuser).
+    public static func sql(_ db: Database, _ text: String) async throws {
+        try await db.client.query(PostgresQuery(unsafeSQL: text), logger: logger)
+    }
+
+    /// The first column of the first row, as text.
+    public static func scalar(_ db: Database, _ text: String) async throws -> String? {
+        let rows = try await db.client.query(PostgresQuery(unsafeSQL: text), logger: logger)
+        for try await value in rows.decode(String?.self) { return value }
+        return nil
+    }
+}
+
+/// Ready-made inputs for tests: a CLI-like actor, an agency, users and drafts.
+public enum Fixtures {
+    public static let system = Actor(userID: nil, agencyID: nil, label: "test:system")
+
+    /// An agency with one user of each role; returns their tokens by role.
+    public static func agencyWithUsers(_ db: Database) async throws -> [Role: String] {
+        let access = AccessStore(db)
+        let agency = try await access.createAgency(name: "Test Inspectorate", country: "NL", actor: system)
+        var tokens: [Role: String] = [:]
+        for role in Role.allCases {
+            let email = "\(role.rawValue)@inspectorate.example"
+            _ = try await access.createUser(agency: agency.uuidString, email: email, fullName: "\(role.rawValue.capitalized) User",
+                                            role: role.rawValue, password: "correct horse battery", actor: system)
+            tokens[role] = try await access.createToken(email: email, name: "tests", expiresAt: nil, actor: system)
+        }
+        return tokens
+    }
+
+    public static func patch(
+        _ name: String, sector: String = "parcel_delivery", country: String = "DE", registration: String? = nil,
+        vat: String? = nil, aliases: [String] = [], stages: [Stage] = [.shipping]
+    ) -> FacilitatorPatch {
+        var p = FacilitatorPatch()
+        p.legalName = name
+        p.sector = sector
+        p.country = country
+        p.stages = stages
+        p.aliases = aliases
+        p.registrationNumber = .some(registration)
+        p.vatNumber = .some(vat)
+        p.street = "Hafenstraße 12"
+        p.postalCode = "20457"
+        p.city = "Hamburg"
+        return p
+    }
+}
