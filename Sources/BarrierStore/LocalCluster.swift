@@ -60,7 +60,7 @@ public struct LocalCluster: Sendable {
         var options = "-k \(directory) -c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB"
         if fast { options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off" }
         do {
-            try pg(["\(binaries)/pg_ctl", "-D", directory, "-l", directory + "/server.log", "-w", "-t", "60", "-o", options, "start"], detached: true)
+            try pg(["\(binaries)/pg_ctl", "-D", directory, "-l", directory + "/server.log", "-w", "-t", "60", "-o", options, "start"])
         } catch {
             let log = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""
             let tail = log.split(separator: "\n").suffix(3).joined(separator: " | ")
@@ -118,11 +118,11 @@ public struct LocalCluster: Sendable {
         }
     }
 
-    private func pg(_ arguments: [String], detached: Bool = false) throws {
+    private func pg(_ arguments: [String]) throws {
         if runAsPostgres {
-            try Subprocess.run(["/usr/sbin/runuser", "-u", "postgres", "--"] + arguments, detached: detached)
+            try Subprocess.run(["/usr/sbin/runuser", "-u", "postgres", "--"] + arguments)
         } else {
-            try Subprocess.run(arguments, detached: detached)
+            try Subprocess.run(arguments)
         }
     }
 

@@ -1,6 +1,14 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs a helper program (initdb, pg_ctl, runuser) and returns what it printed.
+///
+/// posix_spawn and waitpid rather than Foundation's Process: pg_ctl leaves a
+/// daemon behind, and Process.waitUntilExit was seen to miss the child's exit
+/// here and wait forever. Output goes to a temporary file, not a pipe, so a
+/// daemon that inherits it cannot hold the caller up either.
 struct Subprocess {
     struct Failure: Error, CustomStringConvertible {
         var command: String
@@ -10,34 +18,31 @@ struct Subprocess {
     }
 
     @discardableResult
-    /// `detached`: the program leaves a daemon behind (pg_ctl start) that would hold
-    /// a pipe open forever, so its output goes to /dev/null instead of being read.
-    static func run(_ arguments: [String], environment: [String: String]? = nil, allowFailure: Bool = false, detached: Bool = false) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        if let environment {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    static func run(_ arguments: [String], allowFailure: Bool = false) throws -> (status: Int32, output: String) {
+        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("barrier-\(UUID().uuidString).out").path
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
+        guard spawned == 0 else {
+            throw Failure(command: arguments.joined(separator: " "), status: -1, output: String(cString: strerror(spawned)))
         }
-        process.standardInput = FileHandle.nullDevice
-        var data = Data()
-        if detached {
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-        } else {
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let exitCode: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        if exitCode != 0 && !allowFailure {
+            throw Failure(command: arguments.joined(separator: " "), status: exitCode, output: output)
         }
-        let output = String(decoding: data, as: UTF8.self)
-        if process.terminationStatus != 0 && !allowFailure {
-            throw Failure(command: arguments.joined(separator: " "), status: process.terminationStatus, output: output)
-        }
-        return (process.terminationStatus, output)
+        return (exitCode, output)
     }
 }

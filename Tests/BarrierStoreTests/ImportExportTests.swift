@@ -1,0 +1,111 @@
+import BarrierCore
+import BarrierTestSupport
+import Foundation
+import PostgresNIO
+import Testing
+@testable import BarrierStore
+
+@Suite("CSV import and export")
+struct ImportExportTests {
+    static let header = FacilitatorCSV.columns.joined(separator: ",")
+
+    @Test func anInvalidRowMeansNothingIsWrittenAndEveryBadLineIsNamed() async throws {
+        try await TestDatabase.withFresh { db in
+            // setup: line 2 good, line 3 bad sector and e-mail, line 4 spans two lines (quoted newline), line 6 bad country,
+            // line 7 repeats line 2's registration number
+            let csv = """
+                \(Self.header)
+                ,Donau Kurier GmbH,,courier,shipping,drugs,AT,FN 123456a,,,,,,,,,,
+                ,Bad Sector Ltd,,bicycles,shipping,,IE,,,,,,,nope,,,,
+                ,Multi Line BV,,hosting_provider,running_marketplace,,NL,,,,,,,,,,"first line
+                second line",
+                ,No Country SARL,,courier,shipping,,ZZ,,,,,,,,,,,
+                ,Donau Kurier Zwei GmbH,,courier,shipping,,AT,FN 123456A,,,,,,,,,,
+                """
+            // act
+            var thrown: [FieldError] = []
+            do {
+                _ = try await FacilitatorTransfer(db).importCSV(Data(csv.utf8), actor: Fixtures.system)
+            } catch StoreError.invalid(let errors) {
+                thrown = errors
+            }
+            // check
+            #expect(Set(thrown.compactMap(\.line)) == [3, 6, 7])
+            #expect(thrown.contains { $0.line == 3 && $0.field == "sector" })
+            #expect(thrown.contains { $0.line == 3 && $0.field == "email" })
+            #expect(thrown.contains { $0.line == 6 && $0.field == "country" })
+            #expect(thrown.contains { $0.line == 7 && $0.field == "registration_number" && $0.message.contains("line 2") })
+            #expect(try await TestDatabase.scalar(db, "SELECT count(*)::text FROM facilitators") == "0")
+            #expect(try await TestDatabase.scalar(db, "SELECT count(*)::text FROM audit_events") == "0")
+        }
+    }
+
+    @Test func aBadHeaderIsRefusedBeforeAnyRow() async throws {
+        try await TestDatabase.withFresh { db in
+            let csv = "legal_name,colour,country\nA,red,DE\n"
+            do {
+                _ = try await FacilitatorTransfer(db).importCSV(Data(csv.utf8), actor: Fixtures.system)
+                Issue.record("a file with an unknown column was imported")
+            } catch StoreError.invalid(let errors) {
+                #expect(errors.allSatisfy { $0.line == 1 })
+                #expect(Set(errors.map(\.field)) == ["colour", "sector", "stages"])
+            }
+        }
+    }
+
+    @Test func clashesWithTheRegistryAreErrorsAndSimilarNamesAreFlagged() async throws {
+        try await TestDatabase.withFresh { db in
+            // setup
+            _ = try await FacilitatorStore(db).create(Fixtures.patch("Alpenland Paketdienst GmbH", country: "AT", registration: "FN 555555x"),
+                                                      allowDuplicates: false, actor: Fixtures.system)
+            let clash = "\(Self.header)\n,Anderer Name GmbH,,courier,shipping,,AT,FN 555555X,,,,,,,,,,\n"
+            let similar = "\(Self.header)\n,Alpenland Paket Dienst GmbH,,courier,shipping,,AT,,,,,,,,,,,\n"
+            // act & check
+            do {
+                _ = try await FacilitatorTransfer(db).importCSV(Data(clash.utf8), actor: Fixtures.system)
+                Issue.record("an existing registration number was imported again")
+            } catch StoreError.invalid(let errors) {
+                #expect(errors.map(\.line) == [2])
+                #expect(errors.first?.field == "registration_number")
+            }
+            let result = try await FacilitatorTransfer(db).importCSV(Data(similar.utf8), actor: Fixtures.system)
+            #expect(result.created == 1)
+            #expect(result.flags.map(\.line) == [2])
+            #expect(result.flags.first?.existingID != nil)
+        }
+    }
+
+    @Test func exportImportExportGivesTheSameFile() async throws {
+        // setup: the demo registry, imported and audited
+        let demo = try Data(contentsOf: URL(fileURLWithPath: try ProjectFiles.directory("seed", containing: "demo-facilitators.csv") + "/demo-facilitators.csv"))
+        let first: Data = try await TestDatabase.withFresh { db in
+            let result = try await FacilitatorTransfer(db).importCSV(demo, actor: Fixtures.system)
+            #expect(result.created >= 55)
+            let audit = try await TestDatabase.scalar(db, "SELECT after->>'rows' FROM audit_events WHERE action = 'facilitator.import'")
+            #expect(audit == String(result.created))
+            let ids = try await TestDatabase.scalar(db, "SELECT jsonb_array_length(after->'created_ids')::text FROM audit_events WHERE action = 'facilitator.import'")
+            #expect(ids == String(result.created))
+            #expect(try await TestDatabase.scalar(db, "SELECT count(*)::text FROM contact_points") != "0")
+            return try await export(db)
+        }
+        // act: into an empty registry, and out again
+        let second: Data = try await TestDatabase.withFresh { db in
+            _ = try await FacilitatorTransfer(db).importCSV(first, actor: Fixtures.system)
+            return try await export(db)
+        }
+        // check
+        #expect(first.count > 1000)
+        #expect(first == second)
+    }
+
+    func export(_ db: Database) async throws -> Data {
+        let collected = Collected()
+        _ = try await FacilitatorTransfer(db).exportCSV { data in await collected.append(data) }
+        return await collected.data
+    }
+}
+
+actor Collected {
+    var data = Data()
+    func append(_ more: Data) { data.append(more) }
+}
