@@ -28,7 +28,12 @@ struct FacilitatorController {
     @Sendable func list(_ request: Request, context: BarrierRequestContext) async throws -> Response {
         _ = try context.require(.everyone)
         let parameters = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { a, _ in a })
-        let query = try FacilitatorQuery(parameters: parameters, knownSectors: try await store.sectors())
+        let query: FacilitatorQuery
+        do {
+            query = try FacilitatorQuery(parameters: parameters, knownSectors: try await store.sectors())
+        } catch StoreError.invalid(let errors) {
+            throw Problem.badRequest("Some query parameters are invalid; each is listed in errors.", errors: errors)
+        }
         let page = try await store.list(query)
         let next = page.nextCursor.map { "\"\($0)\"" } ?? "null"
         return .json("{\"items\":[\(page.items.joined(separator: ","))],\"next_cursor\":\(next)}")

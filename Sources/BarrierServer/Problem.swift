@@ -2,6 +2,7 @@ import BarrierCore
 import BarrierStore
 import Foundation
 import Hummingbird
+import NIOCore
 import PostgresNIO
 
 /// An RFC 9457 problem: every error the API answers with, as
@@ -105,6 +106,8 @@ extension Problem {
             default:
                 return Problem(http.status, http.status.reasonPhrase, detail: http.body)
             }
+        case is NIOTooManyBytesError:
+            return Problem(.contentTooLarge, "Content too large", detail: "The request body is larger than this endpoint accepts.")
         case let psql as PSQLError:
             // The schema refused something the rules above missed: say which constraint, change nothing.
             if psql.serverInfo?[.sqlState] == "23505" {

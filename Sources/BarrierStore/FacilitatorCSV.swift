@@ -188,9 +188,10 @@ public struct FacilitatorTransfer: Sendable {
                 }
             }
             let draft = patch.applied(to: FacilitatorPatch.blank).normalised()
+            let alreadyNamed = Set(errors.filter { $0.line == thisLine }.map(\.field))
             for problem in draft.problems(knownSectors: knownSectors) {
                 let column = problem.field.split(separator: "[").first.map(String.init) ?? problem.field
-                fail(column, problem.message)
+                if !alreadyNamed.contains(column) { fail(column, problem.message) }
             }
             if let reg = draft.registrationNumber {
                 let key = draft.country + " " + reg

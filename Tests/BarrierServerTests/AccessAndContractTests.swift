@@ -1,0 +1,131 @@
+import BarrierCore
+import BarrierServer
+import BarrierStore
+import BarrierTestSupport
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@Suite("Roles, authentication and the API contract")
+struct AccessAndContractTests {
+    /// Every API route and the roles that may use it. A route added to the router
+    /// without a line here fails `theMatrixCoversEveryRoute`.
+    static let matrix: [(HTTPRequest.Method, String, Set<Role>)] = [
+        (.get, "/api/v1/facilitators", [.admin, .officer, .auditor]),
+        (.post, "/api/v1/facilitators", [.admin, .officer]),
+        (.get, "/api/v1/facilitators.csv", [.admin, .officer, .auditor]),
+        (.get, "/api/v1/facilitators/{id}", [.admin, .officer, .auditor]),
+        (.patch, "/api/v1/facilitators/{id}", [.admin, .officer]),
+        (.post, "/api/v1/facilitators/{id}/archive", [.admin, .officer]),
+        (.get, "/api/v1/facilitators/{id}/duplicates", [.admin, .officer, .auditor]),
+        (.post, "/api/v1/facilitators/{id}/merge", [.admin, .officer]),
+        (.post, "/api/v1/imports/facilitators", [.admin, .officer]),
+        (.get, "/api/v1/sectors", [.admin, .officer, .auditor]),
+        (.get, "/api/v1/audit", [.admin, .auditor]),
+        (.get, "/api/v1/me", [.admin, .officer, .auditor]),
+    ]
+    static let publicRoutes: Set<String> = ["GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.yaml"]
+
+    func routerRoutes() throws -> Set<String> {
+        let db = try Database(url: try DatabaseURL("postgresql://nobody@/none?host=/nonexistent"))
+        let router = buildRouter(configuration: AppConfiguration(), database: db)
+        return Set(router.routes.map { route in
+            let path = route.path.description.hasPrefix("/") ? route.path.description : "/" + route.path.description
+            return "\(route.method) \(path)"
+        })
+    }
+
+    @Test func theMatrixCoversEveryRoute() throws {
+        let listed = Set(Self.matrix.map { "\($0.0) \($0.1)" }).union(Self.publicRoutes)
+        #expect(try routerRoutes() == listed)
+    }
+
+    @Test func theOpenAPIDocumentDescribesEveryRoute() throws {
+        var documented: Set<String> = []
+        var path: String?
+        var inPaths = false
+        for line in OpenAPIDocument.text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line == "paths:" { inPaths = true; continue }
+            if inPaths, let first = line.first, !first.isWhitespace { inPaths = false }
+            guard inPaths else { continue }
+            if line.hasPrefix("  /"), line.hasSuffix(":"), !line.hasPrefix("   ") {
+                path = String(line.dropFirst(2).dropLast())
+            } else if let path, line.hasPrefix("    "), !line.hasPrefix("     "), line.hasSuffix(":") {
+                let method = line.trimmingCharacters(in: .whitespaces).dropLast().uppercased()
+                if ["GET", "POST", "PATCH", "PUT", "DELETE"].contains(method) { documented.insert("\(method) \(path)") }
+            }
+        }
+        let routes = try routerRoutes()
+        #expect(routes.subtracting(documented).isEmpty, "routes missing from openapi.yaml: \(routes.subtracting(documented).sorted())")
+        #expect(documented.subtracting(routes).isEmpty, "documented routes the server does not have: \(documented.subtracting(routes).sorted())")
+        #expect(OpenAPIDocument.text.hasPrefix("openapi: 3.1"))
+    }
+
+    @Test func everyRouteTimesEveryRole() async throws {
+        try await TestApp.run { app in
+            let id = try await app.createSupplier("Matrix Transport GmbH")
+            for (method, template, allowed) in Self.matrix {
+                let uri = template.replacingOccurrences(of: "{id}", with: id)
+                // no token: 401 on every API route
+                let anonymous = try await app.request(method, uri, as: nil)
+                #expect(anonymous.status == .unauthorized, "\(method) \(uri) without a token")
+                #expect(anonymous.isProblem)
+                for role in Role.allCases {
+                    let response = try await app.request(method, uri, as: role, json: "{}")
+                    if allowed.contains(role) {
+                        #expect(response.status != .forbidden && response.status != .unauthorized, "\(method) \(uri) as \(role)")
+                    } else {
+                        #expect(response.status == .forbidden, "\(method) \(uri) as \(role) gave \(response.status)")
+                        #expect(response.isProblem)
+                    }
+                }
+            }
+            let writes = try await TestDatabase.scalar(app.db, "SELECT count(*)::text FROM audit_events WHERE actor_label = 'auditor@inspectorate.example'")
+            #expect(writes == "0")
+        }
+    }
+
+    @Test func badAndRevokedTokensAre401() async throws {
+        try await TestApp.run { app in
+            let bogus = try await app.client.execute(uri: "/api/v1/facilitators", method: .get, headers: [.authorization: "Bearer brg_nonsense"])
+            #expect(bogus.status == .unauthorized)
+            let basic = try await app.client.execute(uri: "/api/v1/facilitators", method: .get, headers: [.authorization: "Basic YTpi"])
+            #expect(basic.status == .unauthorized)
+            try await AccessStore(app.db).revokeToken(email: "officer@inspectorate.example", name: "tests", actor: Fixtures.system)
+            let revoked = try await app.request(.get, "/api/v1/facilitators", as: .officer)
+            #expect(revoked.status == .unauthorized)
+            let me = try await app.request(.get, "/api/v1/me", as: .auditor)
+            #expect(me.object["role"] as? String == "auditor")
+        }
+    }
+
+    @Test func healthReadinessMetricsAndOpenAPIArePublic() async throws {
+        try await TestApp.run { app in
+            #expect(try await app.request(.get, "/healthz", as: nil).status == .ok)
+            let ready = try await app.request(.get, "/readyz", as: nil)
+            #expect(ready.status == .ok && ready.object["database"] as? String == "reachable")
+            _ = try await app.request(.get, "/api/v1/facilitators")
+            let metrics = try await app.request(.get, "/metrics", as: nil)
+            #expect(metrics.status == .ok)
+            #expect(metrics.text.contains("hb_requests") && metrics.text.contains("http_route=\"/api/v1/facilitators\""))
+            let openapi = try await app.request(.get, "/openapi.yaml", as: nil)
+            #expect(openapi.status == .ok && openapi.text.hasPrefix("openapi: 3.1"))
+        }
+    }
+
+    @Test func auditLogFiltersByActorAndTime() async throws {
+        try await TestApp.run { app in
+            _ = try await app.createSupplier("Audit Trail Couriers Ltd", country: "IE")
+            let byOfficer = try await app.request(.get, "/api/v1/audit?actor=officer@inspectorate.example", as: .admin)
+            let items = (byOfficer.object["items"] as? [[String: Any]]) ?? []
+            #expect(items.count == 1 && items.first?["action"] as? String == "facilitator.create")
+            #expect((items.first?["hash"] as? String)?.count == 64)
+            let future = try await app.request(.get, "/api/v1/audit?from=2999-01-01", as: .auditor)
+            #expect((future.object["items"] as? [Any])?.isEmpty == true)
+            let bad = try await app.request(.get, "/api/v1/audit?from=yesterday&limit=0", as: .auditor)
+            #expect(bad.status == .badRequest && bad.errorFields == ["from", "limit"])
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import BarrierCore
+import BarrierServer
+import BarrierStore
+import BarrierTestSupport
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+
+/// A running application on a fresh database, with a token per role.
+struct TestApp: Sendable {
+    let client: any TestClientProtocol
+    let tokens: [Role: String]
+    let db: Database
+
+    static func run(_ body: @Sendable (TestApp) async throws -> Void) async throws {
+        try await TestDatabase.withFresh { db in
+            let tokens = try await Fixtures.agencyWithUsers(db)
+            var config = AppConfiguration()
+            config.tokenCacheSeconds = 0
+            config.maxJSONBytes = 16 * 1024
+            config.maxImportBytes = 64 * 1024
+            let app = buildApplication(configuration: config, database: db, runDatabase: false)
+            try await app.test(.router) { client in
+                try await body(TestApp(client: client, tokens: tokens, db: db))
+            }
+        }
+    }
+
+    func request(_ method: HTTPRequest.Method, _ uri: String, as role: Role? = .officer, json: String? = nil,
+                 body: String? = nil, headers: HTTPFields = [:]) async throws -> TestResponse {
+        var headers = headers
+        if let role { headers[.authorization] = "Bearer \(tokens[role]!)" }
+        if json != nil { headers[.contentType] = "application/json" }
+        let payload = (json ?? body).map { ByteBuffer(string: $0) }
+        return try await client.execute(uri: uri, method: method, headers: headers, body: payload)
+    }
+
+    /// Creates a supplier through the API and returns its id.
+    func createSupplier(_ name: String, country: String = "DE", registration: String? = nil) async throws -> String {
+        let reg = registration.map { ", \"registration_number\": \"\($0)\"" } ?? ""
+        let response = try await request(.post, "/api/v1/facilitators?create_anyway=true", json: """
+            {"legal_name": "\(name)", "sector": "courier", "stages": ["shipping"], "country": "\(country)"\(reg)}
+            """)
+        guard response.status == .created, let id = response.object["id"] as? String else {
+            throw TestFailure("create failed: \(response.status) \(String(buffer: response.body))")
+        }
+        return id
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+extension TestResponse {
+    var object: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]
+    }
+
+    var text: String { String(buffer: body) }
+
+    /// The `field` of each entry of a problem's `errors`.
+    var errorFields: Set<String> {
+        Set(((object["errors"] as? [[String: Any]]) ?? []).compactMap { $0["field"] as? String })
+    }
+
+    var isProblem: Bool { headers[.contentType] == "application/problem+json" && object["title"] != nil && object["status"] as? Int == Int(status.code) }
+}
