@@ -44,7 +44,17 @@ public func buildRouter(configuration: AppConfiguration, database: Database) -> 
         if await database.isReachable() { return .json("{\"status\":\"ready\",\"database\":\"reachable\"}") }
         throw Problem(.serviceUnavailable, "Service unavailable", detail: "The database is not reachable.")
     }
+    let poolMax = Gauge(label: "barrier_db_pool_max_connections")
+    let poolOpen = Gauge(label: "barrier_db_connections_open")
+    let databaseUp = Gauge(label: "barrier_db_up")
     router.get("metrics") { _, _ -> Response in
+        poolMax.record(configuration.maxConnections)
+        if let open = try? await database.openConnections() {
+            poolOpen.record(open)
+            databaseUp.record(1)
+        } else {
+            databaseUp.record(0)
+        }
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))

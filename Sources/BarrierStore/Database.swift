@@ -70,6 +70,16 @@ public struct Database: Sendable {
         }
     }
 
+    /// Connections the database server has open for this database and user (all
+    /// instances together), for the pool gauge on /metrics.
+    public func openConnections() async throws -> Int {
+        let rows = try await client.query(
+            "SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND usename = current_user",
+            logger: logger)
+        for try await n in rows.decode(Int.self) { return n }
+        return 0
+    }
+
     /// Whether the database answers (for /readyz).
     public func isReachable() async -> Bool {
         do {

@@ -40,7 +40,7 @@ func withDatabase<T: Sendable>(maximumConnections: Int = 4, _ body: @Sendable (D
         }
         defer { if started { try? cluster?.stop() } }
         var logger = Logger(label: "barrier.cli")
-        logger.logLevel = .warning
+        logger.logLevel = .error  // the terminal gets one line per problem, not the pool's chatter
         let db = try Database(url: url, maximumConnections: maximumConnections, logger: logger)
         return try await db.withRunning(body)
     } catch {
@@ -73,6 +73,12 @@ func cliActor() -> Actor {
     Actor(userID: nil, agencyID: nil, label: "cli:" + (ProcessInfo.processInfo.environment["USER"] ?? "\(getuid())"))
 }
 
+/// Writes a line to stdout at once (print is block-buffered into a pipe or a
+/// file, and the first-run login must show before the server runs).
+func say(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}
+
 func printError(_ message: String) {
     FileHandle.standardError.write(Data("barrier: \(message)\n".utf8))
 }
@@ -100,7 +106,7 @@ struct Migrate: BarrierCommand {
 
     func execute() async throws {
         let applied = try await withDatabase { db in try await Migrator().migrate(db) }
-        print(applied.isEmpty ? "schema is up to date" : "applied \(applied.joined(separator: ", "))")
+        say(applied.isEmpty ? "schema is up to date" : "applied \(applied.joined(separator: ", "))")
     }
 }
 
@@ -117,11 +123,11 @@ struct DB: BarrierCommand {
         switch action {
         case "start":
             do { try cluster.start() } catch { throw CLIFailure(description: describe(error)) }
-            print(cluster.url)
+            say(cluster.url)
         case "stop":
             try cluster.stop()
         case "url":
-            print(cluster.url)
+            say(cluster.url)
         default:
             throw CLIFailure(description: "unknown action '\(action)'; use start, stop or url")
         }

@@ -18,7 +18,7 @@ struct AgencyCommand: AsyncParsableCommand {
                 try await Migrator().migrate(db)
                 return try await AccessStore(db).createAgency(name: name, country: country, actor: cliActor())
             }
-            print(id.uuidString.lowercased())
+            say(id.uuidString.lowercased())
         }
     }
 }
@@ -40,8 +40,8 @@ struct UserCommand: AsyncParsableCommand {
             let result = try await withDatabase { db in
                 try await AccessStore(db).createUser(agency: agency, email: email, fullName: name, role: role, password: password, actor: cliActor())
             }
-            print(result.id.uuidString.lowercased())
-            if let generated = result.generatedPassword { print("password: \(generated)") }
+            say(result.id.uuidString.lowercased())
+            if let generated = result.generatedPassword { say("password: \(generated)") }
         }
     }
 
@@ -63,7 +63,7 @@ struct UserCommand: AsyncParsableCommand {
             let token = try await withDatabase { db in
                 try await AccessStore(db).createToken(email: email, name: name, expiresAt: until, actor: cliActor())
             }
-            print(token)
+            say(token)
         }
     }
 
@@ -75,7 +75,7 @@ struct UserCommand: AsyncParsableCommand {
         func execute() async throws {
             let (email, name) = (self.email, self.name)
             try await withDatabase { db in try await AccessStore(db).revokeToken(email: email, name: name, actor: cliActor()) }
-            print("revoked")
+            say("revoked")
         }
     }
 }
@@ -136,7 +136,7 @@ struct FacilitatorCommand: AsyncParsableCommand {
             let record = try await withDatabase { db in
                 try await FacilitatorStore(db).create(patch, allowDuplicates: anyway, actor: cliActor())
             }
-            print(record.id.uuidString.lowercased())
+            say(record.id.uuidString.lowercased())
         }
     }
 
@@ -176,7 +176,7 @@ struct FacilitatorCommand: AsyncParsableCommand {
         func execute() async throws {
             guard let uuid = UUID(uuidString: id) else { throw CLIFailure(description: "'\(id)' is not a supplier id (a UUID)") }
             let record = try await withDatabase { db in try await FacilitatorStore(db).get(uuid) }
-            print(prettyJSON(record.json))
+            say(prettyJSON(record.json))
         }
     }
 
@@ -206,7 +206,7 @@ func prettyJSON(_ text: String) -> String {
 /// An aligned table of suppliers: id, name, sector, country, status.
 func printPage(_ items: [String], next: String?, json: Bool) {
     if json {
-        for item in items { print(item) }
+        for item in items { say(item) }
     } else {
         let rows: [[String]] = items.compactMap { item in
             guard let o = try? JSONSerialization.jsonObject(with: Data(item.utf8)) as? [String: Any] else { return nil }
@@ -215,11 +215,11 @@ func printPage(_ items: [String], next: String?, json: Bool) {
         let header = ["ID", "LEGAL NAME", "SECTOR", "COUNTRY", "STATUS"]
         let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
         for row in [header] + rows {
-            print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+            say(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  "))
         }
-        print("\(rows.count) supplier(s)")
+        say("\(rows.count) supplier(s)")
     }
-    if let next { print("next page: --cursor \(next)") }
+    if let next { say("next page: --cursor \(next)") }
 }
 
 struct ImportCommand: BarrierCommand {
@@ -242,7 +242,7 @@ struct ImportCommand: BarrierCommand {
         for flag in result.flags.prefix(50) { printError("line \(flag.line): \(flag.field) \(flag.message) (flagged)") }
         if result.flags.count > 50 { printError("… and \(result.flags.count - 50) more flagged rows") }
         let seconds = Date().timeIntervalSince(started)
-        print("imported \(result.created) facilitators in \(String(format: "%.1f", seconds)) s (file sha256 \(result.fileSHA256), audit event \(result.auditSeq), \(result.flags.count) flagged)")
+        say("imported \(result.created) facilitators in \(String(format: "%.1f", seconds)) s (file sha256 \(result.fileSHA256), audit event \(result.auditSeq), \(result.flags.count) flagged)")
     }
 }
 
@@ -283,7 +283,7 @@ struct AuditCommand: AsyncParsableCommand {
             if let broken = result.firstBroken {
                 throw CLIFailure(description: "audit chain broken at event \(broken.seq): \(broken.reason) (\(result.checked) events before it are intact)")
             }
-            print("audit chain intact: \(result.checked) events verified")
+            say("audit chain intact: \(result.checked) events verified")
         }
     }
 }

@@ -33,12 +33,12 @@ struct Serve: BarrierCommand {
             started = try local.start()
             cluster = local
             url = try DatabaseURL(local.url)
-            print("embedded PostgreSQL: \(local.directory)")
+            say("embedded PostgreSQL: \(local.directory)")
         }
         defer {
             if started {
                 try? cluster?.stop()
-                print("embedded PostgreSQL stopped")
+                say("embedded PostgreSQL stopped")
             }
         }
         var logger = Logger(label: "barrier")
@@ -48,14 +48,14 @@ struct Serve: BarrierCommand {
         let (bootstrap, demo, port) = (self.bootstrap, self.demo, config.port)
         try await setup.withRunning { db in
             let applied = try await Migrator().migrate(db)
-            if !applied.isEmpty { print("migrated: \(applied.joined(separator: ", "))") }
+            if !applied.isEmpty { say("migrated: \(applied.joined(separator: ", "))") }
             if bootstrap { try await firstRun(db, port: port) }
             if demo { try await loadDemo(db, onlyIfEmpty: true) }
         }
 
         let db = try Database(url: url, maximumConnections: config.maxConnections, logger: logger)
         let app = buildApplication(configuration: config, database: db, logger: logger)
-        print("Barrier Registry serving on http://localhost:\(config.port)/ (API under /api/v1, description at /openapi.yaml); Ctrl-C stops it")
+        say("Barrier Registry serving on http://localhost:\(config.port)/ (API under /api/v1, description at /openapi.yaml); Ctrl-C stops it")
         try await app.runService()
     }
 
@@ -71,7 +71,7 @@ struct Serve: BarrierCommand {
         let user = try await access.createUser(agency: agency.uuidString, email: email, fullName: "Registry Administrator",
                                                role: "admin", password: nil, actor: actor)
         let token = try await access.createToken(email: email, name: "first-run", expiresAt: nil, actor: actor)
-        print("""
+        say("""
 
             First run: created agency "\(agencyName)" and its administrator.
               login:     \(email)
@@ -96,7 +96,7 @@ func loadDemo(_ db: Database, onlyIfEmpty: Bool) async throws {
     let dir = try ProjectFiles.directory("seed", containing: "demo-facilitators.csv")
     let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/demo-facilitators.csv"))
     let result = try await FacilitatorTransfer(db).importCSV(data, actor: Actor(userID: nil, agencyID: nil, label: "system:demo-seed"))
-    print("loaded \(result.created) demo suppliers")
+    say("loaded \(result.created) demo suppliers")
 }
 
 struct Seed: BarrierCommand {

@@ -110,6 +110,7 @@ struct AccessAndContractTests {
             let metrics = try await app.request(.get, "/metrics", as: nil)
             #expect(metrics.status == .ok)
             #expect(metrics.text.contains("hb_requests") && metrics.text.contains("http_route=\"/api/v1/facilitators\""))
+            #expect(metrics.text.contains("barrier_db_up 1") && metrics.text.contains("barrier_db_connections_open"))
             let openapi = try await app.request(.get, "/openapi.yaml", as: nil)
             #expect(openapi.status == .ok && openapi.text.hasPrefix("openapi: 3.1"))
         }

@@ -46,7 +46,7 @@ build() {
     say "first $configuration build: compiling the dependencies takes several minutes on 2 cores (about 7 for release, 3 to 5 for debug)"
   fi
   set +e
-  swift build -c "$configuration" "$@" 2>&1 | grep -Ev '^(\[[0-9]+/[0-9]+\]|warning: .swift-distributed-tracing.|Building for|Write swift-version|Fetching|Fetched|Computing|Computed|Creating working copy|Working copy|Updating|Updated)'
+  swift build -c "$configuration" "$@" 2>&1 | grep -Ev '^(\[[0-9]+/[0-9]+\]|warning: .swift-distributed-tracing.|Building for|Write swift-version|Fetching|Fetched|Computing|Computed|Creating working copy|Working copy|Updating|Updated)|\.build/checkouts/|found [0-9]+ file\(s\) which are unhandled'
   local status=${PIPESTATUS[0]}
   set -e
   if [ "$status" -ne 0 ]; then say "build failed"; exit 1; fi

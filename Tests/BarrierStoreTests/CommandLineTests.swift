@@ -1,0 +1,59 @@
+import BarrierCore
+import BarrierTestSupport
+import Foundation
+import Testing
+@testable import BarrierStore
+
+/// The `barrier` executable as a user runs it: bad input is one line on stderr,
+/// a non-zero exit, and nothing written.
+@Suite("Command line")
+struct CommandLineTests {
+    static var binary: String {
+        get throws {
+            let sql = try ProjectFiles.directory("sql", containing: "0001_lookups.sql")
+            return URL(fileURLWithPath: sql).deletingLastPathComponent().appendingPathComponent(".build/debug/barrier").path
+        }
+    }
+
+    func barrier(_ arguments: [String], database: Database) throws -> (status: Int32, output: String) {
+        try Subprocess.run(["/usr/bin/env", "DATABASE_URL=\(database.url.text)", try Self.binary] + arguments, allowFailure: true)
+    }
+
+    @Test func badInputIsOneLineAndChangesNothing() async throws {
+        try await TestDatabase.withFresh { db in
+            let bad = try barrier(["facilitator", "add", "--legal-name", "Kurier Eins GmbH", "--sector", "bicycles",
+                                   "--stage", "shipping", "--country", "DE", "--email", "nope"], database: db)
+            #expect(bad.status != 0)
+            #expect(bad.output.split(separator: "\n").count == 1)
+            #expect(bad.output.contains("sector") && bad.output.contains("email"))
+            let notCSV = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID()).csv").path
+            try "legal_name,sector,stages,country\nKurier Zwei GmbH,courier,shipping,ZZ\n".write(toFile: notCSV, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: notCSV) }
+            let badImport = try barrier(["import", "facilitators", notCSV], database: db)
+            #expect(badImport.status != 0)
+            #expect(badImport.output.contains("line 2") && badImport.output.contains("country"))
+            let count = try await TestDatabase.scalar(db, "SELECT count(*)::text FROM facilitators")
+            #expect(count == "0")
+            let good = try barrier(["facilitator", "add", "--legal-name", "Kurier Drei GmbH", "--sector", "courier",
+                                    "--stage", "shipping", "--country", "DE"], database: db)
+            #expect(good.status == 0)
+            #expect(UUID(uuidString: good.output.trimmingCharacters(in: .whitespacesAndNewlines)) != nil)
+            let help = try barrier(["import", "--help"], database: db)
+            #expect(help.status == 0 && help.output.contains("USAGE"))
+        }
+    }
+
+    @Test func auditVerifyExitsNonZeroNamingTheTamperedEvent() async throws {
+        try await TestDatabase.withFresh { db in
+            _ = try await FacilitatorStore(db).create(Fixtures.patch("Verify Kurier GmbH"), allowDuplicates: false, actor: Fixtures.system)
+            let intact = try barrier(["audit", "verify"], database: db)
+            #expect(intact.status == 0 && intact.output.contains("1 events verified"))
+            try await TestDatabase.sql(db, "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update")
+            try await TestDatabase.sql(db, "UPDATE audit_events SET actor_label = 'someone else'")
+            let seq = try await TestDatabase.scalar(db, "SELECT seq::text FROM audit_events")!
+            let broken = try barrier(["audit", "verify"], database: db)
+            #expect(broken.status != 0)
+            #expect(broken.output.contains("event \(seq)"))
+        }
+    }
+}
