@@ -65,14 +65,14 @@ CREATE TABLE contact_points (
 
 -- One supplier as the API shows it. The API, the audit log (before/after) and the
 -- CSV export all read this, so the three never disagree about what a record is.
-CREATE FUNCTION facilitator_document(f facilitators) RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object(
+CREATE FUNCTION facilitator_document(f facilitators) RETURNS json LANGUAGE sql STABLE AS $$
+    SELECT json_build_object(
         'id', f.id,
         'legal_name', f.legal_name,
-        'aliases', to_jsonb(f.aliases),
+        'aliases', to_json(f.aliases),
         'sector', f.sector,
-        'stages', to_jsonb(f.stages),
-        'markets', to_jsonb(f.markets),
+        'stages', to_json(f.stages),
+        'markets', to_json(f.markets),
         'country', f.country,
         'registration_number', f.registration_number,
         'vat_number', f.vat_number,
@@ -85,9 +85,9 @@ CREATE FUNCTION facilitator_document(f facilitators) RETURNS jsonb LANGUAGE sql 
         'status', f.status,
         'notes', f.notes,
         'contacts', coalesce((
-            SELECT jsonb_agg(jsonb_build_object('name', c.name, 'role', c.role, 'email', c.email, 'phone', c.phone)
-                             ORDER BY c.position)
-            FROM contact_points c WHERE c.facilitator_id = f.id), '[]'::jsonb),
+            SELECT json_agg(json_build_object('name', c.name, 'role', c.role, 'email', c.email, 'phone', c.phone)
+                            ORDER BY c.position)
+            FROM contact_points c WHERE c.facilitator_id = f.id), '[]'::json),
         'merged_into', f.merged_into,
         'created_at', f.created_at,
         'created_by', f.created_by,

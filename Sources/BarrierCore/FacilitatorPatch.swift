@@ -34,6 +34,15 @@ public struct FacilitatorPatch: Equatable, Sendable {
 
     public var isEmpty: Bool { self == FacilitatorPatch() }
 
+    /// Everything wrong with registering this patch as a new supplier, one
+    /// entry per field: a missing field is not also told it is empty.
+    public func problemsForCreate(knownSectors: Set<String>) -> [FieldError] {
+        let missing = missingForCreate
+        let missingFields = Set(missing.map(\.field))
+        return missing + applied(to: Self.blank).normalised().problems(knownSectors: knownSectors)
+            .filter { !missingFields.contains($0.field) }
+    }
+
     public func applied(to base: FacilitatorDraft) -> FacilitatorDraft {
         var d = base
         if let legalName { d.legalName = legalName }

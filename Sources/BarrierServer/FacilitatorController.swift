@@ -54,12 +54,10 @@ struct FacilitatorController {
         let (patch, typeErrors) = FacilitatorInput.patch(from: try await JSONValue.object(from: request, limit: config.maxJSONBytes))
         if !typeErrors.isEmpty {
             // Report the rule breaches of the well-typed fields too, so one answer lists everything.
-            let draft = patch.applied(to: FacilitatorPatch.blank).normalised()
-            let typed = Set(typeErrors.map { $0.field.split(separator: "[").first.map(String.init) ?? $0.field })
-            let more = (patch.missingForCreate + draft.problems(knownSectors: try await store.sectors()))
-                .filter { e in !typed.contains(e.field.split(separator: "[").first.map(String.init) ?? e.field) }
-            var seen: Set<String> = []
-            throw Problem.invalid((typeErrors + more).filter { seen.insert($0.field + $0.message).inserted })
+            func base(_ field: String) -> String { field.split(separator: "[").first.map(String.init) ?? field }
+            let typed = Set(typeErrors.map { base($0.field) })
+            let more = patch.problemsForCreate(knownSectors: try await store.sectors()).filter { !typed.contains(base($0.field)) }
+            throw Problem.invalid(typeErrors + more)
         }
         let createAnyway = try booleanParameter(request, "create_anyway")
         let record = try await store.create(patch, allowDuplicates: createAnyway, actor: actor)

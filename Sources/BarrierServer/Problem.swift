@@ -32,8 +32,8 @@ public struct Problem: HTTPResponseError, Sendable {
         var object: [String: Any] = ["type": type, "title": title, "status": Int(status.code), "instance": request.uri.path]
         if let detail { object["detail"] = detail }
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        var json = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var json = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
         json.removeLast()
         if let errors {
             json += ",\"errors\":" + String(decoding: try encoder.encode(errors), as: UTF8.self)

@@ -184,10 +184,7 @@ public struct FacilitatorStore: Sendable {
     /// unless `allowDuplicates`; an equal registration number in the same country always does.
     public func create(_ patch: FacilitatorPatch, allowDuplicates: Bool, actor: Actor) async throws -> Record {
         let draft = patch.applied(to: FacilitatorPatch.blank).normalised()
-        let sectors = try await sectors()
-        let problems = patch.missingForCreate + draft.problems(knownSectors: sectors).filter { p in
-            !patch.missingForCreate.contains { $0.field == p.field }
-        }
+        let problems = patch.problemsForCreate(knownSectors: try await sectors())
         if !problems.isEmpty { throw StoreError.invalid(problems) }
         return try await db.transaction { conn in
             // Serialise registrations so two concurrent creates cannot both miss each other's duplicate.
