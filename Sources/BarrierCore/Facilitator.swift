@@ -139,44 +139,74 @@ public struct FacilitatorDraft: Equatable, Sendable {
         return e.errors
     }
 
+    // The format checks work on UTF-8 bytes: an import checks a million rows, and
+    // Character's Unicode properties made them the slowest part of it.
+
     static func isRegistrationNumber(_ s: String) -> Bool {
-        guard let first = s.first, first.isASCII, first.isLetter || first.isNumber, s.count <= 40 else { return false }
-        return s.allSatisfy { $0.isASCII && ($0.isUppercase || $0.isNumber || " ./-".contains($0)) }
+        let u = s.utf8
+        guard let first = u.first, first.isASCIIAlphanumeric, u.count <= 40 else { return false }
+        return u.allSatisfy { $0.isASCIIDigit || (0x41...0x5A).contains($0) || $0 == 0x20 || $0 == 0x2E || $0 == 0x2F || $0 == 0x2D }
     }
 
     static func isPostalCode(_ s: String) -> Bool {
-        guard let first = s.first, first.isASCII, first.isLetter || first.isNumber, s.count <= 12 else { return false }
-        return s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == " " || $0 == "-") }
+        let u = s.utf8
+        guard let first = u.first, first.isASCIIAlphanumeric, u.count <= 12 else { return false }
+        return u.allSatisfy { $0.isASCIIAlphanumeric || $0 == 0x20 || $0 == 0x2D }
     }
 
+    /// `local@domain.tld`: one @, something before it, a dotted domain without empty labels, no spaces.
     public static func isEmail(_ s: String) -> Bool {
-        let parts = s.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, s.count <= 254, !s.contains(where: \.isWhitespace) else { return false }
-        let domain = parts[1].split(separator: ".", omittingEmptySubsequences: false)
-        return domain.count >= 2 && domain.allSatisfy { !$0.isEmpty }
+        let u = s.utf8
+        guard u.count <= 254, !u.contains(where: \.isASCIIWhitespace), let at = u.firstIndex(of: 0x40), at != u.startIndex else { return false }
+        let domain = u[u.index(after: at)...]
+        guard !domain.contains(0x40) else { return false }
+        let labels = domain.split(separator: 0x2E, omittingEmptySubsequences: false)
+        return labels.count >= 2 && labels.allSatisfy { !$0.isEmpty }
     }
 
     static func isPhone(_ s: String) -> Bool {
-        let digits = s.filter(\.isNumber).count
-        let body = s.hasPrefix("+") ? s.dropFirst() : Substring(s)
-        return s.count <= 30 && digits >= 5 && body.allSatisfy { $0.isASCII && ($0.isNumber || " ()./-".contains($0)) }
+        var u = Substring(s).utf8
+        guard u.count <= 30 else { return false }
+        if u.first == 0x2B { u = u.dropFirst() }
+        var digits = 0
+        for b in u {
+            if b.isASCIIDigit { digits += 1 } else if !(b == 0x20 || b == 0x28 || b == 0x29 || b == 0x2E || b == 0x2F || b == 0x2D) { return false }
+        }
+        return digits >= 5
     }
 
     static func isWebsite(_ s: String) -> Bool {
         let rest: Substring
         if s.hasPrefix("https://") { rest = s.dropFirst(8) } else if s.hasPrefix("http://") { rest = s.dropFirst(7) } else { return false }
-        guard let first = rest.first, !"/$.?#".contains(first), s.count <= 500 else { return false }
-        let host = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        return host.contains(".") && !s.contains(where: \.isWhitespace)
+        guard let first = rest.utf8.first, ![0x2F, 0x24, 0x2E, 0x3F, 0x23].contains(first), s.utf8.count <= 500 else { return false }
+        let host = rest.utf8.prefix { $0 != 0x2F && $0 != 0x3F && $0 != 0x23 }
+        return host.contains(0x2E) && !s.utf8.contains(where: \.isASCIIWhitespace)
     }
 }
 
+extension UInt8 {
+    var isASCIIDigit: Bool { (0x30...0x39).contains(self) }
+    var isASCIIAlphanumeric: Bool { isASCIIDigit || (0x41...0x5A).contains(self) || (0x61...0x7A).contains(self) }
+    var isASCIIWhitespace: Bool { self == 0x20 || (0x09...0x0D).contains(self) }
+}
+
 private func collapseSpaces(_ s: String) -> String {
-    s.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).joined(separator: " ")
+    // Most text is already tidy: no leading, trailing or doubled white space.
+    var previousSpace = true
+    var tidy = true
+    for b in s.utf8 {
+        let space = b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D
+        if space && (previousSpace || b != 0x20) { tidy = false; break }
+        previousSpace = space
+    }
+    if tidy && !previousSpace { return s }
+    return s.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).joined(separator: " ")
 }
 
 extension String {
     var trimmed: String {
+        guard let first = utf8.first, let last = utf8.last, first.isASCIIWhitespace || last.isASCIIWhitespace || first >= 0x80 || last >= 0x80
+        else { return self }
         var s = Substring(self)
         while let f = s.first, f.isWhitespace { s.removeFirst() }
         while let l = s.last, l.isWhitespace { s.removeLast() }

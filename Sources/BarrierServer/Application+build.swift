@@ -38,6 +38,7 @@ public func buildRouter(configuration: AppConfiguration, database: Database) -> 
     let registry = MetricsRegistry.shared
     let router = Router(context: BarrierRequestContext.self)
     router.add(middleware: MetricsMiddleware())
+    router.add(middleware: RequestIDMiddleware())
     router.add(middleware: ProblemMiddleware())
     router.get("healthz") { _, _ in Response.json("{\"status\":\"ok\"}") }
     router.get("readyz") { _, _ -> Response in

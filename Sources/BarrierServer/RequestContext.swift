@@ -51,7 +51,6 @@ struct TokenAuthenticator: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        context.requestID = request.headers[.init("X-Request-Id")!].flatMap { $0.count <= 100 ? $0 : nil } ?? UUID().uuidString.lowercased()
         if let header = request.headers[.authorization] {
             let parts = header.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, parts[0].lowercased() == "bearer" else {
@@ -65,9 +64,7 @@ struct TokenAuthenticator: RouterMiddleware {
             }
             context.identity = identity
         }
-        var response = try await next(request, context)
-        response.headers[.init("X-Request-Id")!] = context.requestID
-        return response
+        return try await next(request, context)
     }
 
     private func identity(for token: String) async throws -> Identity? {
@@ -86,6 +83,20 @@ struct TokenAuthenticator: RouterMiddleware {
             }
         }
         return identity
+    }
+}
+
+/// Gives every request an id (the client's X-Request-Id, or a new one), echoed
+/// on every answer, errors included, and recorded with each audit event.
+struct RequestIDMiddleware: RouterMiddleware {
+    typealias Context = BarrierRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.requestID = request.headers[.init("X-Request-Id")!].flatMap { $0.count <= 100 ? $0 : nil } ?? UUID().uuidString.lowercased()
+        var response = try await next(request, context)
+        response.headers[.init("X-Request-Id")!] = context.requestID
+        return response
     }
 }
 

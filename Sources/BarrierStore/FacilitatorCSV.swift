@@ -52,176 +52,61 @@ public struct FacilitatorTransfer: Sendable {
         var draft: FacilitatorDraft
     }
 
-    /// Validates every row, then writes all of them with COPY in one transaction,
+    /// Validates every row and writes all of them with COPY in one transaction,
     /// or nothing: any invalid row or registration-number clash throws
     /// `StoreError.invalid` listing each one with its line and column.
+    ///
+    /// Into an empty registry the rows stream into COPY while the file is still
+    /// being checked, so parsing and PostgreSQL's index work overlap; the first
+    /// bad row stops the sending, the rest of the file is still checked so every
+    /// error is reported, and the transaction rolls back. Into a registry that
+    /// has rows, the whole file is checked against it first, with set queries.
+    /// (No staging table: it would write every row twice.)
     public func importCSV(_ data: Data, actor: Actor, progress: (@Sendable (String, Int) -> Void)? = nil) async throws -> ImportResult {
         let sha = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
-        let sectors = try await FacilitatorStore(db).sectors()
-        var (rows, errors, flags) = try parse(data, knownSectors: sectors, progress: progress)
-        guard !rows.isEmpty || !errors.isEmpty else {
-            throw StoreError.invalid([FieldError(field: "file", message: "has a header but no rows", line: 1)])
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw StoreError.invalid([FieldError(field: "file", message: "is not UTF-8 text", line: 1)])
         }
-        if !errors.isEmpty { throw StoreError.invalid(errors) }
-
+        let parser = try RowParser(text, knownSectors: try await FacilitatorStore(db).sectors(), progress: progress)
+        let actorID = actor.userID.map { $0.lowercased() }
+        let noRows = FieldError(field: "file", message: "has a header but no rows", line: 1)
         return try await db.transaction { conn in
             try await conn.query("SELECT pg_advisory_xact_lock(hashtext('barrier.facilitator_registration'))", logger: db.logger)
-            let registryEmpty = try await isEmpty(conn)
-            if !registryEmpty {
-                errors += try await clashes(rows, on: conn)
-                if !errors.isEmpty { throw StoreError.invalid(errors.sorted { ($0.line ?? 0) < ($1.line ?? 0) }) }
-                flags += try await similar(rows, on: conn)
+            var written: [Row] = []
+            if try await isEmpty(conn) {
+                try await copyRows(on: conn, actorID: actorID) { emit in
+                    while let row = parser.next() {
+                        guard parser.errors.isEmpty else { continue }  // keep checking, stop sending
+                        try await emit(row)
+                        written.append(row)
+                    }
+                    if !parser.errors.isEmpty { throw StoreError.invalid(parser.errors) }
+                    if written.isEmpty { throw StoreError.invalid([noRows]) }
+                }
+            } else {
+                var rows: [Row] = []
+                while let row = parser.next() { rows.append(row) }
+                if rows.isEmpty && parser.errors.isEmpty { throw StoreError.invalid([noRows]) }
+                if !parser.errors.isEmpty { throw StoreError.invalid(parser.errors) }
+                let clashes = try await clashes(rows, on: conn)
+                if !clashes.isEmpty { throw StoreError.invalid(clashes.sorted { ($0.line ?? 0) < ($1.line ?? 0) }) }
+                parser.flags += try await similar(rows, on: conn)
+                try await copyRows(on: conn, actorID: actorID) { emit in
+                    for row in rows { try await emit(row) }
+                }
+                written = rows
             }
-            progress?("writing", 0)
-            try await copy(rows, actor: actor, on: conn, progress: progress)
-            let ids = rows.map(\.id)
+            progress?("written", written.count)
+            try await copyContacts(written, on: conn)
+            let ids = written.map(\.id)
             let after = """
-                {"file_sha256": "\(sha)", "rows": \(rows.count), "flagged": \(flags.count), "created_ids": [\(ids.map { "\"\($0.uuidString.lowercased())\"" }.joined(separator: ","))]}
+                {"file_sha256": "\(sha)", "rows": \(ids.count), "flagged": \(parser.flags.count), "created_ids": [\(ids.map { "\"\($0.uuidString.lowercased())\"" }.joined(separator: ","))]}
                 """
             let seq = try await AuditLog.append(on: conn, actor: actor, action: "facilitator.import", entityType: "import",
                                                 entityID: sha, before: nil, after: after, logger: db.logger)
-            return ImportResult(created: rows.count, ids: ids, fileSHA256: sha,
-                                flags: flags.sorted { $0.line < $1.line }, auditSeq: seq)
+            return ImportResult(created: ids.count, ids: ids, fileSHA256: sha,
+                                flags: parser.flags.sorted { $0.line < $1.line }, auditSeq: seq)
         }
-    }
-
-    // MARK: Parsing and checks that need no database
-
-    func parse(_ data: Data, knownSectors: Set<String>, progress: (@Sendable (String, Int) -> Void)?) throws -> ([Row], [FieldError], [ImportFlag]) {
-        let reader: CSVReader
-        do {
-            reader = try CSVReader(stream: InputStream(data: data), hasHeaderRow: true)
-        } catch {
-            throw StoreError.invalid([FieldError(field: "file", message: "is not a readable UTF-8 CSV file with a header row", line: 1)])
-        }
-        let header = (reader.headerRow ?? []).map { $0.trimmingWhitespace }
-        var errors: [FieldError] = []
-        var seenColumns: Set<String> = []
-        for name in header {
-            if !FacilitatorCSV.columns.contains(name) {
-                errors.append(FieldError(field: name, message: "is not a column; use \(FacilitatorCSV.columns.joined(separator: ", "))", line: 1))
-            } else if !seenColumns.insert(name).inserted {
-                errors.append(FieldError(field: name, message: "appears twice in the header", line: 1))
-            }
-        }
-        for name in FacilitatorCSV.requiredColumns.sorted() where !seenColumns.contains(name) {
-            errors.append(FieldError(field: name, message: "column is missing", line: 1))
-        }
-        if !errors.isEmpty { return ([], errors, []) }
-        let index = Dictionary(header.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
-
-        var rows: [Row] = []
-        var flags: [ImportFlag] = []
-        var line = 2 + (reader.headerRow ?? []).reduce(0) { $0 + $1.count { $0 == "\n" } }
-        var registrations: [String: Int] = [:]
-        var vats: [String: Int] = [:]
-        var names: [String: Int] = [:]
-        var ids: [UUID: Int] = [:]
-        let decoder = JSONDecoder()
-        while let fields = reader.next() {
-            let thisLine = line
-            line += 1 + fields.reduce(0) { $0 + $1.utf8.count { $0 == 10 } }
-            if fields.count == 1 && fields[0].isEmpty { continue }
-            func value(_ column: String) -> String? {
-                guard let i = index[column] else { return nil }
-                return i < fields.count ? fields[i] : ""
-            }
-            func fail(_ column: String, _ message: String) {
-                errors.append(FieldError(field: column, message: message, line: thisLine))
-            }
-            if fields.count != header.count {
-                fail("row", "has \(fields.count) fields, the header has \(header.count)")
-                continue
-            }
-            var patch = FacilitatorPatch()
-            patch.legalName = value("legal_name")
-            patch.sector = value("sector")
-            patch.country = value("country")
-            if let raw = value("aliases") { patch.aliases = Self.split(raw) }
-            if let raw = value("stages") {
-                var stages: [Stage] = []
-                for s in Self.split(raw) {
-                    if let stage = Stage(rawValue: s) { stages.append(stage) } else {
-                        fail("stages", "'\(s)' is not a stage; use \(Stage.allCases.map(\.rawValue).joined(separator: ", "))")
-                    }
-                }
-                patch.stages = stages
-            }
-            if let raw = value("markets") {
-                var markets: [Market] = []
-                for s in Self.split(raw) {
-                    if let market = Market(rawValue: s) { markets.append(market) } else {
-                        fail("markets", "'\(s)' is not a market; use \(Market.allCases.map(\.rawValue).joined(separator: ", "))")
-                    }
-                }
-                patch.markets = markets
-            }
-            patch.registrationNumber = value("registration_number").map { $0 }
-            patch.vatNumber = value("vat_number").map { $0 }
-            patch.street = value("street").map { $0 }
-            patch.postalCode = value("postal_code").map { $0 }
-            patch.city = value("city").map { $0 }
-            patch.website = value("website").map { $0 }
-            patch.email = value("email").map { $0 }
-            patch.phone = value("phone").map { $0 }
-            patch.notes = value("notes")
-            if let raw = value("status"), !raw.trimmingWhitespace.isEmpty {
-                if let status = FacilitatorStatus(rawValue: raw.trimmingWhitespace) { patch.status = status } else {
-                    fail("status", "'\(raw)' is not a status; use \(FacilitatorStatus.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-            }
-            if let raw = value("contacts"), !raw.trimmingWhitespace.isEmpty {
-                if let contacts = try? decoder.decode([ContactPoint].self, from: Data(raw.utf8)) {
-                    patch.contacts = contacts
-                } else {
-                    fail("contacts", "must be a JSON array of {\"name\", \"role\", \"email\", \"phone\"}")
-                }
-            }
-            var id = UUID()
-            if let raw = value("id")?.trimmingWhitespace, !raw.isEmpty {
-                if let parsed = UUID(uuidString: raw) {
-                    id = parsed
-                    if let earlier = ids[parsed] { fail("id", "\(raw) is already used on line \(earlier)") }
-                    ids[parsed] = thisLine
-                } else {
-                    fail("id", "'\(raw)' is not a UUID")
-                }
-            }
-            let draft = patch.applied(to: FacilitatorPatch.blank).normalised()
-            let alreadyNamed = Set(errors.filter { $0.line == thisLine }.map(\.field))
-            for problem in draft.problems(knownSectors: knownSectors) {
-                let column = problem.field.split(separator: "[").first.map(String.init) ?? problem.field
-                if !alreadyNamed.contains(column) { fail(column, problem.message) }
-            }
-            if let reg = draft.registrationNumber {
-                let key = draft.country + " " + reg
-                if let earlier = registrations[key] {
-                    fail("registration_number", "\(reg) (\(draft.country)) is already on line \(earlier)")
-                } else {
-                    registrations[key] = thisLine
-                }
-            }
-            if let vat = draft.vatNumber {
-                if let earlier = vats[vat] {
-                    flags.append(ImportFlag(line: thisLine, field: "vat_number", message: "same VAT number as line \(earlier)"))
-                } else {
-                    vats[vat] = thisLine
-                }
-            }
-            let nameKey = draft.legalName.lowercased() + "|" + draft.country
-            if let earlier = names[nameKey] {
-                flags.append(ImportFlag(line: thisLine, field: "legal_name", message: "same name and country as line \(earlier)"))
-            } else {
-                names[nameKey] = thisLine
-            }
-            rows.append(Row(line: thisLine, id: id, draft: draft))
-            if rows.count % 50_000 == 0 { progress?("checked", rows.count) }
-        }
-        if reader.error != nil {
-            errors.append(FieldError(field: "file", message: "is not valid UTF-8 CSV (unreadable after line \(line))", line: line))
-        }
-        progress?("checked", rows.count)
-        return (rows, errors, flags)
     }
 
     static func split(_ raw: String) -> [String] {
@@ -293,33 +178,36 @@ public struct FacilitatorTransfer: Sendable {
 
     // MARK: COPY
 
-    private func copy(_ rows: [Row], actor: Actor, on conn: PostgresConnection, progress: (@Sendable (String, Int) -> Void)?) async throws {
-        let actorID = actor.userID.map { $0.lowercased() }
-        try await conn.copyFrom(
-            table: "facilitators",
-            columns: ["id", "legal_name", "aliases", "sector", "stages", "markets", "country", "registration_number", "vat_number",
-                      "street", "postal_code", "city", "website", "email", "phone", "status", "notes", "created_by", "updated_by"],
-            logger: db.logger
-        ) { writer in
+    /// COPYs the rows that `produce` emits into facilitators, in 1 MB messages.
+    private func copyRows(
+        on conn: PostgresConnection, actorID: String?,
+        _ produce: (_ emit: (Row) async throws -> Void) async throws -> Void
+    ) async throws {
+        let columns = [
+            "id", "legal_name", "aliases", "sector", "stages", "markets", "country", "registration_number", "vat_number",
+            "street", "postal_code", "city", "website", "email", "phone", "status", "notes", "created_by", "updated_by",
+        ]
+        try await conn.copyFrom(table: "facilitators", columns: columns, logger: db.logger) { writer in
             var buffer = ByteBuffer()
             buffer.reserveCapacity(1 << 20)
-            for (n, row) in rows.enumerated() {
+            try await produce { row in
                 let d = row.draft
-                let fields: [String?] = [
+                CopyText.writeRow([
                     row.id.uuidString.lowercased(), d.legalName, CopyText.array(d.aliases), d.sector,
                     CopyText.array(d.stages.map(\.rawValue)), CopyText.array(d.markets.map(\.rawValue)), d.country,
                     d.registrationNumber, d.vatNumber, d.street, d.postalCode, d.city, d.website, d.email, d.phone,
                     d.status.rawValue, d.notes, actorID, actorID,
-                ]
-                CopyText.writeRow(fields, into: &buffer)
+                ], into: &buffer)
                 if buffer.readableBytes > 1 << 20 {
                     try await writer.write(buffer)
                     buffer.clear()
                 }
-                if (n + 1) % 100_000 == 0 { progress?("written", n + 1) }
             }
             if buffer.readableBytes > 0 { try await writer.write(buffer) }
         }
+    }
+
+    private func copyContacts(_ rows: [Row], on conn: PostgresConnection) async throws {
         let withContacts = rows.filter { !$0.draft.contacts.isEmpty }
         guard !withContacts.isEmpty else { return }
         try await conn.copyFrom(table: "contact_points", columns: ["facilitator_id", "position", "name", "role", "email", "phone"],
@@ -389,6 +277,10 @@ enum CopyText {
             if i > 0 { buffer.writeInteger(UInt8(9)) }
             guard let field else {
                 buffer.writeStaticString("\\N")
+                continue
+            }
+            if !field.utf8.contains(where: { $0 == 92 || $0 == 9 || $0 == 10 || $0 == 13 }) {
+                buffer.writeString(field)
                 continue
             }
             for byte in field.utf8 {

@@ -131,7 +131,12 @@ struct FacilitatorCommand: AsyncParsableCommand {
             p.email = email.map { $0 }
             p.phone = phone.map { $0 }
             p.notes = notes
-            if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
+            if !errors.isEmpty {
+                // name the other bad fields too, checked against the standard sectors
+                let named = Set(errors.errors.map { $0.field + "s" })
+                let more = p.problemsForCreate(knownSectors: Set(KnownSectors.codes)).filter { !named.contains($0.field) }
+                throw StoreError.invalid(errors.errors + more)
+            }
             let (patch, anyway) = (p, createAnyway)
             let record = try await withDatabase { db in
                 try await FacilitatorStore(db).create(patch, allowDuplicates: anyway, actor: cliActor())

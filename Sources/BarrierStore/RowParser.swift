@@ -1,0 +1,162 @@
+import BarrierCore
+import CSV
+import Foundation
+
+/// Reads a registry CSV row by row (CSV.swift does the quoting) and checks each
+/// row: field rules, in-file duplicates, flags. Invalid rows are recorded in
+/// `errors` with their line and column; `next()` returns every row it could read.
+final class RowParser {
+    private let reader: CSVReader
+    private let header: [String]
+    private let index: [String: Int]
+    private let knownSectors: Set<String>
+    private let progress: (@Sendable (String, Int) -> Void)?
+    private(set) var errors: [FieldError] = []
+    var flags: [ImportFlag] = []
+    private(set) var count = 0
+    private var line: Int
+    private var registrations: [String: Int] = [:]
+    private var vats: [String: Int] = [:]
+    private var names: [String: Int] = [:]
+    private var ids: [UUID: Int] = [:]
+    private let decoder = JSONDecoder()
+    private var finished = false
+
+    /// Checks the header; a bad one throws `StoreError.invalid` before any row is read.
+    init(_ text: String, knownSectors: Set<String>, progress: (@Sendable (String, Int) -> Void)?) throws {
+        do {
+            reader = try CSVReader(string: text, hasHeaderRow: true)
+        } catch {
+            throw StoreError.invalid([FieldError(field: "file", message: "is not a CSV file with a header row", line: 1)])
+        }
+        header = (reader.headerRow ?? []).map { $0.trimmingWhitespace }
+        var errors: [FieldError] = []
+        var seenColumns: Set<String> = []
+        for name in header {
+            if !FacilitatorCSV.columns.contains(name) {
+                errors.append(FieldError(field: name, message: "is not a column; use \(FacilitatorCSV.columns.joined(separator: ", "))", line: 1))
+            } else if !seenColumns.insert(name).inserted {
+                errors.append(FieldError(field: name, message: "appears twice in the header", line: 1))
+            }
+        }
+        for name in FacilitatorCSV.requiredColumns.sorted() where !seenColumns.contains(name) {
+            errors.append(FieldError(field: name, message: "column is missing", line: 1))
+        }
+        if !errors.isEmpty { throw StoreError.invalid(errors) }
+        index = Dictionary(header.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        line = 2 + (reader.headerRow ?? []).reduce(0) { $0 + $1.utf8.count { $0 == 10 } }
+        self.knownSectors = knownSectors
+        self.progress = progress
+    }
+
+    /// The next row, checked; nil at the end of the file.
+    func next() -> FacilitatorTransfer.Row? {
+        guard !finished else { return nil }
+        while let fields = reader.next() {
+            let thisLine = line
+            line += 1 + fields.reduce(0) { $0 + $1.utf8.count { $0 == 10 } }
+            if fields.count == 1 && fields[0].isEmpty { continue }
+            func value(_ column: String) -> String? {
+                guard let i = index[column] else { return nil }
+                return i < fields.count ? fields[i] : ""
+            }
+            func fail(_ column: String, _ message: String) {
+                errors.append(FieldError(field: column, message: message, line: thisLine))
+            }
+            if fields.count != header.count {
+                fail("row", "has \(fields.count) fields, the header has \(header.count)")
+                continue
+            }
+            var patch = FacilitatorPatch()
+            patch.legalName = value("legal_name")
+            patch.sector = value("sector")
+            patch.country = value("country")
+            if let raw = value("aliases") { patch.aliases = FacilitatorTransfer.split(raw) }
+            if let raw = value("stages") {
+                var stages: [Stage] = []
+                for s in FacilitatorTransfer.split(raw) {
+                    if let stage = Stage(rawValue: s) { stages.append(stage) } else {
+                        fail("stages", "'\(s)' is not a stage; use \(Stage.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                }
+                patch.stages = stages
+            }
+            if let raw = value("markets") {
+                var markets: [Market] = []
+                for s in FacilitatorTransfer.split(raw) {
+                    if let market = Market(rawValue: s) { markets.append(market) } else {
+                        fail("markets", "'\(s)' is not a market; use \(Market.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                }
+                patch.markets = markets
+            }
+            patch.registrationNumber = value("registration_number").map { $0 }
+            patch.vatNumber = value("vat_number").map { $0 }
+            patch.street = value("street").map { $0 }
+            patch.postalCode = value("postal_code").map { $0 }
+            patch.city = value("city").map { $0 }
+            patch.website = value("website").map { $0 }
+            patch.email = value("email").map { $0 }
+            patch.phone = value("phone").map { $0 }
+            patch.notes = value("notes")
+            if let raw = value("status"), !raw.trimmingWhitespace.isEmpty {
+                if let status = FacilitatorStatus(rawValue: raw.trimmingWhitespace) { patch.status = status } else {
+                    fail("status", "'\(raw)' is not a status; use \(FacilitatorStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+            }
+            if let raw = value("contacts"), !raw.trimmingWhitespace.isEmpty {
+                if let contacts = try? decoder.decode([ContactPoint].self, from: Data(raw.utf8)) {
+                    patch.contacts = contacts
+                } else {
+                    fail("contacts", "must be a JSON array of {\"name\", \"role\", \"email\", \"phone\"}")
+                }
+            }
+            var id = UUID()
+            if let raw = value("id")?.trimmingWhitespace, !raw.isEmpty {
+                if let parsed = UUID(uuidString: raw) {
+                    id = parsed
+                    if let earlier = ids[parsed] { fail("id", "\(raw) is already used on line \(earlier)") }
+                    ids[parsed] = thisLine
+                } else {
+                    fail("id", "'\(raw)' is not a UUID")
+                }
+            }
+            let draft = patch.applied(to: FacilitatorPatch.blank).normalised()
+            let alreadyNamed = Set(errors.reversed().prefix { $0.line == thisLine }.map(\.field))
+            for problem in draft.problems(knownSectors: knownSectors) {
+                let column = problem.field.split(separator: "[").first.map(String.init) ?? problem.field
+                if !alreadyNamed.contains(column) { fail(column, problem.message) }
+            }
+            if let reg = draft.registrationNumber {
+                let key = draft.country + " " + reg
+                if let earlier = registrations[key] {
+                    fail("registration_number", "\(reg) (\(draft.country)) is already on line \(earlier)")
+                } else {
+                    registrations[key] = thisLine
+                }
+            }
+            if let vat = draft.vatNumber {
+                if let earlier = vats[vat] {
+                    flags.append(ImportFlag(line: thisLine, field: "vat_number", message: "same VAT number as line \(earlier)"))
+                } else {
+                    vats[vat] = thisLine
+                }
+            }
+            let nameKey = draft.legalName.lowercased() + "|" + draft.country
+            if let earlier = names[nameKey] {
+                flags.append(ImportFlag(line: thisLine, field: "legal_name", message: "same name and country as line \(earlier)"))
+            } else {
+                names[nameKey] = thisLine
+            }
+            count += 1
+            if count % 100_000 == 0 { progress?("checked", count) }
+            return FacilitatorTransfer.Row(line: thisLine, id: id, draft: draft)
+        }
+        finished = true
+        if reader.error != nil {
+            errors.append(FieldError(field: "file", message: "is not valid CSV (unreadable after line \(line))", line: line))
+        }
+        progress?("checked", count)
+        return nil
+    }
+}
