@@ -298,7 +298,20 @@ enum CopyText {
 
     /// A text[] literal with every element quoted.
     static func array(_ values: [String]) -> String {
-        "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
-            .joined(separator: ",") + "}"
+        var out = "{"
+        for (i, value) in values.enumerated() {
+            if i > 0 { out += "," }
+            out += "\""
+            if value.utf8.contains(where: { $0 == 0x22 || $0 == 0x5C }) {
+                for c in value.unicodeScalars {
+                    if c == "\"" || c == "\\" { out.unicodeScalars.append("\\") }
+                    out.unicodeScalars.append(c)
+                }
+            } else {
+                out += value
+            }
+            out += "\""
+        }
+        return out + "}"
     }
 }

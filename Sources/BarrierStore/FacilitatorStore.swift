@@ -3,7 +3,7 @@ import Foundation
 import PostgresNIO
 
 /// The supplier registry. Reads return the API's JSON document as built by the
-/// `facilitator_document` SQL function; every write runs in one transaction
+/// `facilitator_documents` SQL view; every write runs in one transaction
 /// with its audit event.
 public struct FacilitatorStore: Sendable {
     let db: Database
@@ -20,7 +20,7 @@ public struct FacilitatorStore: Sendable {
     // MARK: Reading
 
     struct ByID: PostgresPreparedStatement {
-        static let sql = "SELECT facilitator_document(f)::text, f.version FROM facilitators f WHERE f.id = $1"
+        static let sql = "SELECT document::text, version FROM facilitator_documents WHERE id = $1"
         typealias Row = (String, Int)
         var id: UUID
         func makeBindings() -> PostgresBindings {
@@ -47,7 +47,7 @@ public struct FacilitatorStore: Sendable {
 
     /// One page of suppliers and the cursor of the next page (nil on the last).
     public func list(_ query: FacilitatorQuery) async throws -> (items: [String], nextCursor: String?) {
-        var sql = "SELECT facilitator_document(f)::text, f.id, "
+        var sql = "SELECT (SELECT d.document FROM facilitator_documents d WHERE d.id = f.id)::text, f.id, "
         var binds = PostgresBindings()
         func bind<T: PostgresEncodable>(_ value: T) -> String {
             try! binds.append(value)
@@ -339,7 +339,7 @@ public struct FacilitatorStore: Sendable {
 
     func document(_ id: UUID, on conn: PostgresConnection) async throws -> Record {
         let rows = try await conn.query(
-            "SELECT facilitator_document(f)::text, f.version FROM facilitators f WHERE f.id = \(id)", logger: db.logger)
+            "SELECT document::text, version FROM facilitator_documents WHERE id = \(id)", logger: db.logger)
         for try await (json, version) in rows.decode((String, Int).self) { return Record(id: id, json: json, version: version) }
         throw StoreError.notFound(entity: "facilitator", id: id.uuidString.lowercased())
     }

@@ -96,6 +96,9 @@ struct AccessAndContractTests {
             try await AccessStore(app.db).revokeToken(email: "officer@inspectorate.example", name: "tests", actor: Fixtures.system)
             let revoked = try await app.request(.get, "/api/v1/facilitators", as: .officer)
             #expect(revoked.status == .unauthorized)
+            #expect(revoked.headers[.init("X-Request-Id")!] != nil)
+            let traced = try await app.request(.get, "/api/v1/facilitators", as: .auditor, headers: [.init("X-Request-Id")!: "trace-42"])
+            #expect(traced.headers[.init("X-Request-Id")!] == "trace-42")
             let me = try await app.request(.get, "/api/v1/me", as: .auditor)
             #expect(me.object["role"] as? String == "auditor")
         }

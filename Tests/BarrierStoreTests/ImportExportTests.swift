@@ -1,6 +1,7 @@
 import BarrierCore
 import BarrierTestSupport
 import Foundation
+import NIOCore
 import PostgresNIO
 import Testing
 @testable import BarrierStore
@@ -108,4 +109,14 @@ struct ImportExportTests {
 actor Collected {
     var data = Data()
     func append(_ more: Data) { data.append(more) }
+}
+
+@Suite("COPY text format")
+struct CopyTextTests {
+    @Test func arraysAndFieldsAreEscapedForCopy() {
+        #expect(CopyText.array(["plain", "with \"quote\"", "back\\slash", ""]) == #"{"plain","with \"quote\"","back\\slash",""}"#)
+        var buffer = ByteBuffer()
+        CopyText.writeRow(["a\tb", nil, "line\nbreak", "c:\\path"], into: &buffer)
+        #expect(String(buffer: buffer) == "a\\tb\t\\N\tline\\nbreak\tc:\\\\path\n")
+    }
 }
