@@ -205,6 +205,9 @@ CREATE INDEX bench_copy_ceiling_name_idx ON bench_copy_ceiling (lower(legal_name
 CREATE INDEX bench_copy_ceiling_created_idx ON bench_copy_ceiling (created_at, pk);
 CREATE INDEX bench_copy_ceiling_updated_idx ON bench_copy_ceiling (updated_at, pk);
 CREATE INDEX bench_copy_ceiling_sector_country_idx ON bench_copy_ceiling (sector, country);
+-- and its lookups: every row's sector and country are checked as in facilitators
+ALTER TABLE bench_copy_ceiling ADD FOREIGN KEY (sector) REFERENCES sectors (code),
+    ADD FOREIGN KEY (country) REFERENCES countries (code);
 SQL
 columns="id, legal_name, aliases, sector, stages, markets, country, registration_number, vat_number, street, postal_code, city, website, email, phone, status, notes, contacts"
 t0=$(now)
@@ -213,7 +216,7 @@ timeout 1800 psql -q -v ON_ERROR_STOP=1 "$bench_url" \
     die "psql \\copy failed"
 copy_s=$(elapsed "$t0" "$(now)")
 copy_rps=$(awk -v n="$rows" -v s="$copy_s" 'BEGIN { printf "%.0f", n / s }')
-note "psql \\copy (the same nine indexes as facilitators): $copy_s s, $copy_rps rows/s"
+note "psql \\copy (facilitators' nine indexes and its sector and country keys): $copy_s s, $copy_rps rows/s"
 
 if [[ $ceilings_only == 0 ]]; then
     psql -q "$bench_url" -c 'DROP TABLE bench_copy_ceiling' >/dev/null

@@ -1,8 +1,22 @@
 /// The barrier model's fixed vocabularies. Sectors are not here: they are rows
 /// in the `sectors` table, so an administrator can add one without a release.
 
+/// A closed list of words with a name for the list, so every reader of user
+/// input refuses an unknown word with the same sentence.
+public protocol NamedVocabulary: RawRepresentable, CaseIterable where RawValue == String {
+    static var noun: String { get }
+}
+
+extension NamedVocabulary {
+    /// "'flying' is not a stage; use setting_up_marketplace, …"
+    public static func notOne(_ raw: String) -> String {
+        "'\(raw)' is not a \(noun); use \(allCases.map(\.rawValue).joined(separator: ", "))"
+    }
+}
+
 /// A stage of the criminal business process that a supplier's service can serve.
-public enum Stage: String, CaseIterable, Codable, Sendable, Comparable {
+public enum Stage: String, CaseIterable, Codable, Sendable, Comparable, NamedVocabulary {
+    public static let noun = "stage"
     case settingUpMarketplace = "setting_up_marketplace"
     case runningMarketplace = "running_marketplace"
     case selling
@@ -14,7 +28,8 @@ public enum Stage: String, CaseIterable, Codable, Sendable, Comparable {
 }
 
 /// The illegal market a supplier is misused for; one registry serves all three.
-public enum Market: String, CaseIterable, Codable, Sendable, Comparable {
+public enum Market: String, CaseIterable, Codable, Sendable, Comparable, NamedVocabulary {
+    public static let noun = "market"
     case drugs
     case firearms
     case contraband
@@ -25,7 +40,8 @@ public enum Market: String, CaseIterable, Codable, Sendable, Comparable {
 }
 
 /// Whether a registered supplier still trades. Records are archived, never deleted.
-public enum FacilitatorStatus: String, CaseIterable, Codable, Sendable {
+public enum FacilitatorStatus: String, CaseIterable, Codable, Sendable, NamedVocabulary {
+    public static let noun = "status"
     case active
     case dormant
     case dissolved
@@ -33,7 +49,8 @@ public enum FacilitatorStatus: String, CaseIterable, Codable, Sendable {
 }
 
 /// What a user may do: admins everything, officers the registry work, auditors read.
-public enum Role: String, CaseIterable, Codable, Sendable {
+public enum Role: String, CaseIterable, Codable, Sendable, NamedVocabulary {
+    public static let noun = "role"
     case admin
     case officer
     case auditor

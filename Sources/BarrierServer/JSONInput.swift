@@ -76,21 +76,21 @@ struct FieldReader {
         }
     }
 
-    mutating func enumValues<T: RawRepresentable & CaseIterable>(_ key: String, as type: T.Type, noun: String) -> [T]? where T.RawValue == String {
+    mutating func enumValues<T: NamedVocabulary>(_ key: String, as type: T.Type) -> [T]? {
         guard let raw = strings(key) else { return nil }
         var out: [T] = []
         for (i, s) in raw.enumerated() {
             if let v = T(rawValue: s) { out.append(v) } else {
-                errors.add("\(key)[\(i)]", "'\(s)' is not a \(noun); use \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+                errors.add("\(key)[\(i)]", T.notOne(s))
             }
         }
         return out
     }
 
-    mutating func enumValue<T: RawRepresentable & CaseIterable>(_ key: String, as type: T.Type, noun: String) -> T? where T.RawValue == String {
+    mutating func enumValue<T: NamedVocabulary>(_ key: String, as type: T.Type) -> T? {
         guard let raw = string(key) else { return nil }
         if let v = T(rawValue: raw) { return v }
-        errors.add(key, "'\(raw)' is not a \(noun); use \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+        errors.add(key, T.notOne(raw))
         return nil
     }
 
@@ -126,8 +126,8 @@ enum FacilitatorInput {
         p.legalName = r.string("legal_name")
         p.aliases = r.strings("aliases")
         p.sector = r.string("sector")
-        p.stages = r.enumValues("stages", as: Stage.self, noun: "stage")
-        p.markets = r.enumValues("markets", as: Market.self, noun: "market")
+        p.stages = r.enumValues("stages", as: Stage.self)
+        p.markets = r.enumValues("markets", as: Market.self)
         p.country = r.string("country")
         p.registrationNumber = r.nullableString("registration_number")
         p.vatNumber = r.nullableString("vat_number")
@@ -137,7 +137,7 @@ enum FacilitatorInput {
         p.website = r.nullableString("website")
         p.email = r.nullableString("email")
         p.phone = r.nullableString("phone")
-        p.status = r.enumValue("status", as: FacilitatorStatus.self, noun: "status")
+        p.status = r.enumValue("status", as: FacilitatorStatus.self)
         p.notes = r.string("notes")
         switch object["contacts"] {
         case .none: break

@@ -68,7 +68,7 @@ public struct AccessStore: Sendable {
         if !FacilitatorDraft.isEmail(email) { errors.add("email", "must be an e-mail address") }
         if fullName.isEmpty || fullName.count > 200 { errors.add("name", "must be 1 to 200 characters") }
         let parsedRole = Role(rawValue: role)
-        if parsedRole == nil { errors.add("role", "'\(role)' is not a role; use admin, officer or auditor") }
+        if parsedRole == nil { errors.add("role", Role.notOne(role)) }
         if let password, password.count < 12 { errors.add("password", "must be at least 12 characters") }
         if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
         let agencyID = try await agencyID(agency)

@@ -58,21 +58,15 @@ public struct FacilitatorQuery: Sendable, Equatable {
         if let sector, !knownSectors.contains(sector) { e.add("sector", "'\(sector)' is not a sector") }
         let country = nonEmpty("country")?.uppercased()
         if let country, !Countries.isKnown(country) { e.add("country", "'\(country)' is not an ISO 3166-1 alpha-2 country code") }
-        var stage: Stage?
-        if let raw = nonEmpty("stage") {
-            stage = Stage(rawValue: raw)
-            if stage == nil { e.add("stage", "'\(raw)' is not a stage; use \(Stage.allCases.map(\.rawValue).joined(separator: ", "))") }
+        func word<T: NamedVocabulary>(_ key: String, as type: T.Type) -> T? {
+            guard let raw = nonEmpty(key) else { return nil }
+            if let value = T(rawValue: raw) { return value }
+            e.add(key, T.notOne(raw))
+            return nil
         }
-        var market: Market?
-        if let raw = nonEmpty("market") {
-            market = Market(rawValue: raw)
-            if market == nil { e.add("market", "'\(raw)' is not a market; use \(Market.allCases.map(\.rawValue).joined(separator: ", "))") }
-        }
-        var status: FacilitatorStatus?
-        if let raw = nonEmpty("status") {
-            status = FacilitatorStatus(rawValue: raw)
-            if status == nil { e.add("status", "'\(raw)' is not a status; use \(FacilitatorStatus.allCases.map(\.rawValue).joined(separator: ", "))") }
-        }
+        let stage = word("stage", as: Stage.self)
+        let market = word("market", as: Market.self)
+        let status = word("status", as: FacilitatorStatus.self)
         let q = nonEmpty("q")
         if let q, q.count < 2 || q.count > 200 { e.add("q", "must be 2 to 200 characters") }
         var sort: Sort?

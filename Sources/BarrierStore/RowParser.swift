@@ -72,24 +72,16 @@ final class RowParser {
             patch.sector = value("sector")
             patch.country = value("country")
             if let raw = value("aliases") { patch.aliases = FacilitatorTransfer.split(raw) }
-            if let raw = value("stages") {
-                var stages: [Stage] = []
-                for s in FacilitatorTransfer.split(raw) {
-                    if let stage = Stage(rawValue: s) { stages.append(stage) } else {
-                        fail("stages", "'\(s)' is not a stage; use \(Stage.allCases.map(\.rawValue).joined(separator: ", "))")
-                    }
+            func words<T: NamedVocabulary>(_ column: String, as type: T.Type) -> [T]? {
+                guard let raw = value(column) else { return nil }
+                return FacilitatorTransfer.split(raw).compactMap { word in
+                    if let v = T(rawValue: word) { return v }
+                    fail(column, T.notOne(word))
+                    return nil
                 }
-                patch.stages = stages
             }
-            if let raw = value("markets") {
-                var markets: [Market] = []
-                for s in FacilitatorTransfer.split(raw) {
-                    if let market = Market(rawValue: s) { markets.append(market) } else {
-                        fail("markets", "'\(s)' is not a market; use \(Market.allCases.map(\.rawValue).joined(separator: ", "))")
-                    }
-                }
-                patch.markets = markets
-            }
+            patch.stages = words("stages", as: Stage.self)
+            patch.markets = words("markets", as: Market.self)
             patch.registrationNumber = value("registration_number").map { $0 }
             patch.vatNumber = value("vat_number").map { $0 }
             patch.street = value("street").map { $0 }
@@ -101,7 +93,7 @@ final class RowParser {
             patch.notes = value("notes")
             if let raw = value("status"), !raw.trimmingWhitespace.isEmpty {
                 if let status = FacilitatorStatus(rawValue: raw.trimmingWhitespace) { patch.status = status } else {
-                    fail("status", "'\(raw)' is not a status; use \(FacilitatorStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                    fail("status", FacilitatorStatus.notOne(raw))
                 }
             }
             if let raw = value("contacts"), !raw.trimmingWhitespace.isEmpty {

@@ -113,13 +113,13 @@ struct FacilitatorCommand: AsyncParsableCommand {
             p.country = country
             p.stages = stages.compactMap { s in
                 if let v = Stage(rawValue: s) { return v }
-                errors.add("stage", "'\(s)' is not a stage; use \(Stage.allCases.map(\.rawValue).joined(separator: ", "))")
+                errors.add("stage", Stage.notOne(s))
                 return nil
             }
             if stages.isEmpty { p.stages = nil }
             p.markets = markets.compactMap { s in
                 if let v = Market(rawValue: s) { return v }
-                errors.add("market", "'\(s)' is not a market; use \(Market.allCases.map(\.rawValue).joined(separator: ", "))")
+                errors.add("market", Market.notOne(s))
                 return nil
             }
             p.registrationNumber = registrationNumber.map { $0 }
