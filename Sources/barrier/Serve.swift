@@ -17,9 +17,6 @@ struct Serve: BarrierCommand {
     var demo = false
 
     func execute() async throws {
-        // Two malloc arenas instead of one per thread: the server's memory stays
-        // small under load at no measurable cost in speed.
-        _ = glibcMallopt(-8, 2)  // M_ARENA_MAX
         var config = try AppConfiguration.fromEnvironment()
         if let port {
             guard (1...65535).contains(port) else { throw CLIFailure(description: "--port must be from 1 to 65535") }
@@ -115,7 +112,3 @@ struct Seed: BarrierCommand {
         }
     }
 }
-
-/// glibc's mallopt, which the Glibc module does not import (it lives in malloc.h).
-@_silgen_name("mallopt")
-private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
