@@ -52,15 +52,16 @@ CREATE INDEX facilitators_created_idx ON facilitators (created_at, id);
 CREATE INDEX facilitators_updated_idx ON facilitators (updated_at, id);
 CREATE INDEX facilitators_sector_country_idx ON facilitators (sector, country);
 
+-- Contact points belong to their supplier and are kept in order; the pair is
+-- their key (no surrogate id: one index less to maintain on every import).
 CREATE TABLE contact_points (
-    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     facilitator_id uuid NOT NULL REFERENCES facilitators (id),
     position integer NOT NULL CHECK (position >= 0),
     name text NOT NULL CHECK (name = btrim(name) AND length(name) BETWEEN 1 AND 200),
     role text CHECK (length(role) <= 200),
     email text CHECK (email ~ '^[^@\s]+@[^@\s]+\.[^@\s]+$'),
     phone text CHECK (phone ~ '^\+?[0-9 ()./-]{5,30}$'),
-    UNIQUE (facilitator_id, position)
+    PRIMARY KEY (facilitator_id, position)
 );
 
 -- One supplier as the API shows it. The API, the audit log (before/after) and
