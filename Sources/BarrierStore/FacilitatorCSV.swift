@@ -75,7 +75,7 @@ public struct FacilitatorTransfer: Sendable {
             var written: [Row] = []
             if try await isEmpty(conn) {
                 try await copyRows(on: conn, actorID: actorID) { emit in
-                    while let row = parser.next() {
+                    while let row = await parser.next() {
                         guard parser.errors.isEmpty else { continue }  // keep checking, stop sending
                         try await emit(row)
                         written.append(row)
@@ -85,7 +85,7 @@ public struct FacilitatorTransfer: Sendable {
                 }
             } else {
                 var rows: [Row] = []
-                while let row = parser.next() { rows.append(row) }
+                while let row = await parser.next() { rows.append(row) }
                 if rows.isEmpty && parser.errors.isEmpty { throw StoreError.invalid([noRows]) }
                 if !parser.errors.isEmpty { throw StoreError.invalid(parser.errors) }
                 let clashes = try await clashes(rows, on: conn)

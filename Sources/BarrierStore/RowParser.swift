@@ -5,8 +5,19 @@ import Foundation
 /// Reads a registry CSV row by row (CSV.swift does the quoting) and checks each
 /// row: field rules, in-file duplicates, flags. Invalid rows are recorded in
 /// `errors` with their line and column; `next()` returns every row it could read.
+///
+/// CSV.swift splits the records in a task of its own, so on two cores the
+/// splitting, the checking and PostgreSQL's COPY run side by side.
 final class RowParser {
-    private let reader: CSVReader
+    private enum Batch: Sendable {
+        case records([[String]])
+        case end(unreadable: Bool)
+    }
+
+    private var batches: AsyncStream<Batch>.Iterator
+    private let reading: Task<Void, Never>
+    private var pending: [[String]] = []
+    private var pendingIndex = 0
     private let header: [String]
     private let index: [String: Int]
     private let knownSectors: Set<String>
@@ -24,6 +35,7 @@ final class RowParser {
 
     /// Checks the header; a bad one throws `StoreError.invalid` before any row is read.
     init(_ text: String, knownSectors: Set<String>, progress: (@Sendable (String, Int) -> Void)?) throws {
+        let reader: CSVReader
         do {
             reader = try CSVReader(string: text, hasHeaderRow: true)
         } catch {
@@ -47,12 +59,51 @@ final class RowParser {
         line = 2 + (reader.headerRow ?? []).reduce(0) { $0 + $1.utf8.count { $0 == 10 } }
         self.knownSectors = knownSectors
         self.progress = progress
+        let (stream, continuation) = AsyncStream<Batch>.makeStream()
+        batches = stream.makeAsyncIterator()
+        reading = Task.detached {
+            guard let records = try? CSVReader(string: text, hasHeaderRow: true) else { return continuation.finish() }
+            var batch: [[String]] = []
+            batch.reserveCapacity(256)
+            while let fields = records.next(), !Task.isCancelled {
+                batch.append(fields)
+                if batch.count == 256 {
+                    continuation.yield(.records(batch))
+                    batch.removeAll(keepingCapacity: true)
+                }
+            }
+            if !batch.isEmpty { continuation.yield(.records(batch)) }
+            continuation.yield(.end(unreadable: records.error != nil))
+            continuation.finish()
+        }
+    }
+
+    deinit { reading.cancel() }
+
+    /// The next record as split by CSV.swift, nil at the end.
+    private func nextRecord() async -> [String]? {
+        while pendingIndex == pending.count {
+            switch await batches.next() {
+            case .records(let records):
+                pending = records
+                pendingIndex = 0
+            case .end(let unreadable):
+                if unreadable {
+                    errors.append(FieldError(field: "file", message: "is not valid CSV (unreadable after line \(line))", line: line))
+                }
+                return nil
+            case nil:
+                return nil
+            }
+        }
+        defer { pendingIndex += 1 }
+        return pending[pendingIndex]
     }
 
     /// The next row, checked; nil at the end of the file.
-    func next() -> FacilitatorTransfer.Row? {
+    func next() async -> FacilitatorTransfer.Row? {
         guard !finished else { return nil }
-        while let fields = reader.next() {
+        while let fields = await nextRecord() {
             let thisLine = line
             line += 1 + fields.reduce(0) { $0 + $1.utf8.count { $0 == 10 } }
             if fields.count == 1 && fields[0].isEmpty { continue }
@@ -145,9 +196,6 @@ final class RowParser {
             return FacilitatorTransfer.Row(line: thisLine, id: id, draft: draft)
         }
         finished = true
-        if reader.error != nil {
-            errors.append(FieldError(field: "file", message: "is not valid CSV (unreadable after line \(line))", line: line))
-        }
         progress?("checked", count)
         return nil
     }
