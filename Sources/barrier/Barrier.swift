@@ -21,24 +21,23 @@ struct CLIFailure: Error, CustomStringConvertible {
     var description: String
 }
 
+/// The database a command works on: DATABASE_URL, or the embedded cluster,
+/// started if it is not running. `startedCluster` is set when this call started
+/// it, so the caller stops it again when done.
+func resolveDatabase(_ config: AppConfiguration) throws -> (url: DatabaseURL, startedCluster: LocalCluster?) {
+    if let text = config.databaseURL { return (try DatabaseURL(text), nil) }
+    let local = try LocalCluster()
+    if let note = local.relocationNote { printError(note) }
+    let started = try local.start()
+    return (try DatabaseURL(local.url), started ? local : nil)
+}
+
 /// Runs `body` against the configured database: DATABASE_URL, or the embedded
 /// cluster (started for the command and stopped after it unless it already ran).
 func withDatabase<T: Sendable>(maximumConnections: Int = 4, _ body: @Sendable (Database) async throws -> T) async throws -> T {
     do {
-        let config = try AppConfiguration.fromEnvironment()
-        var cluster: LocalCluster?
-        var started = false
-        let url: DatabaseURL
-        if let text = config.databaseURL {
-            url = try DatabaseURL(text)
-        } else {
-            let local = try LocalCluster()
-            if let note = local.relocationNote { FileHandle.standardError.write(Data("barrier: \(note)\n".utf8)) }
-            started = try local.start()
-            cluster = local
-            url = try DatabaseURL(local.url)
-        }
-        defer { if started { try? cluster?.stop() } }
+        let (url, startedCluster) = try resolveDatabase(try AppConfiguration.fromEnvironment())
+        defer { try? startedCluster?.stop() }
         var logger = Logger(label: "barrier.cli")
         logger.logLevel = .error  // the terminal gets one line per problem, not the pool's chatter
         let db = try Database(url: url, maximumConnections: maximumConnections, logger: logger)

@@ -22,22 +22,11 @@ struct Serve: BarrierCommand {
             guard (1...65535).contains(port) else { throw CLIFailure(description: "--port must be from 1 to 65535") }
             config.port = port
         }
-        var cluster: LocalCluster?
-        var started = false
-        let url: DatabaseURL
-        if let text = config.databaseURL {
-            url = try DatabaseURL(text)
-        } else {
-            let local = try LocalCluster()
-            if let note = local.relocationNote { printError(note) }
-            started = try local.start()
-            cluster = local
-            url = try DatabaseURL(local.url)
-            say("embedded PostgreSQL: \(local.directory)")
-        }
+        let (url, startedCluster) = try resolveDatabase(config)
+        if config.databaseURL == nil, let socket = url.socketDirectory { say("embedded PostgreSQL: \(socket)") }
         defer {
-            if started {
-                try? cluster?.stop()
+            if let startedCluster {
+                try? startedCluster.stop()
                 say("embedded PostgreSQL stopped")
             }
         }
