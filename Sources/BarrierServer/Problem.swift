@@ -89,8 +89,6 @@ extension Problem {
                 return p
             case .conflict(let message):
                 return Problem(.conflict, "Conflict", detail: message)
-            case .unauthenticated:
-                return Problem(.unauthorized, "Unauthorized", detail: "A valid API token is required.")
             case .cluster(let message), .migration(let message):
                 logger.error("\(message)")
                 return Problem(.serviceUnavailable, "Service unavailable", detail: "The database is not available.")

@@ -36,8 +36,8 @@ public struct BarrierRequestContext: RequestContext {
 
 extension Set where Element == Role {
     static let everyone: Set<Role> = Set(Role.allCases)
-    static let writers: Set<Role> = [.admin, .officer]
-    static let auditReaders: Set<Role> = [.admin, .auditor]
+    static let writers: Set<Role> = Set(Role.allCases.filter(\.canWrite))
+    static let auditReaders: Set<Role> = Set(Role.allCases.filter(\.canReadAudit))
 }
 
 /// Resolves `Authorization: Bearer <token>` to a user. A verified token is kept

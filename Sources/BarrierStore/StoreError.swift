@@ -14,8 +14,6 @@ public enum StoreError: Error, Equatable, Sendable {
     case duplicates([DuplicateCandidate], overridable: Bool)
     /// A change the current state does not allow, with a sentence saying why.
     case conflict(String)
-    /// An API token that is unknown, revoked or expired, or a disabled user.
-    case unauthenticated
     /// The local PostgreSQL cannot be set up; the message says what to do.
     case cluster(String)
     /// A migration problem, naming the file.
