@@ -344,7 +344,7 @@ if [[ $ceilings_only == 0 ]]; then
     }
 
     say "load: GET /api/v1/facilitators/{id}, wrk -t2 -c$conns -d${duration}s, 1000 random ids"
-    get_line=$(run_wrk get "$conns" "$root/bench/get_by_id.lua" "$work/ids.txt" "$token")
+    get_line=$(run_wrk get "$conns" "$root/bench/random_get.lua" "$work/ids.txt" "$token" id)
     [[ -n $get_line ]] || die "wrk (get) printed no figures"
     get_rps=$(awk -v r="$(field rps "$get_line")" 'BEGIN { printf "%.0f", r }')
     get_p99=$(field p99_ms "$get_line")
@@ -352,7 +352,7 @@ if [[ $ceilings_only == 0 ]]; then
     note "$get_rps req/s, p50 $(field p50_ms "$get_line") ms, p99 $get_p99 ms, $(field requests "$get_line") requests, $get_bad failed"
 
     say "load: GET /api/v1/facilitators?q=...&limit=20, wrk -c$search_conns -d${duration}s, $nq search strings"
-    search_line=$(run_wrk search "$search_conns" "$root/bench/search.lua" "$queries_file" "$token")
+    search_line=$(run_wrk search "$search_conns" "$root/bench/random_get.lua" "$queries_file" "$token" search)
     [[ -n $search_line ]] || die "wrk (search) printed no figures"
     search_p95=$(field p95_ms "$search_line")
     search_bad=$(( $(field errors_status "$search_line") + $(field errors_connect "$search_line") + $(field errors_read "$search_line") + $(field errors_timeout "$search_line") ))

@@ -1,6 +1,8 @@
--- wrk script: GET /api/v1/facilitators?q=TEXT&limit=20, a random search string from a file per request.
---   wrk -t2 -c2 -d15s --latency -s bench/search.lua http://127.0.0.1:PORT -- QUERIES_FILE TOKEN
--- Prints one "WRK ..." line with the figures scripts/bench reads (p95 computed here).
+-- wrk script: GET a random path per request, built from one line of a file.
+--   wrk -t2 -c8 -d15s --latency -s bench/random_get.lua http://127.0.0.1:PORT -- FILE TOKEN KIND
+-- KIND "id":     FILE holds supplier ids  -> GET /api/v1/facilitators/{id}
+-- KIND "search": FILE holds search texts  -> GET /api/v1/facilitators?q=TEXT&limit=20
+-- Prints one "WRK ..." line with the figures scripts/bench reads (percentiles computed here).
 
 local paths = {}
 local headers = {}
@@ -10,16 +12,22 @@ local function urlencode(s)
   return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", string.byte(c)) end))
 end
 
+local builders = {
+  id = function(line) return "/api/v1/facilitators/" .. line end,
+  search = function(line) return "/api/v1/facilitators?q=" .. urlencode(line) .. "&limit=20" end,
+}
+
 function setup(thread)
   threads = threads + 1
   thread:set("thread_no", threads)
 end
 
 function init(args)
+  local build = assert(builders[args[3]], "KIND must be id or search, not " .. tostring(args[3]))
   for line in io.lines(args[1]) do
-    if #line > 0 then paths[#paths + 1] = "/api/v1/facilitators?q=" .. urlencode(line) .. "&limit=20" end
+    if #line > 0 then paths[#paths + 1] = build(line) end
   end
-  assert(#paths > 0, "no search strings in " .. args[1])
+  assert(#paths > 0, "no lines in " .. args[1])
   headers["Authorization"] = "Bearer " .. args[2]
   headers["Accept"] = "application/json"
   math.randomseed(os.time() * 7919 + (thread_no or 0) * 104729)
