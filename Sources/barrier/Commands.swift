@@ -113,13 +113,13 @@ struct FacilitatorCommand: AsyncParsableCommand {
             p.country = country
             p.stages = stages.compactMap { s in
                 if let v = Stage(rawValue: s) { return v }
-                errors.add("stage", Stage.notOne(s))
+                errors.add("stages", Stage.notOne(s))
                 return nil
             }
             if stages.isEmpty { p.stages = nil }
             p.markets = markets.compactMap { s in
                 if let v = Market(rawValue: s) { return v }
-                errors.add("market", Market.notOne(s))
+                errors.add("markets", Market.notOne(s))
                 return nil
             }
             p.registrationNumber = registrationNumber.map { $0 }
@@ -133,7 +133,7 @@ struct FacilitatorCommand: AsyncParsableCommand {
             p.notes = notes
             if !errors.isEmpty {
                 // name the other bad fields too, checked against the standard sectors
-                let named = Set(errors.errors.map { $0.field + "s" })
+                let named = Set(errors.errors.map(\.field))
                 let more = p.problemsForCreate(knownSectors: Set(KnownSectors.codes)).filter { !named.contains($0.field) }
                 throw StoreError.invalid(errors.errors + more)
             }
