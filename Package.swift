@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/yaslab/CSV.swift.git", from: "2.5.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
     ],
     targets: [
         .target(
@@ -32,9 +34,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "BarrierLetters",
+            dependencies: [
+                "BarrierCore",
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "BarrierStore",
             dependencies: [
                 "BarrierCore",
+                "BarrierLetters",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CSV", package: "CSV.swift"),
@@ -48,6 +61,7 @@ let package = Package(
             name: "BarrierServer",
             dependencies: [
                 "BarrierCore",
+                "BarrierLetters",
                 "BarrierStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -63,6 +77,7 @@ let package = Package(
             name: "barrier",
             dependencies: [
                 "BarrierCore",
+                "BarrierLetters",
                 "BarrierStore",
                 "BarrierServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -81,14 +96,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "BarrierLettersTests",
+            dependencies: ["BarrierCore", "BarrierLetters"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "BarrierStoreTests",
-            dependencies: ["BarrierCore", "BarrierStore", "BarrierTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: ["BarrierCore", "BarrierLetters", "BarrierStore", "BarrierTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "BarrierServerTests",
             dependencies: [
-                "BarrierCore", "BarrierStore", "BarrierServer", "BarrierTestSupport",
+                "BarrierCore", "BarrierLetters", "BarrierStore", "BarrierServer", "BarrierTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

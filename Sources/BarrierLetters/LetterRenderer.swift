@@ -1,0 +1,304 @@
+import BarrierCore
+import Crypto
+import Foundation
+import Mustache
+
+/// A letter rendered from a body and a snapshot: its subject, HTML (what the
+/// PDF is printed from) and plain text.
+public struct RenderedLetter: Sendable, Equatable {
+    public var subject: String
+    public var html: String
+    public var text: String
+
+    public var htmlSHA256: Data { Data(SHA256.hash(data: Data(html.utf8))) }
+    public var textSHA256: Data { Data(SHA256.hash(data: Data(text.utf8))) }
+}
+
+/// The words the layout needs in one language (`labels.<language>.json`).
+struct LetterLabels: Decodable, Sendable {
+    var language: String
+    var dateFormat: String
+    var months: [String]
+    var ourReference: String
+    var yourReference: String
+    var date: String
+    var replyBy: String
+    var subject: String
+    var page: String
+    var of: String
+    var draft: String
+    var replyTo: String
+    var footer: String
+    var sectors: [String: String]
+    var actionTypes: [String: String]
+
+    /// `29 November 2026` from `2026-11-29`; anything that is not an ISO day is shown as it is.
+    func longDate(_ iso: String) -> String {
+        let parts = iso.split(separator: "-").compactMap { Int($0) }
+        guard parts.count == 3, (1...12).contains(parts[1]), months.count == 12 else { return iso }
+        return dateFormat.replacingOccurrences(of: "{day}", with: String(parts[2]))
+            .replacingOccurrences(of: "{month}", with: months[parts[1] - 1])
+            .replacingOccurrences(of: "{year}", with: String(parts[0]))
+    }
+}
+
+/// Lays letter bodies out as HTML and plain text with the agency's letterhead,
+/// the addressee block, the reference line, the signature and the footer.
+///
+/// The result depends only on the body, the snapshot and the layout files,
+/// whose SHA-256 (`layoutSHA256`) is stored with each approved letter: the
+/// same three give the same bytes.
+public struct LetterRenderer: Sendable {
+    let htmlLayout: MustacheTemplate
+    let textLayout: MustacheTemplate
+    let library: MustacheLibrary
+    let labels: [LetterLanguage: LetterLabels]
+    /// Per language: the hash of every layout file and that language's labels.
+    public let layoutSHA256: [LetterLanguage: Data]
+    /// The letter bodies shipped with the program.
+    public let shippedTemplates: [TemplateKey: String]
+
+    /// Width of the plain-text letter.
+    static let textWidth = 72
+
+    /// Loads `templates/letters` (found the way the other project files are).
+    public init(directory: String) throws {
+        func read(_ name: String) throws -> String {
+            do { return try String(contentsOfFile: directory + "/" + name, encoding: .utf8) } catch {
+                throw LetterRenderingError.missingFile(directory + "/" + name)
+            }
+        }
+        var layoutFiles: [(String, String)] = [("layout.html.mustache", try read("layout.html.mustache")),
+                                               ("layout.txt.mustache", try read("layout.txt.mustache"))]
+        var library = MustacheLibrary()
+        let partials = try FileManager.default.contentsOfDirectory(atPath: directory + "/partials")
+            .filter { $0.hasSuffix(".mustache") }.sorted()
+        for name in partials {
+            let text = try read("partials/" + name)
+            layoutFiles.append(("partials/" + name, text))
+            do {
+                try library.register(text, named: String(name.dropLast(".mustache".count)).replacingOccurrences(of: ".", with: "_"))
+            } catch {
+                throw LetterRenderingError.badLayout("partials/\(name): \(error)")
+            }
+        }
+        do {
+            htmlLayout = try MustacheTemplate(string: layoutFiles[0].1)
+            textLayout = try MustacheTemplate(string: layoutFiles[1].1)
+        } catch {
+            throw LetterRenderingError.badLayout("layout: \(error)")
+        }
+        self.library = library
+        var labels: [LetterLanguage: LetterLabels] = [:]
+        var hashes: [LetterLanguage: Data] = [:]
+        for language in LetterLanguage.allCases {
+            let name = "labels.\(language.rawValue).json"
+            let json = try read(name)
+            do {
+                labels[language] = try JSONDecoder().decode(LetterLabels.self, from: Data(json.utf8))
+            } catch {
+                throw LetterRenderingError.badLayout("\(name): \(error)")
+            }
+            var hasher = SHA256()
+            for (file, text) in layoutFiles + [(name, json)] {
+                hasher.update(data: Data("\(file)\n\(text.utf8.count)\n".utf8))
+                hasher.update(data: Data(text.utf8))
+            }
+            hashes[language] = Data(hasher.finalize())
+        }
+        self.labels = labels
+        self.layoutSHA256 = hashes
+        self.shippedTemplates = try LetterTemplate.files(in: directory)
+    }
+
+    /// Renders `body` for `snapshot`. A snapshot without a reference renders as a draft.
+    public func render(body: String, snapshot: LetterSnapshot) throws -> RenderedLetter {
+        if let problem = LetterTemplate.problem(in: body) { throw LetterRenderingError.badTemplate(problem) }
+        let labels = self.labels[snapshot.language]!
+        var values = self.values(snapshot, labels: labels)
+        let bodyTemplate = try MustacheTemplate(string: "{{%CONTENT_TYPE:TEXT}}" + body)
+        let blocks = LetterBlocks(bodyTemplate.render(values))
+        values["subject"] = blocks.subject
+        values["subjectWrapped"] = LetterBlocks.wrap(blocks.subject, width: Self.textWidth)
+        values["title"] = [snapshot.letter.reference ?? labels.draft, blocks.subject].joined(separator: " – ")
+        values["blocks"] = blocks.blocks.map { $0.values(width: Self.textWidth) }
+        let html = htmlLayout.render(values, library: library)
+        let text = LetterBlocks.tidy(textLayout.render(values, library: library))
+        return RenderedLetter(subject: blocks.subject, html: html, text: text)
+    }
+
+    /// The values a body and the layout can use (see `templates/letters/README.md`).
+    func values(_ s: LetterSnapshot, labels: LetterLabels) -> [String: Any] {
+        func present(_ pairs: [(String, Any?)]) -> [String: Any] {
+            var out: [String: Any] = [:]
+            for (key, value) in pairs {
+                if let string = value as? String, string.isEmpty { continue }
+                if let value { out[key] = value }
+            }
+            return out
+        }
+        let a = s.agency, p = s.supplier
+        let agencyLines = [a.street, [a.postalCode, a.city].compactMap { $0 }.joined(separator: " ")]
+            .compactMap { $0 }.filter { !$0.isEmpty } + [countryName(a.country, language: s.language)]
+        var supplierLines = [p.street, [p.postalCode, p.city].compactMap { $0 }.joined(separator: " ")]
+            .compactMap { $0 }.filter { !$0.isEmpty }
+        if p.country != a.country { supplierLines.append(countryName(p.country, language: s.language).uppercased()) }
+        let contactLine = [a.phone, a.email, a.website].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " · ")
+        var values: [String: Any] = [
+            "language": s.language.rawValue,
+            "labels": present([
+                ("ourReference", labels.ourReference), ("date", labels.date), ("replyBy", labels.replyBy),
+                ("page", labels.page), ("of", labels.of), ("draft", labels.draft), ("replyTo", labels.replyTo),
+                ("footer", labels.footer), ("footerWrapped", LetterBlocks.wrap(labels.footer, width: Self.textWidth)),
+                ("subject", labels.subject),
+            ]),
+            "agency": present([
+                ("name", a.name), ("email", a.email), ("phone", a.phone), ("website", a.website),
+                ("signatoryName", a.signatoryName), ("signatoryTitle", a.signatoryTitle),
+                ("lines", agencyLines), ("contactLine", contactLine),
+            ]),
+            "supplier": present([
+                ("name", p.name), ("tradingName", p.tradingName), ("sector", labels.sectors[p.sector] ?? p.sector),
+                ("contactName", p.contactName), ("contactRole", p.contactRole), ("lines", supplierLines),
+            ]),
+            "letter": present([
+                ("reference", s.letter.reference ?? "DRAFT"), ("date", labels.longDate(s.letter.date)),
+                ("deadline", labels.longDate(s.letter.deadline)), ("responseDays", s.letter.responseDays),
+            ]),
+        ]
+        if s.letter.reference == nil { values["draft"] = true }
+        if let o = s.original {
+            values["original"] = present([("reference", o.reference), ("date", labels.longDate(o.date)),
+                                          ("deadline", labels.longDate(o.deadline))])
+        }
+        if let x = s.action {
+            values["action"] = present([
+                ("type", labels.actionTypes[x.type] ?? x.type), ("legalBasis", x.legalBasis), ("rationale", x.rationale),
+                ("conditions", x.conditions),
+                ("amount", x.amountMinor.map { Money.format(minor: $0, currency: x.currency ?? "EUR", language: s.language) }),
+                ("effectiveFrom", x.effectiveFrom.map(labels.longDate)), ("effectiveTo", x.effectiveTo.map(labels.longDate)),
+                ("responseDays", x.responseDays), ("appealDays", x.appealDays), ("decidedOn", x.decidedOn.map(labels.longDate)),
+            ])
+        }
+        return values
+    }
+
+    func countryName(_ code: String, language: LetterLanguage) -> String {
+        Locale(identifier: language.rawValue).localizedString(forRegionCode: code) ?? code
+    }
+
+    /// The labels file's name for `language`, for the API's template listing.
+    public func languageName(_ language: LetterLanguage) -> String { labels[language]?.language ?? language.rawValue }
+}
+
+public enum LetterRenderingError: Error, CustomStringConvertible {
+    case missingFile(String)
+    case badLayout(String)
+    case badTemplate(TemplateProblem)
+
+    public var description: String {
+        switch self {
+        case .missingFile(let path): return "the letter layout file \(path) is missing"
+        case .badLayout(let why): return "the letter layout does not compile: \(why)"
+        case .badTemplate(let problem): return "the template does not compile: \(problem)"
+        }
+    }
+}
+
+/// Amounts in minor units, written the way each language writes money.
+public enum Money {
+    static let zeroDecimalCurrencies: Set<String> = ["JPY", "KRW", "ISK", "CLP", "VND", "XAF", "XOF"]
+
+    public static func format(minor: Int64, currency: String, language: LetterLanguage) -> String {
+        let decimals = zeroDecimalCurrencies.contains(currency) ? 0 : 2
+        let scale = decimals == 0 ? Int64(1) : 100
+        let whole = String(abs(minor) / scale)
+        let (group, point): (String, String) = switch language {
+        case .en: (",", ".")
+        case .fr: ("\u{202F}", ",")
+        case .nl, .de: (".", ",")
+        }
+        var grouped = ""
+        for (i, c) in whole.enumerated() {
+            if i > 0 && (whole.count - i) % 3 == 0 { grouped += group }
+            grouped.append(c)
+        }
+        let fraction = decimals == 0 ? "" : point + String(format: "%02d", Int(abs(minor) % scale))
+        let number = (minor < 0 ? "-" : "") + grouped + fraction
+        return language == .en || language == .nl ? "\(currency) \(number)" : "\(number) \(currency)"
+    }
+}
+
+/// A rendered body cut into the subject and its blocks: headings, paragraphs and lists.
+struct LetterBlocks {
+    enum Block {
+        case heading(String)
+        case paragraph(String)
+        case list([String])
+
+        func values(width: Int) -> [String: Any] {
+            switch self {
+            case .heading(let text): return ["heading": text]
+            case .paragraph(let text): return ["paragraph": text, "wrapped": LetterBlocks.wrap(text, width: width)]
+            case .list(let items):
+                return ["list": true, "items": items.map { ["text": $0, "wrapped": LetterBlocks.wrap($0, width: width - 2, hanging: "  ")] }]
+            }
+        }
+    }
+
+    var subject = ""
+    var blocks: [Block] = []
+
+    init(_ rendered: String) {
+        var paragraph: [String] = []
+        var items: [String] = []
+        func flush() {
+            if !paragraph.isEmpty { blocks.append(.paragraph(paragraph.joined(separator: " "))); paragraph = [] }
+            if !items.isEmpty { blocks.append(.list(items)); items = [] }
+        }
+        for raw in rendered.split(separator: "\n", omittingEmptySubsequences: false) {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty { flush(); continue }
+            if subject.isEmpty && blocks.isEmpty && paragraph.isEmpty && items.isEmpty && line.hasPrefix("# ") {
+                subject = String(line.dropFirst(2)).trimmingCharacters(in: .whitespaces)
+            } else if line.hasPrefix("## ") {
+                flush()
+                blocks.append(.heading(String(line.dropFirst(3)).trimmingCharacters(in: .whitespaces)))
+            } else if line.hasPrefix("- ") {
+                if !paragraph.isEmpty { flush() }
+                items.append(String(line.dropFirst(2)).trimmingCharacters(in: .whitespaces))
+            } else if !items.isEmpty {
+                // A continuation line of the last item.
+                items[items.count - 1] += " " + line
+            } else {
+                paragraph.append(line)
+            }
+        }
+        flush()
+    }
+
+    /// Greedy word wrap; words longer than the width stay whole.
+    static func wrap(_ text: String, width: Int, hanging: String = "") -> String {
+        var lines: [String] = []
+        var current = ""
+        for word in text.split(separator: " ") {
+            if current.isEmpty { current = String(word) }
+            else if current.count + 1 + word.count <= width { current += " " + word }
+            else { lines.append(current); current = String(word) }
+        }
+        if !current.isEmpty { lines.append(current) }
+        return lines.joined(separator: "\n" + hanging)
+    }
+
+    /// Trailing spaces off every line, no more than one blank line in a row, one final newline.
+    static func tidy(_ text: String) -> String {
+        var out: [String] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            let trimmed = String(line.reversed().drop(while: { $0 == " " }).reversed())
+            if trimmed.isEmpty && (out.last?.isEmpty ?? true) { continue }
+            out.append(trimmed)
+        }
+        while out.last?.isEmpty == true { out.removeLast() }
+        return out.joined(separator: "\n") + "\n"
+    }
+}
