@@ -16,7 +16,9 @@ as_root() {
 
 # Debian packages the product needs at run time (and to build: libpq-dev is
 # what the issue names for client headers; runuser comes with util-linux).
-BARRIER_DEBIAN_PACKAGES=(postgresql-15 postgresql-contrib libpq-dev postgresql-client-15 util-linux)
+# weasyprint prints letters to PDF, msmtp hands e-mail to the agency's relay,
+# poppler-utils gives the tests pdftotext, python3-venv the test SMTP server.
+BARRIER_DEBIAN_PACKAGES=(postgresql-15 postgresql-contrib libpq-dev postgresql-client-15 util-linux weasyprint fonts-dejavu-core msmtp poppler-utils python3-venv)
 
 ensure_packages() {
   local missing=()
