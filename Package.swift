@@ -86,7 +86,7 @@ let package = Package(
         ),
         .target(
             name: "BarrierTestSupport",
-            dependencies: ["BarrierCore", "BarrierStore", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: ["BarrierCore", "BarrierLetters", "BarrierStore", .product(name: "PostgresNIO", package: "postgres-nio")],
             path: "Tests/BarrierTestSupport",
             swiftSettings: swiftSettings
         ),

@@ -94,6 +94,7 @@ CREATE TABLE letters (
     letter_date date,
     response_deadline date,
     snapshot jsonb,
+    subject text,
     html text,
     text_body text,
     html_sha256 bytea CHECK (length(html_sha256) = 32),
@@ -128,7 +129,7 @@ CREATE TABLE letters (
     CHECK (reminder_of IS NULL OR kind = 'reminder'),
     CHECK ((status = 'draft') = (approved_at IS NULL)),
     CHECK (status = 'draft' OR (reference IS NOT NULL AND letter_date IS NOT NULL AND response_deadline IS NOT NULL
-        AND snapshot IS NOT NULL AND html IS NOT NULL AND text_body IS NOT NULL AND html_sha256 IS NOT NULL
+        AND snapshot IS NOT NULL AND subject IS NOT NULL AND html IS NOT NULL AND text_body IS NOT NULL AND html_sha256 IS NOT NULL
         AND text_sha256 IS NOT NULL AND layout_sha256 IS NOT NULL)),
     CHECK (response_deadline IS NULL OR response_deadline > letter_date),
     CHECK ((pdf IS NULL) = (pdf_sha256 IS NULL)),
@@ -157,11 +158,11 @@ BEGIN
     END IF;
     IF OLD.status <> 'draft' AND (
         NEW.facilitator_id, NEW.agency_id, NEW.kind, NEW.language, NEW.template_id, NEW.reference, NEW.letter_date,
-        NEW.response_deadline, NEW.snapshot, NEW.html, NEW.text_body, NEW.html_sha256, NEW.text_sha256,
+        NEW.response_deadline, NEW.snapshot, NEW.subject, NEW.html, NEW.text_body, NEW.html_sha256, NEW.text_sha256,
         NEW.layout_sha256, NEW.approved_at, NEW.approved_by, NEW.campaign_id, NEW.reminder_of
     ) IS DISTINCT FROM (
         OLD.facilitator_id, OLD.agency_id, OLD.kind, OLD.language, OLD.template_id, OLD.reference, OLD.letter_date,
-        OLD.response_deadline, OLD.snapshot, OLD.html, OLD.text_body, OLD.html_sha256, OLD.text_sha256,
+        OLD.response_deadline, OLD.snapshot, OLD.subject, OLD.html, OLD.text_body, OLD.html_sha256, OLD.text_sha256,
         OLD.layout_sha256, OLD.approved_at, OLD.approved_by, OLD.campaign_id, OLD.reminder_of
     ) THEN
         RAISE EXCEPTION 'letter % is approved: its text and data are frozen', OLD.reference USING ERRCODE = 'restrict_violation';
@@ -223,3 +224,60 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_ready_idx ON jobs (run_after) WHERE state IN ('queued', 'running');
 CREATE UNIQUE INDEX jobs_one_open_per_subject ON jobs (kind, subject_id) WHERE state IN ('queued', 'running');
+
+-- The API's JSON document of a letter (without its bodies, served as files).
+CREATE VIEW letter_documents AS
+SELECT l.id, l.version, l.facilitator_id, json_build_object(
+        'id', l.id,
+        'facilitator_id', l.facilitator_id,
+        'supplier_name', f.legal_name,
+        'agency_id', l.agency_id,
+        'kind', l.kind,
+        'language', l.language,
+        'status', l.status,
+        'template', json_build_object('id', t.id, 'sector_group', nullif(t.sector_group, ''), 'version', t.version,
+                                      'sha256', encode(t.sha256, 'hex')),
+        'campaign_id', l.campaign_id,
+        'reminder_of', l.reminder_of,
+        'response_days', l.response_days,
+        'requested_deadline', l.requested_deadline,
+        'reference', l.reference,
+        'subject', l.subject,
+        'letter_date', l.letter_date,
+        'response_deadline', l.response_deadline,
+        'overdue', l.status IN ('sent', 'delivered') AND l.response_deadline < current_date,
+        'html_sha256', encode(l.html_sha256, 'hex'),
+        'text_sha256', encode(l.text_sha256, 'hex'),
+        'pdf_sha256', encode(l.pdf_sha256, 'hex'),
+        'layout_sha256', encode(l.layout_sha256, 'hex'),
+        'approved_at', l.approved_at,
+        'approved_by', l.approved_by,
+        'sent_on', l.sent_on,
+        'send_method', l.send_method,
+        'tracking_number', l.tracking_number,
+        'delivered_on', l.delivered_on,
+        'delivery_proof', l.delivery_proof,
+        'returned_on', l.returned_on,
+        'returned_reason', l.returned_reason,
+        'responded_on', l.responded_on,
+        'response_channel', l.response_channel,
+        'response_summary', l.response_summary,
+        'response_document', CASE WHEN l.response_document_sha256 IS NULL THEN NULL ELSE json_build_object(
+            'sha256', encode(l.response_document_sha256, 'hex'), 'content_type', l.response_document_type,
+            'name', l.response_document_name, 'bytes', length(l.response_document)) END,
+        'no_response_on', l.no_response_on,
+        'email', CASE WHEN e.letter_id IS NULL THEN NULL ELSE json_build_object(
+            'recipient', e.recipient, 'state', e.state, 'attempts', e.attempts, 'next_attempt_at', e.next_attempt_at,
+            'sent_at', e.sent_at, 'last_error', e.last_error, 'message_id', e.message_id) END,
+        'reminders', coalesce((SELECT json_agg(r.id ORDER BY r.created_at) FROM letters r WHERE r.reminder_of = l.id), '[]'::json),
+        'events', coalesce((SELECT json_agg(json_build_object('status', v.status, 'on', v.occurred_on, 'recorded_at', v.recorded_at,
+                                                              'recorded_by', v.recorded_by, 'note', v.note) ORDER BY v.seq)
+                            FROM letter_events v WHERE v.letter_id = l.id), '[]'::json),
+        'created_at', l.created_at,
+        'created_by', l.created_by,
+        'updated_at', l.updated_at,
+        'version', l.version) AS document
+FROM letters l
+JOIN facilitators f ON f.id = l.facilitator_id
+JOIN letter_templates t ON t.id = l.template_id
+LEFT JOIN letter_emails e ON e.letter_id = l.id;

@@ -70,13 +70,6 @@ public enum LetterStatus: String, CaseIterable, Codable, Sendable, NamedVocabula
 
     public func canMove(to next: LetterStatus) -> Bool { allowedNext.contains(next) }
 
-    /// Why `self → next` is refused, in one sentence naming what is allowed.
-    public func refusal(to next: LetterStatus) -> String {
-        let allowed = allowedNext.map(\.rawValue)
-        let options = allowed.isEmpty ? "none: the letter's life has ended" : allowed.joined(separator: ", ")
-        return "a \(rawValue) letter cannot become \(next.rawValue); allowed next: \(options)"
-    }
-
     /// Whether the letter's text is fixed (approved or later).
     public var isFrozen: Bool { self != .draft }
 }
@@ -109,4 +102,65 @@ public enum LetterReference {
 public enum ResponsePeriod {
     public static let defaultDays = 30
     public static let allowedDays = 1...365
+}
+
+/// A calendar day as ISO 8601 text (`2026-11-29`), which sorts as it reads.
+public enum ISODay {
+    /// Whether `text` is a real day of the Gregorian calendar in `YYYY-MM-DD` form.
+    public static func isValid(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard text.utf8.count == 10, parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+              (1900...9999).contains(year), (1...12).contains(month) else { return false }
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        return (1...days).contains(day)
+    }
+}
+
+/// One step of a sent letter's tracking, as an officer records it.
+public enum LetterTrackingStep: Sendable, Equatable {
+    case sent(on: String, method: SendMethod, trackingNumber: String?)
+    case delivered(on: String, proof: String?)
+    case returned(on: String, reason: String)
+    case responded(on: String, channel: ResponseChannel, summary: String?)
+
+    public var status: LetterStatus {
+        switch self {
+        case .sent: return .sent
+        case .delivered: return .delivered
+        case .returned: return .returned
+        case .responded: return .responded
+        }
+    }
+
+    public var day: String {
+        switch self {
+        case .sent(let on, _, _), .delivered(let on, _), .returned(let on, _), .responded(let on, _, _): return on
+        }
+    }
+
+    /// What is wrong with the step for a letter dated `letterDate`, recorded on `today`.
+    public func problems(letterDate: String, today: String) -> [FieldError] {
+        var errors = FieldErrors()
+        if !ISODay.isValid(day) {
+            errors.add("on", "must be a day written YYYY-MM-DD")
+        } else if day > today {
+            errors.add("on", "is in the future; record what has happened")
+        } else if day < letterDate {
+            errors.add("on", "is before the letter's date (\(letterDate))")
+        }
+        switch self {
+        case .sent(_, _, let tracking):
+            if let tracking, tracking.count > 100 { errors.add("tracking_number", "must be at most 100 characters") }
+        case .delivered(_, let proof):
+            if let proof, proof.count > 2000 { errors.add("proof", "must be at most 2000 characters") }
+        case .returned(_, let reason):
+            if reason.allSatisfy(\.isWhitespace) { errors.add("reason", "is required") }
+            else if reason.count > 2000 { errors.add("reason", "must be at most 2000 characters") }
+        case .responded(_, _, let summary):
+            if let summary, summary.count > 10000 { errors.add("summary", "must be at most 10000 characters") }
+        }
+        return errors.errors
+    }
 }

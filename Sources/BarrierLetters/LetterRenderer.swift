@@ -10,6 +10,12 @@ public struct RenderedLetter: Sendable, Equatable {
     public var html: String
     public var text: String
 
+    public init(subject: String, html: String, text: String) {
+        self.subject = subject
+        self.html = html
+        self.text = text
+    }
+
     public var htmlSHA256: Data { Data(SHA256.hash(data: Data(html.utf8))) }
     public var textSHA256: Data { Data(SHA256.hash(data: Data(text.utf8))) }
 }

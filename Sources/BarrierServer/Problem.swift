@@ -89,6 +89,12 @@ extension Problem {
                 return p
             case .conflict(let message):
                 return Problem(.conflict, "Conflict", detail: message)
+            case .transition(let entity, let from, let to, let allowed):
+                var p = Problem(.conflict, "Illegal transition",
+                                detail: StoreError.transitionRefusal(entity: entity, from: from, to: to, allowed: allowed))
+                p.extra["status"] = "\"\(from)\""
+                p.extra["allowed"] = "[" + allowed.map { "\"\($0)\"" }.joined(separator: ",") + "]"
+                return p
             case .cluster(let message), .migration(let message):
                 logger.error("\(message)")
                 return Problem(.serviceUnavailable, "Service unavailable", detail: "The database is not available.")

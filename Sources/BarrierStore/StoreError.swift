@@ -14,6 +14,8 @@ public enum StoreError: Error, Equatable, Sendable {
     case duplicates([DuplicateCandidate], overridable: Bool)
     /// A change the current state does not allow, with a sentence saying why.
     case conflict(String)
+    /// A lifecycle step that does not exist from the current state; `allowed` lists those that do.
+    case transition(entity: String, from: String, to: String, allowed: [String])
     /// The local PostgreSQL cannot be set up; the message says what to do.
     case cluster(String)
     /// A migration problem, naming the file.
@@ -43,5 +45,13 @@ public struct DuplicateCandidate: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case id, legalName = "legal_name", country, score, matchedField = "matched_field", line
+    }
+}
+
+extension StoreError {
+    /// "A sent letter cannot become approved; allowed next: delivered, returned."
+    public static func transitionRefusal(entity: String, from: String, to: String, allowed: [String]) -> String {
+        let options = allowed.isEmpty ? "none: its lifecycle has ended" : allowed.joined(separator: ", ")
+        return "A \(from) \(entity) cannot become \(to); allowed next: \(options)."
     }
 }

@@ -61,6 +61,8 @@ func describe(_ error: any Error) -> String {
             let list = candidates.prefix(5).map { "\($0.legalName) (\($0.id), \($0.matchedField), score \($0.score))" }.joined(separator: ", ")
             return "possible duplicate of \(list)" + (overridable ? "; repeat with --create-anyway to register it all the same" : "; an equal registration number in the same country is never registered twice")
         case .conflict(let message), .cluster(let message), .migration(let message): return message
+        case .transition(let entity, let from, let to, let allowed):
+            return StoreError.transitionRefusal(entity: entity, from: from, to: to, allowed: allowed)
         }
     case let invalid as AppConfiguration.Invalid: return invalid.description
     default: return String(describing: error)

@@ -1,4 +1,5 @@
 import BarrierCore
+import BarrierLetters
 import BarrierStore
 import Foundation
 import Logging
@@ -111,5 +112,34 @@ public enum Fixtures {
         p.postalCode = "20457"
         p.city = "Hamburg"
         return p
+    }
+}
+
+extension Fixtures {
+    /// `templates/letters` of this checkout.
+    public static let templatesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("templates/letters").path
+
+    /// One set of warm PDF workers for the whole test process.
+    public static let pdfs = PDFRenderer(workers: 2)
+
+    public static func renderer() throws -> LetterRenderer { try LetterRenderer(directory: templatesDirectory) }
+
+    /// A letter store on `db` with the shipped templates stored.
+    public static func letterStore(_ db: Database) async throws -> LetterStore {
+        let store = LetterStore(db, renderer: try renderer(), pdfs: pdfs)
+        try await store.syncShippedTemplates()
+        return store
+    }
+
+    /// An agency with a letterhead; returns its id.
+    public static func letterheadAgency(_ db: Database, name: String = "Inspectorate of Licensed Services") async throws -> UUID {
+        let id = try await AccessStore(db).createAgency(name: name, country: "NL", actor: system)
+        try await TestDatabase.sql(db, """
+            UPDATE agencies SET street = 'Koningskade 4', postal_code = '2596 AA', city = 'Den Haag', email = 'barrier@ilt.example',
+                phone = '+31 70 456 00 00', signatory_name = 'mr. drs. H. J. Bakker', signatory_title = 'Director of Supervision'
+            WHERE id = '\(id.uuidString.lowercased())'
+            """)
+        return id
     }
 }

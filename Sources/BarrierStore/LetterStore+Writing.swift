@@ -1,0 +1,496 @@
+import BarrierCore
+import BarrierLetters
+import Crypto
+import Foundation
+import PostgresNIO
+
+extension LetterStore {
+    // MARK: Templates
+
+    /// Stores each shipped template body that is not yet a version (a changed
+    /// file becomes the new current version). Returns how many were added.
+    @discardableResult
+    public func syncShippedTemplates() async throws -> Int {
+        var added = 0
+        for (key, body) in renderer.shippedTemplates.sorted(by: { $0.key.fileName < $1.key.fileName }) {
+            if let problem = LetterTemplate.problem(in: body) {
+                throw StoreError.invalid([FieldError(field: key.fileName, message: "\(problem)")])
+            }
+            if try await storeVersion(key, body: body, source: "file", actor: Actor(userID: nil, agencyID: nil, label: "system:templates")).created {
+                added += 1
+            }
+        }
+        return added
+    }
+
+    /// Adds `body` as the newest version of `key`; an equal body already stored is returned as it is.
+    public func addTemplateVersion(_ key: TemplateKey, body: String, actor: Actor) async throws -> (json: String, created: Bool) {
+        if let problem = LetterTemplate.problem(in: body) {
+            throw StoreError.invalid([FieldError(field: "body", message: "line \(problem.line): \(problem.reason)")])
+        }
+        let result = try await storeVersion(key, body: body, source: "api", actor: actor)
+        return (try await templateVersion(result.id), result.created)
+    }
+
+    func storeVersion(_ key: TemplateKey, body: String, source: String, actor: Actor) async throws -> (id: UUID, created: Bool) {
+        let hash = LetterTemplate.sha256(body)
+        let group = key.group?.rawValue ?? ""
+        return try await db.transaction { conn in
+            try await conn.query("SELECT pg_advisory_xact_lock(hashtext('barrier.letter_templates'))", logger: db.logger)
+            let existing = try await conn.query(
+                """
+                SELECT id FROM letter_templates
+                WHERE kind = \(key.kind.rawValue) AND sector_group = \(group) AND language = \(key.language.rawValue) AND sha256 = \(hash)
+                """, logger: db.logger)
+            for try await id in existing.decode(UUID.self) { return (id, false) }
+            let userID = actor.userID.flatMap(UUID.init(uuidString:))
+            let rows = try await conn.query(
+                """
+                INSERT INTO letter_templates (kind, sector_group, language, version, body, sha256, source, created_by)
+                SELECT \(key.kind.rawValue), \(group), \(key.language.rawValue), coalesce(max(version), 0) + 1, \(body), \(hash), \(source), \(userID)
+                FROM letter_templates WHERE kind = \(key.kind.rawValue) AND sector_group = \(group) AND language = \(key.language.rawValue)
+                RETURNING id, version
+                """, logger: db.logger)
+            for try await (id, version) in rows.decode((UUID, Int).self) {
+                try await AuditLog.append(
+                    on: conn, actor: actor, action: "letter_template.add_version", entityType: "letter_template",
+                    entityID: id.uuidString.lowercased(), before: nil,
+                    after: "{\"key\": \"\(key)\", \"version\": \(version), \"sha256\": \"\(hash.hex)\", \"source\": \"\(source)\"}",
+                    logger: db.logger)
+                return (id, true)
+            }
+            throw StoreError.conflict("the template version was not stored")
+        }
+    }
+
+    static let templateColumns = """
+        json_build_object('id', id, 'kind', kind, 'sector_group', nullif(sector_group, ''), 'language', language,
+                          'version', version, 'sha256', encode(sha256, 'hex'), 'source', source, 'created_at', created_at,
+                          'created_by', created_by, 'body', body)
+        """
+
+    public func templateVersion(_ id: UUID) async throws -> String {
+        let rows = try await db.client.query(
+            PostgresQuery(unsafeSQL: "SELECT \(Self.templateColumns)::text FROM letter_templates WHERE id = $1",
+                          binds: { var b = PostgresBindings(); b.append(id); return b }()), logger: db.logger)
+        for try await json in rows.decode(String.self) { return json }
+        throw StoreError.notFound(entity: "letter template", id: id.uuidString.lowercased())
+    }
+
+    /// The current version of every template, or every version of one key.
+    public func templates(key: TemplateKey? = nil) async throws -> [String] {
+        var binds = PostgresBindings()
+        var sql: String
+        if let key {
+            binds.append(key.kind.rawValue); binds.append(key.group?.rawValue ?? ""); binds.append(key.language.rawValue)
+            sql = "SELECT \(Self.templateColumns)::text FROM letter_templates WHERE kind = $1 AND sector_group = $2 AND language = $3 ORDER BY version DESC"
+        } else {
+            sql = """
+                SELECT \(Self.templateColumns)::text FROM (
+                    SELECT DISTINCT ON (kind, sector_group, language) * FROM letter_templates
+                    ORDER BY kind, sector_group, language, version DESC) t
+                ORDER BY kind, sector_group, language
+                """
+        }
+        var items: [String] = []
+        for try await json in try await db.client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: db.logger).decode(String.self) {
+            items.append(json)
+        }
+        if let key, items.isEmpty { throw StoreError.notFound(entity: "letter template", id: key.description) }
+        return items
+    }
+
+    func currentTemplate(_ key: TemplateKey, on conn: PostgresConnection) async throws -> (id: UUID, body: String)? {
+        let rows = try await conn.query(
+            """
+            SELECT id, body FROM letter_templates
+            WHERE kind = \(key.kind.rawValue) AND sector_group = \(key.group?.rawValue ?? "") AND language = \(key.language.rawValue)
+            ORDER BY version DESC LIMIT 1
+            """, logger: db.logger)
+        for try await (id, body) in rows.decode((UUID, String).self) { return (id, body) }
+        return nil
+    }
+
+    // MARK: Drafts
+
+    /// Kinds an officer drafts directly; the others are written from a licensing action.
+    public static let draftableKinds: Set<LetterKind> = [.informCallToAction, .reminder]
+
+    public func createDraft(_ request: DraftRequest, agencyID: UUID, actor: Actor) async throws -> Record {
+        try await db.transaction { conn in
+            let today = try await Self.today(on: conn, logger: db.logger)
+            var errors = FieldErrors()
+            if !Self.draftableKinds.contains(request.kind) {
+                errors.add("kind", "letters of kind \(request.kind.rawValue) are written from a licensing action")
+            }
+            if let days = request.responseDays, !ResponsePeriod.allowedDays.contains(days) {
+                errors.add("response_days", "must be between 1 and 365")
+            }
+            if let deadline = request.deadline {
+                if !ISODay.isValid(deadline) { errors.add("deadline", "must be a day written YYYY-MM-DD") }
+                else if deadline <= today { errors.add("deadline", "must be after today (\(today))") }
+            }
+            let supplier = try await loadSupplier(request.facilitatorID, on: conn)
+            if supplier?.status == "archived" { errors.add("facilitator_id", "the supplier is archived") }
+            if let supplier, !supplier.snapshot.hasPostalAddress {
+                errors.add("facilitator_id", "the supplier has no postal address (street and city); add it before writing to them")
+            }
+            if supplier == nil { errors.add("facilitator_id", "no supplier with this id") }
+            if request.kind == .reminder {
+                if let original = request.reminderOf {
+                    let rows = try await conn.query("SELECT facilitator_id, status FROM letters WHERE id = \(original)", logger: db.logger)
+                    var found = false
+                    for try await (facilitator, status) in rows.decode((UUID, String).self) {
+                        found = true
+                        if facilitator != request.facilitatorID { errors.add("reminder_of", "is a letter to another supplier") }
+                        if !["sent", "delivered", "no_response"].contains(status) {
+                            errors.add("reminder_of", "is \(status); only a sent, delivered or unanswered letter can be reminded")
+                        }
+                    }
+                    if !found { errors.add("reminder_of", "no letter with this id") }
+                } else {
+                    errors.add("reminder_of", "is required for a reminder")
+                }
+            } else if request.reminderOf != nil {
+                errors.add("reminder_of", "only a reminder refers to an earlier letter")
+            }
+            let agency = try await loadAgency(agencyID, on: conn)
+            let language = request.language ?? LetterLanguage.forCountry(supplier?.snapshot.country ?? "")
+            let key = TemplateKey.forLetter(kind: request.kind, sector: supplier?.snapshot.sector ?? "other", language: language)
+            let template = try await currentTemplate(key, on: conn)
+            if template == nil && errors.isEmpty { errors.add("kind", "there is no template \(key)") }
+            if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
+            let id = UUID()
+            let userID = actor.userID.flatMap(UUID.init(uuidString:))
+            try await conn.query(
+                """
+                INSERT INTO letters (id, facilitator_id, agency_id, kind, language, template_id, reminder_of, response_days,
+                                     requested_deadline, created_by, updated_by)
+                VALUES (\(id), \(request.facilitatorID), \(agencyID), \(request.kind.rawValue), \(language.rawValue), \(template!.id),
+                        \(request.reminderOf), \(request.responseDays ?? agency.responseDays), \(request.deadline)::date, \(userID), \(userID))
+                """, logger: db.logger)
+            try await addEvent(id, status: .draft, on: today, note: nil, actor: actor, conn: conn)
+            let record = try await document(id, on: conn)
+            try await AuditLog.append(on: conn, actor: actor, action: "letter.create", entityType: "letter",
+                                      entityID: id.uuidString.lowercased(), before: nil, after: record.json, logger: db.logger)
+            return record
+        }
+    }
+
+    /// A draft as it would read if approved today (marked as a draft); an approved letter as stored.
+    public func preview(_ id: UUID) async throws -> RenderedLetter {
+        if let frozen = try await frozen(id) {
+            return RenderedLetter(subject: frozen.subject, html: frozen.html, text: frozen.text)
+        }
+        return try await db.transaction { conn in
+            let (snapshot, body, _) = try await compose(id, reference: nil, on: conn)
+            return try renderer.render(body: body, snapshot: snapshot)
+        }
+    }
+
+    /// Approves a draft: the letter gets its reference number, date and
+    /// deadline, and its rendered text, data and hashes are stored for good.
+    public func approve(_ id: UUID, expectedVersion: Int, actor: Actor) async throws -> Record {
+        let record = try await db.transaction { conn in
+            let (status, version) = try await lockLetter(id, on: conn)
+            guard version == expectedVersion else { throw StoreError.versionConflict(current: version) }
+            guard status == .draft else {
+                throw StoreError.transition(entity: "letter", from: status.rawValue, to: "approved", allowed: status.allowedNext.map(\.rawValue))
+            }
+            let today = try await Self.today(on: conn, logger: db.logger)
+            let reference = try await Self.reserveReferences(1, year: Int(today.prefix(4))!, on: conn, logger: db.logger)[0]
+            let (snapshot, body, _) = try await compose(id, reference: reference, on: conn)
+            let rendered = try renderer.render(body: body, snapshot: snapshot)
+            try await freeze(id, snapshot: snapshot, rendered: rendered, actor: actor, on: conn)
+            try await addEvent(id, status: .approved, on: today, note: reference, actor: actor, conn: conn)
+            let after = try await document(id, on: conn)
+            try await AuditLog.append(on: conn, actor: actor, action: "letter.approve", entityType: "letter",
+                                      entityID: id.uuidString.lowercased(), before: nil, after: after.json, logger: db.logger)
+            return after
+        }
+        // The PDF is printed once, after the approval committed; if the printer
+        // is down the first download prints it instead.
+        if let html = try? await frozen(id)?.html, let printed = try? await pdfs.render(html: html) {
+            try await storePDF(id, printed)
+            return try await get(id)
+        }
+        return record
+    }
+
+    /// Records a tracking step (sent, delivered, returned, responded) of an approved letter.
+    public func record(_ id: UUID, step: LetterTrackingStep, attachment: ResponseDocument? = nil, expectedVersion: Int,
+                       actor: Actor) async throws -> Record {
+        try await db.transaction { conn in
+            let (status, version) = try await lockLetter(id, on: conn)
+            guard version == expectedVersion else { throw StoreError.versionConflict(current: version) }
+            guard status.canMove(to: step.status) else {
+                throw StoreError.transition(entity: "letter", from: status.rawValue, to: step.status.rawValue,
+                                            allowed: status.allowedNext.map(\.rawValue))
+            }
+            let today = try await Self.today(on: conn, logger: db.logger)
+            var letterDate = today
+            for try await day in try await conn.query("SELECT letter_date::text FROM letters WHERE id = \(id)", logger: db.logger)
+                .decode(String?.self) { letterDate = day ?? today }
+            var problems = step.problems(letterDate: letterDate, today: today)
+            if let attachment { problems += attachment.problems() }
+            if attachment != nil, step.status != .responded { problems.append(FieldError(field: "document", message: "only a response has a document")) }
+            if !problems.isEmpty { throw StoreError.invalid(problems) }
+            let before = try await document(id, on: conn)
+            let userID = actor.userID.flatMap(UUID.init(uuidString:))
+            switch step {
+            case .sent(let on, let method, let tracking):
+                try await conn.query(
+                    """
+                    UPDATE letters SET status = 'sent', sent_on = \(on)::date, send_method = \(method.rawValue), tracking_number = \(tracking),
+                        updated_at = now(), updated_by = \(userID), version = version + 1 WHERE id = \(id)
+                    """, logger: db.logger)
+            case .delivered(let on, let proof):
+                try await conn.query(
+                    """
+                    UPDATE letters SET status = 'delivered', delivered_on = \(on)::date, delivery_proof = \(proof),
+                        updated_at = now(), updated_by = \(userID), version = version + 1 WHERE id = \(id)
+                    """, logger: db.logger)
+            case .returned(let on, let reason):
+                try await conn.query(
+                    """
+                    UPDATE letters SET status = 'returned', returned_on = \(on)::date, returned_reason = \(reason),
+                        updated_at = now(), updated_by = \(userID), version = version + 1 WHERE id = \(id)
+                    """, logger: db.logger)
+            case .responded(let on, let channel, let summary):
+                try await conn.query(
+                    """
+                    UPDATE letters SET status = 'responded', responded_on = \(on)::date, response_channel = \(channel.rawValue),
+                        response_summary = \(summary), response_document = \(attachment?.bytes),
+                        response_document_sha256 = \(attachment?.sha256), response_document_type = \(attachment?.contentType),
+                        response_document_name = \(attachment?.name),
+                        updated_at = now(), updated_by = \(userID), version = version + 1 WHERE id = \(id)
+                    """, logger: db.logger)
+            }
+            try await addEvent(id, status: step.status, on: step.day, note: nil, actor: actor, conn: conn)
+            let after = try await document(id, on: conn)
+            try await AuditLog.append(on: conn, actor: actor, action: "letter.\(step.status.rawValue)", entityType: "letter",
+                                      entityID: id.uuidString.lowercased(), before: before.json, after: after.json, logger: db.logger)
+            return after
+        }
+    }
+
+    /// Marks `no_response` on every sent or delivered letter whose deadline
+    /// passed before `today` (the database's today when nil). Returns their ids.
+    @discardableResult
+    public func sweepDeadlines(today: String? = nil, actor: Actor = Actor(userID: nil, agencyID: nil, label: "system:deadline-sweep")) async throws -> [UUID] {
+        try await db.transaction { conn in
+            var day = today ?? ""
+            if today == nil { day = try await Self.today(on: conn, logger: db.logger) }
+            let rows = try await conn.query(
+                """
+                UPDATE letters SET status = 'no_response', no_response_on = \(day)::date, updated_at = now(), version = version + 1
+                WHERE id IN (SELECT id FROM letters WHERE status IN ('sent', 'delivered') AND response_deadline < \(day)::date
+                             ORDER BY id FOR UPDATE SKIP LOCKED)
+                RETURNING id, reference
+                """, logger: db.logger)
+            var swept: [(UUID, String)] = []
+            for try await (id, reference) in rows.decode((UUID, String).self) { swept.append((id, reference)) }
+            for (id, _) in swept {
+                try await addEvent(id, status: .noResponse, on: day, note: "deadline passed", actor: actor, conn: conn)
+            }
+            if !swept.isEmpty {
+                let list = swept.map { "\"\($0.1)\"" }.joined(separator: ",")
+                try await AuditLog.append(on: conn, actor: actor, action: "letter.no_response", entityType: "letter", entityID: nil,
+                                          before: nil, after: "{\"day\": \"\(day)\", \"references\": [\(list)]}", logger: db.logger)
+            }
+            return swept.map(\.0)
+        }
+    }
+
+    // MARK: Pieces
+
+    struct LoadedSupplier {
+        var snapshot: LetterSnapshot.Supplier
+        var status: String
+    }
+
+    func loadSupplier(_ id: UUID, on conn: PostgresConnection) async throws -> LoadedSupplier? {
+        let rows = try await conn.query(
+            """
+            SELECT f.legal_name, f.aliases[1], f.sector, c.name, c.role, f.street, f.postal_code, f.city, f.country::text,
+                   coalesce(c.email, f.email), f.registration_number, f.status
+            FROM facilitators f
+            LEFT JOIN LATERAL (SELECT name, role, email FROM contact_points WHERE facilitator_id = f.id ORDER BY position LIMIT 1) c ON true
+            WHERE f.id = \(id)
+            """, logger: db.logger)
+        for try await r in rows.decode((String, String?, String, String?, String?, String?, String?, String?, String, String?, String?, String).self) {
+            return LoadedSupplier(
+                snapshot: .init(id: id.uuidString.lowercased(), name: r.0, tradingName: r.1, sector: r.2, contactName: r.3,
+                                contactRole: r.4, street: r.5, postalCode: r.6, city: r.7, country: r.8, email: r.9,
+                                registrationNumber: r.10),
+                status: r.11)
+        }
+        return nil
+    }
+
+    struct LoadedAgency {
+        var snapshot: LetterSnapshot.Agency
+        var responseDays: Int
+    }
+
+    func loadAgency(_ id: UUID, on conn: PostgresConnection) async throws -> LoadedAgency {
+        let rows = try await conn.query(
+            """
+            SELECT name, street, postal_code, city, country::text, email, phone, website, signatory_name, signatory_title, response_days
+            FROM agencies WHERE id = \(id)
+            """, logger: db.logger)
+        for try await r in rows.decode((String, String?, String?, String?, String, String?, String?, String?, String?, String?, Int).self) {
+            return LoadedAgency(
+                snapshot: .init(name: r.0, street: r.1, postalCode: r.2, city: r.3, country: r.4, email: r.5, phone: r.6,
+                                website: r.7, signatoryName: r.8, signatoryTitle: r.9),
+                responseDays: r.10)
+        }
+        throw StoreError.notFound(entity: "agency", id: id.uuidString.lowercased())
+    }
+
+    /// The snapshot and template body of letter `id` as of now.
+    func compose(_ id: UUID, reference: String?, on conn: PostgresConnection) async throws -> (LetterSnapshot, String, UUID) {
+        let rows = try await conn.query(
+            """
+            SELECT l.facilitator_id, l.agency_id, l.kind, l.language, l.response_days, l.requested_deadline::text, t.body, t.id,
+                   o.reference, o.letter_date::text, o.response_deadline::text, current_date::text
+            FROM letters l JOIN letter_templates t ON t.id = l.template_id
+            LEFT JOIN letters o ON o.id = l.reminder_of
+            WHERE l.id = \(id)
+            """, logger: db.logger)
+        for try await r in rows.decode((UUID, UUID, String, String, Int, String?, String, UUID, String?, String?, String?, String).self) {
+            guard let supplier = try await loadSupplier(r.0, on: conn) else {
+                throw StoreError.notFound(entity: "facilitator", id: r.0.uuidString.lowercased())
+            }
+            let agency = try await loadAgency(r.1, on: conn)
+            let today = r.11
+            let deadline = r.5 ?? Self.day(today, plus: r.4)
+            if deadline <= today {
+                throw StoreError.invalid([FieldError(field: "deadline", message: "\(deadline) is not after today (\(today)); set a later deadline")])
+            }
+            let days = Self.days(from: today, to: deadline)
+            var original: LetterSnapshot.Original?
+            if let ref = r.8, let date = r.9, let due = r.10 { original = .init(reference: ref, date: date, deadline: due) }
+            let snapshot = LetterSnapshot(
+                kind: LetterKind(rawValue: r.2)!, language: LetterLanguage(rawValue: r.3)!, agency: agency.snapshot,
+                supplier: supplier.snapshot, letter: .init(reference: reference, date: today, deadline: deadline, responseDays: days),
+                original: original)
+            return (snapshot, r.6, r.7)
+        }
+        throw StoreError.notFound(entity: "letter", id: id.uuidString.lowercased())
+    }
+
+    func freeze(_ id: UUID, snapshot: LetterSnapshot, rendered: RenderedLetter, actor: Actor, on conn: PostgresConnection) async throws {
+        let userID = actor.userID.flatMap(UUID.init(uuidString:))
+        let layout = renderer.layoutSHA256[snapshot.language]!
+        try await conn.query(
+            """
+            UPDATE letters SET status = 'approved', reference = \(snapshot.letter.reference), letter_date = \(snapshot.letter.date)::date,
+                response_deadline = \(snapshot.letter.deadline)::date, snapshot = \(try snapshot.encoded())::jsonb,
+                subject = \(rendered.subject), html = \(rendered.html), text_body = \(rendered.text),
+                html_sha256 = \(rendered.htmlSHA256), text_sha256 = \(rendered.textSHA256), layout_sha256 = \(layout),
+                approved_at = now(), approved_by = \(userID), updated_at = now(), updated_by = \(userID), version = version + 1
+            WHERE id = \(id)
+            """, logger: db.logger)
+    }
+
+    func lockLetter(_ id: UUID, on conn: PostgresConnection) async throws -> (LetterStatus, Int) {
+        let rows = try await conn.query("SELECT status, version FROM letters WHERE id = \(id) FOR UPDATE", logger: db.logger)
+        for try await (status, version) in rows.decode((String, Int).self) { return (LetterStatus(rawValue: status)!, version) }
+        throw StoreError.notFound(entity: "letter", id: id.uuidString.lowercased())
+    }
+
+    func document(_ id: UUID, on conn: PostgresConnection) async throws -> Record {
+        let rows = try await conn.query("SELECT document::text, version FROM letter_documents WHERE id = \(id)", logger: db.logger)
+        for try await (json, version) in rows.decode((String, Int).self) { return Record(id: id, json: json, version: version) }
+        throw StoreError.notFound(entity: "letter", id: id.uuidString.lowercased())
+    }
+
+    func addEvent(_ id: UUID, status: LetterStatus, on day: String, note: String?, actor: Actor, conn: PostgresConnection) async throws {
+        let userID = actor.userID.flatMap(UUID.init(uuidString:))
+        try await conn.query(
+            """
+            INSERT INTO letter_events (letter_id, seq, status, occurred_on, recorded_by, note)
+            SELECT \(id), coalesce(max(seq), 0) + 1, \(status.rawValue), \(day)::date, \(userID), \(note)
+            FROM letter_events WHERE letter_id = \(id)
+            """, logger: db.logger)
+    }
+
+    /// Takes `count` consecutive reference numbers of `year`. The counter row
+    /// stays locked until the transaction ends, so numbers are gapless: a
+    /// rolled-back approval gives its numbers back.
+    static func reserveReferences(_ count: Int, year: Int, on conn: PostgresConnection, logger: Logger) async throws -> [String] {
+        let rows = try await conn.query(
+            """
+            INSERT INTO letter_reference_counters (year, last_number) VALUES (\(year), \(count))
+            ON CONFLICT (year) DO UPDATE SET last_number = letter_reference_counters.last_number + \(count)
+            RETURNING last_number
+            """, logger: logger)
+        for try await last in rows.decode(Int.self) {
+            return ((last - count + 1)...last).map { LetterReference.format(year: year, number: $0) }
+        }
+        throw StoreError.conflict("no reference number was reserved")
+    }
+
+    static func today(on conn: PostgresConnection, logger: Logger) async throws -> String {
+        for try await day in try await conn.query("SELECT current_date::text", logger: logger).decode(String.self) { return day }
+        throw StoreError.conflict("the database gave no date")
+    }
+
+    static func day(_ iso: String, plus days: Int) -> String {
+        let formatter = isoDayFormatter()
+        guard let date = formatter.date(from: iso) else { return iso }
+        return formatter.string(from: date.addingTimeInterval(Double(days) * 86_400))
+    }
+
+    static func days(from start: String, to end: String) -> Int {
+        let formatter = isoDayFormatter()
+        guard let a = formatter.date(from: start), let b = formatter.date(from: end) else { return 0 }
+        return Int((b.timeIntervalSince(a) / 86_400).rounded())
+    }
+
+    static func isoDayFormatter() -> DateFormatter {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        return formatter
+    }
+}
+
+/// A supplier's answer as a file: stored with its SHA-256, type checked, size limited.
+public struct ResponseDocument: Sendable {
+    public static let maxBytes = 20 * 1024 * 1024
+    public static let allowedTypes: Set<String> = [
+        "application/pdf", "text/plain", "image/png", "image/jpeg", "message/rfc822",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ]
+
+    public var name: String
+    public var contentType: String
+    public var bytes: Data
+    public var sha256: Data { Data(SHA256.hash(data: bytes)) }
+
+    public init(name: String, contentType: String, bytes: Data) {
+        self.name = name
+        self.contentType = contentType
+        self.bytes = bytes
+    }
+
+    func problems() -> [FieldError] {
+        var errors = FieldErrors()
+        if bytes.isEmpty { errors.add("document", "is empty") }
+        if bytes.count > Self.maxBytes { errors.add("document", "is larger than \(Self.maxBytes / 1024 / 1024) MB") }
+        if !Self.allowedTypes.contains(contentType) {
+            errors.add("document", "has content type \(contentType); use one of \(Self.allowedTypes.sorted().joined(separator: ", "))")
+        } else if contentType == "application/pdf" && !bytes.starts(with: Data("%PDF".utf8)) {
+            errors.add("document", "is declared as a PDF but is not one")
+        }
+        if name.isEmpty || name.count > 200 || name.contains("/") { errors.add("document", "needs a file name of at most 200 characters, without '/'") }
+        return errors.errors
+    }
+}
+
+extension Data {
+    var hex: String { map { String(format: "%02x", $0) }.joined() }
+}

@@ -1,0 +1,175 @@
+import BarrierCore
+import BarrierLetters
+import Crypto
+import Foundation
+import PostgresNIO
+
+/// Outreach letters: drafts, approval (which freezes the text under a gapless
+/// reference number), the files of an approved letter, and its tracking.
+/// Every change is one transaction with its audit event.
+public struct LetterStore: Sendable {
+    let db: Database
+    public let renderer: LetterRenderer
+    public let pdfs: PDFRenderer
+
+    public init(_ db: Database, renderer: LetterRenderer, pdfs: PDFRenderer) {
+        self.db = db
+        self.renderer = renderer
+        self.pdfs = pdfs
+    }
+
+    public struct Record: Sendable {
+        public var id: UUID
+        public var json: String
+        public var version: Int
+    }
+
+    /// What an officer asks for when drafting a letter.
+    public struct DraftRequest: Sendable {
+        public var facilitatorID: UUID
+        public var kind: LetterKind
+        public var language: LetterLanguage?
+        public var responseDays: Int?
+        public var deadline: String?
+        public var reminderOf: UUID?
+
+        public init(facilitatorID: UUID, kind: LetterKind, language: LetterLanguage? = nil, responseDays: Int? = nil,
+                    deadline: String? = nil, reminderOf: UUID? = nil) {
+            self.facilitatorID = facilitatorID; self.kind = kind; self.language = language
+            self.responseDays = responseDays; self.deadline = deadline; self.reminderOf = reminderOf
+        }
+    }
+
+    // MARK: Reading
+
+    public func get(_ id: UUID) async throws -> Record {
+        let rows = try await db.client.query(
+            "SELECT document::text, version FROM letter_documents WHERE id = \(id)", logger: db.logger)
+        for try await (json, version) in rows.decode((String, Int).self) { return Record(id: id, json: json, version: version) }
+        throw StoreError.notFound(entity: "letter", id: id.uuidString.lowercased())
+    }
+
+    /// Letters, newest first, by supplier, status, campaign or overdue; at most `limit`.
+    public func list(facilitatorID: UUID? = nil, status: LetterStatus? = nil, campaignID: UUID? = nil, overdue: Bool = false,
+                     limit: Int = 100, before: Date? = nil) async throws -> [String] {
+        var sql = "SELECT d.document::text FROM letter_documents d JOIN letters l ON l.id = d.id WHERE true"
+        var binds = PostgresBindings()
+        if let facilitatorID { binds.append(facilitatorID); sql += " AND l.facilitator_id = $\(binds.count)" }
+        if let status { binds.append(status.rawValue); sql += " AND l.status = $\(binds.count)" }
+        if let campaignID { binds.append(campaignID); sql += " AND l.campaign_id = $\(binds.count)" }
+        if overdue { sql += " AND l.status IN ('sent', 'delivered') AND l.response_deadline < current_date" }
+        if let before { binds.append(before); sql += " AND l.created_at < $\(binds.count)" }
+        binds.append(limit)
+        sql += overdue ? " ORDER BY l.response_deadline, l.id LIMIT $\(binds.count)" : " ORDER BY l.created_at DESC, l.id LIMIT $\(binds.count)"
+        var items: [String] = []
+        for try await json in try await db.client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: db.logger).decode(String.self) {
+            items.append(json)
+        }
+        return items
+    }
+
+    /// Every letter to one supplier with its events, oldest first: the supplier's outreach history.
+    public func timeline(facilitatorID: UUID) async throws -> String {
+        _ = try await FacilitatorStore(db).get(facilitatorID)
+        let rows = try await db.client.query(
+            """
+            SELECT coalesce(json_agg(d.document ORDER BY l.created_at, l.id), '[]'::json)::text
+            FROM letter_documents d JOIN letters l ON l.id = d.id WHERE l.facilitator_id = \(facilitatorID)
+            """, logger: db.logger)
+        for try await json in rows.decode(String.self) { return json }
+        return "[]"
+    }
+
+    /// The stored files of an approved letter, or a preview of a draft.
+    public enum Format: String, Sendable, CaseIterable {
+        case html, txt, pdf, eml
+    }
+
+    public func file(_ id: UUID, format: Format) async throws -> Data {
+        let letter = try await frozen(id)
+        guard let letter else {
+            // A draft: render it as it stands, marked as a draft.
+            let preview = try await preview(id)
+            switch format {
+            case .html: return Data(preview.html.utf8)
+            case .txt: return Data(preview.text.utf8)
+            case .pdf: return try await pdfs.render(html: preview.html)
+            case .eml: throw StoreError.conflict("a draft has no e-mail; approve the letter first")
+            }
+        }
+        switch format {
+        case .html: return Data(letter.html.utf8)
+        case .txt: return Data(letter.text.utf8)
+        case .pdf: return try await pdf(of: id)
+        case .eml: return try await email(id).rendered()
+        }
+    }
+
+    struct Frozen {
+        var reference: String
+        var html: String
+        var text: String
+        var snapshot: String
+        var approvedAt: Date
+        var agencyEmail: String?
+        var agencyName: String
+        var supplierEmail: String?
+        var supplierName: String
+        var subject: String
+    }
+
+    func frozen(_ id: UUID) async throws -> Frozen? {
+        let rows = try await db.client.query(
+            """
+            SELECT l.status, l.reference, l.subject, l.html, l.text_body, l.snapshot::text, l.approved_at
+            FROM letters l WHERE l.id = \(id)
+            """, logger: db.logger)
+        for try await (status, reference, subject, html, text, snapshot, approvedAt)
+            in rows.decode((String, String?, String?, String?, String?, String?, Date?).self) {
+            guard status != LetterStatus.draft.rawValue, let reference, let subject, let html, let text, let snapshot, let approvedAt
+            else { return nil }
+            let s = try LetterSnapshot.decode(snapshot)
+            return Frozen(reference: reference, html: html, text: text, snapshot: snapshot, approvedAt: approvedAt,
+                          agencyEmail: s.agency.email, agencyName: s.agency.name, supplierEmail: s.supplier.email,
+                          supplierName: s.supplier.name, subject: subject)
+        }
+        throw StoreError.notFound(entity: "letter", id: id.uuidString.lowercased())
+    }
+
+    /// The approved letter's PDF; printed now and stored once if no worker has done it yet.
+    public func pdf(of id: UUID) async throws -> Data {
+        let rows = try await db.client.query("SELECT pdf, html FROM letters WHERE id = \(id) AND status <> 'draft'", logger: db.logger)
+        for try await (pdf, html) in rows.decode((Data?, String?).self) {
+            if let pdf { return pdf }
+            guard let html else { break }
+            let printed = try await pdfs.render(html: html)
+            return try await storePDF(id, printed)
+        }
+        throw StoreError.notFound(entity: "approved letter", id: id.uuidString.lowercased())
+    }
+
+    /// Stores a PDF unless one is there already; returns the one that is stored.
+    @discardableResult
+    func storePDF(_ id: UUID, _ pdf: Data) async throws -> Data {
+        let hash = Data(SHA256.hash(data: pdf))
+        try await db.client.query(
+            "UPDATE letters SET pdf = \(pdf), pdf_sha256 = \(hash) WHERE id = \(id) AND pdf IS NULL", logger: db.logger)
+        for try await stored in try await db.client.query("SELECT pdf FROM letters WHERE id = \(id)", logger: db.logger).decode(Data?.self) {
+            if let stored { return stored }
+        }
+        return pdf
+    }
+
+    /// The approved letter as an e-mail to the supplier (text body, PDF attached).
+    public func email(_ id: UUID, to recipient: String? = nil) async throws -> EmailMessage {
+        guard let letter = try await frozen(id) else { throw StoreError.conflict("a draft has no e-mail; approve the letter first") }
+        let pdf = try await pdf(of: id)
+        let s = try LetterSnapshot.decode(letter.snapshot)
+        let to = (recipient ?? s.supplier.email).map { EmailMessage.Address(name: s.supplier.name, email: $0) }
+        return EmailMessage(
+            from: .init(name: s.agency.name, email: s.agency.email ?? "noreply@barrier.invalid"), to: to,
+            subject: "\(letter.reference) – \(letter.subject)", date: letter.approvedAt,
+            messageID: EmailMessage.messageID(reference: letter.reference, letterID: id.uuidString.lowercased(), senderEmail: s.agency.email),
+            text: letter.text, pdf: pdf, pdfName: "\(letter.reference).pdf")
+    }
+}
