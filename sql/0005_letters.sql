@@ -48,7 +48,7 @@ CREATE TABLE campaigns (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     agency_id uuid NOT NULL REFERENCES agencies (id),
     name text NOT NULL CHECK (length(btrim(name)) BETWEEN 1 AND 200),
-    kind text NOT NULL CHECK (kind IN ('inform_call_to_action', 'warning')),
+    kind text NOT NULL CHECK (kind IN ('inform_call_to_action')),
     -- The saved supplier filter, as the facilitator list's query parameters.
     filter jsonb NOT NULL CHECK (jsonb_typeof(filter) = 'object'),
     -- Language by country code, then per supplier id; anything else uses the built-in rule.
@@ -56,7 +56,11 @@ CREATE TABLE campaigns (
     language_overrides jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(language_overrides) = 'object'),
     response_days integer NOT NULL CHECK (response_days BETWEEN 1 AND 365),
     status text NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'generating', 'generated', 'failed')),
+    -- Fixed on approval: the template version per key, and the letters' date.
+    template_ids jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(template_ids) = 'object'),
+    letter_date date,
     letters_total integer CHECK (letters_total >= 0),
+    letters_skipped integer CHECK (letters_skipped >= 0),
     letters_done integer NOT NULL DEFAULT 0 CHECK (letters_done >= 0),
     pdfs_done integer NOT NULL DEFAULT 0 CHECK (pdfs_done >= 0),
     last_error text,
@@ -141,7 +145,8 @@ CREATE TABLE letters (
     CHECK ((response_document IS NULL) = (response_document_sha256 IS NULL))
 );
 CREATE INDEX letters_facilitator_idx ON letters (facilitator_id, created_at);
-CREATE INDEX letters_campaign_idx ON letters (campaign_id) WHERE campaign_id IS NOT NULL;
+-- A campaign writes to each supplier once, even when its job is resumed.
+CREATE UNIQUE INDEX letters_campaign_supplier_key ON letters (campaign_id, facilitator_id) WHERE campaign_id IS NOT NULL;
 CREATE INDEX letters_reminder_idx ON letters (reminder_of) WHERE reminder_of IS NOT NULL;
 CREATE INDEX letters_status_idx ON letters (status, response_deadline);
 CREATE INDEX letters_pdf_pending_idx ON letters (campaign_id) WHERE status <> 'draft' AND pdf IS NULL;

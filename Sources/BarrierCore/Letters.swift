@@ -164,3 +164,70 @@ public enum LetterTrackingStep: Sendable, Equatable {
         return errors.errors
     }
 }
+
+/// What an agency's letters say about it: the letterhead, the signatory and
+/// the response period its letters give unless the officer says otherwise.
+public struct AgencyLetterhead: Sendable, Equatable {
+    public var street: String?
+    public var postalCode: String?
+    public var city: String?
+    public var email: String?
+    public var phone: String?
+    public var website: String?
+    public var signatoryName: String?
+    public var signatoryTitle: String?
+    public var responseDays: Int
+
+    public init(street: String? = nil, postalCode: String? = nil, city: String? = nil, email: String? = nil, phone: String? = nil,
+                website: String? = nil, signatoryName: String? = nil, signatoryTitle: String? = nil,
+                responseDays: Int = ResponsePeriod.defaultDays) {
+        self.street = street; self.postalCode = postalCode; self.city = city; self.email = email; self.phone = phone
+        self.website = website; self.signatoryName = signatoryName; self.signatoryTitle = signatoryTitle
+        self.responseDays = responseDays
+    }
+
+    /// The text fields by their API names, for reading a PATCH.
+    public static let textFields = ["street", "postal_code", "city", "email", "phone", "website", "signatory_name", "signatory_title"]
+
+    public subscript(field: String) -> String? {
+        get {
+            switch field {
+            case "street": return street
+            case "postal_code": return postalCode
+            case "city": return city
+            case "email": return email
+            case "phone": return phone
+            case "website": return website
+            case "signatory_name": return signatoryName
+            case "signatory_title": return signatoryTitle
+            default: return nil
+            }
+        }
+        set {
+            let value = newValue.flatMap { $0.allSatisfy(\.isWhitespace) ? nil : $0 }
+            switch field {
+            case "street": street = value
+            case "postal_code": postalCode = value
+            case "city": city = value
+            case "email": email = value?.lowercased()
+            case "phone": phone = value
+            case "website": website = value
+            case "signatory_name": signatoryName = value
+            case "signatory_title": signatoryTitle = value
+            default: break
+            }
+        }
+    }
+
+    public func problems() -> [FieldError] {
+        var errors = FieldErrors()
+        let limits = ["street": 200, "postal_code": 20, "city": 100, "phone": 40, "signatory_name": 200, "signatory_title": 200, "email": 254, "website": 300]
+        for field in Self.textFields {
+            if let value = self[field], let limit = limits[field], value.count > limit { errors.add(field, "must be at most \(limit) characters") }
+        }
+        if let email, !FacilitatorDraft.isEmail(email) { errors.add("email", "must be an e-mail address such as info@example.eu") }
+        if let website, !FacilitatorDraft.isWebsite(website) { errors.add("website", "must be an http(s) URL such as https://example.eu") }
+        if !ResponsePeriod.allowedDays.contains(responseDays) { errors.add("response_days", "must be between 1 and 365") }
+        return errors.errors
+    }
+}

@@ -59,6 +59,8 @@ public enum Role: String, CaseIterable, Codable, Sendable, NamedVocabulary {
     public var canWrite: Bool { self != .auditor }
     /// Whether this role may read the audit log.
     public var canReadAudit: Bool { self != .officer }
+    /// Whether this role may manage users, templates and the agency's letterhead.
+    public var canAdminister: Bool { self == .admin }
 }
 
 /// The sectors DESIGN.md names; the database seeds the same codes.

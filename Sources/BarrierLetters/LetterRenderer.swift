@@ -117,13 +117,25 @@ public struct LetterRenderer: Sendable {
         self.shippedTemplates = try LetterTemplate.files(in: directory)
     }
 
+    /// A checked, parsed body, for rendering many letters from one template version.
+    public struct CompiledBody: Sendable {
+        let template: MustacheTemplate
+    }
+
+    public func compile(_ body: String) throws -> CompiledBody {
+        if let problem = LetterTemplate.problem(in: body) { throw LetterRenderingError.badTemplate(problem) }
+        return CompiledBody(template: try MustacheTemplate(string: "{{%CONTENT_TYPE:TEXT}}" + body))
+    }
+
     /// Renders `body` for `snapshot`. A snapshot without a reference renders as a draft.
     public func render(body: String, snapshot: LetterSnapshot) throws -> RenderedLetter {
-        if let problem = LetterTemplate.problem(in: body) { throw LetterRenderingError.badTemplate(problem) }
+        render(try compile(body), snapshot: snapshot)
+    }
+
+    public func render(_ body: CompiledBody, snapshot: LetterSnapshot) -> RenderedLetter {
         let labels = self.labels[snapshot.language]!
         var values = self.values(snapshot, labels: labels)
-        let bodyTemplate = try MustacheTemplate(string: "{{%CONTENT_TYPE:TEXT}}" + body)
-        let blocks = LetterBlocks(bodyTemplate.render(values))
+        let blocks = LetterBlocks(body.template.render(values))
         values["subject"] = blocks.subject
         values["subjectWrapped"] = LetterBlocks.wrap(blocks.subject, width: Self.textWidth)
         values["title"] = [snapshot.letter.reference ?? labels.draft, blocks.subject].joined(separator: " – ")

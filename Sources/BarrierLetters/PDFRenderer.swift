@@ -131,7 +131,10 @@ while True:
             throw PDFRenderer.Failure(description: "\(python) is missing: install the Debian packages python3 and weasyprint")
         }
         var toChild: [Int32] = [0, 0], fromChild: [Int32] = [0, 0]
+        // Close-on-exec, so no other program started meanwhile keeps a worker's pipe
+        // open (a worker must see end-of-input when its server goes away).
         guard pipe(&toChild) == 0, pipe(&fromChild) == 0 else { throw PDFRenderer.Failure(description: "cannot create pipes") }
+        for fd in toChild + fromChild { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

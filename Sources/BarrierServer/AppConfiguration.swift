@@ -1,3 +1,4 @@
+import BarrierStore
 import Configuration
 import Foundation
 
@@ -18,6 +19,12 @@ public struct AppConfiguration: Sendable {
     /// How long a verified API token is trusted before it is looked up again.
     public var tokenCacheSeconds: Int = 5
     public var logLevel: String = "info"
+    /// The agency's SMTP relay for sending letters by e-mail; nil: letters are sent by hand.
+    public var smtpRelay: SMTPRelay?
+    /// Warm WeasyPrint processes printing PDFs (default: one per core).
+    public var pdfWorkers: Int = ProcessInfo.processInfo.activeProcessorCount
+    /// Seconds between two rounds of background work (e-mail, campaign jobs).
+    public var workerPollSeconds: Int = 2
 
     public init() {}
 
@@ -42,6 +49,13 @@ public struct AppConfiguration: Sendable {
         integer("import.max.bytes", "IMPORT_MAX_BYTES", 1024...(4 << 30), into: &config.maxImportBytes)
         integer("json.max.bytes", "JSON_MAX_BYTES", 1024...(64 << 20), into: &config.maxJSONBytes)
         integer("token.cache.seconds", "TOKEN_CACHE_SECONDS", 0...3600, into: &config.tokenCacheSeconds)
+        integer("pdf.workers", "PDF_WORKERS", 1...64, into: &config.pdfWorkers)
+        integer("worker.poll.seconds", "WORKER_POLL_SECONDS", 1...3600, into: &config.workerPollSeconds)
+        if let raw = reader.string(forKey: "smtp.url"), !raw.isEmpty {
+            if let relay = SMTPRelay(url: raw) { config.smtpRelay = relay } else {
+                problems.append("SMTP_URL must be smtp://[user:password@]host[:port], smtp+starttls://… or smtps://…")
+            }
+        }
         if let host = reader.string(forKey: "host"), !host.isEmpty { config.host = host }
         for (key, env) in [("database.url", "DATABASE_URL"), ("database.read.url", "DATABASE_READ_URL")] {
             guard let raw = reader.string(forKey: ConfigKey(key)), !raw.isEmpty else { continue }

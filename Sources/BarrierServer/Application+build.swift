@@ -22,19 +22,26 @@ enum MetricsRegistry {
 /// so tests exercise the real assembly. When `runDatabase` is true the pool runs
 /// as a service of the application (started and stopped with it).
 public func buildApplication(
-    configuration: AppConfiguration, database: Database, runDatabase: Bool = true, logger: Logger? = nil
+    configuration: AppConfiguration, database: Database, letters: LetterStore, runDatabase: Bool = true,
+    runBackgroundWork: Bool = true, logger: Logger? = nil
 ) -> some ApplicationProtocol {
     var logger = logger ?? Logger(label: "barrier")
     logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
-    let router = buildRouter(configuration: configuration, database: database)
+    let router = buildRouter(configuration: configuration, database: database, letters: letters)
+    var services: [any Service] = runDatabase ? [database.client] : []
+    if runBackgroundWork {
+        services.append(BackgroundWork(
+            mail: LetterMail(database, letters: letters, relay: configuration.smtpRelay), letters: letters,
+            campaigns: CampaignStore(database, letters: letters), pollSeconds: configuration.workerPollSeconds, logger: logger))
+    }
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "barrier-registry"),
-        services: runDatabase ? [database.client] : [],
+        services: services,
         logger: logger)
 }
 
-public func buildRouter(configuration: AppConfiguration, database: Database) -> Router<BarrierRequestContext> {
+public func buildRouter(configuration: AppConfiguration, database: Database, letters: LetterStore) -> Router<BarrierRequestContext> {
     let registry = MetricsRegistry.shared
     let router = Router(context: BarrierRequestContext.self)
     router.add(middleware: MetricsMiddleware())
@@ -67,6 +74,10 @@ public func buildRouter(configuration: AppConfiguration, database: Database) -> 
         .add(middleware: TokenAuthenticator(access: AccessStore(database), cacheSeconds: configuration.tokenCacheSeconds))
     api.addRoutes(FacilitatorController(store: FacilitatorStore(database), transfer: FacilitatorTransfer(database), config: configuration).endpoints)
     api.addRoutes(AuditController(log: AuditLog(database)).endpoints)
+    api.addRoutes(LetterController(
+        letters: letters, mail: LetterMail(database, letters: letters, relay: configuration.smtpRelay), access: AccessStore(database),
+        config: configuration).endpoints)
+    api.addRoutes(CampaignController(campaigns: CampaignStore(database, letters: letters), config: configuration).endpoints)
     return router
 }
 

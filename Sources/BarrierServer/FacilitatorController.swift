@@ -59,7 +59,7 @@ struct FacilitatorController {
             let more = patch.problemsForCreate(knownSectors: try await store.sectors()).filter { !typed.contains(base($0.field)) }
             throw Problem.invalid(typeErrors + more)
         }
-        let createAnyway = try booleanParameter(request, "create_anyway")
+        let createAnyway = try request.booleanParameter("create_anyway")
         let record = try await store.create(patch, allowDuplicates: createAnyway, actor: actor)
         return .json(record.json, status: .created, headers: [
             .eTag: "\"\(record.version)\"", .location: "/api/v1/facilitators/\(record.id.uuidString.lowercased())",
@@ -69,7 +69,7 @@ struct FacilitatorController {
     @Sendable func update(_ request: Request, context: BarrierRequestContext) async throws -> Response {
         let actor = try context.require(.writers).actor(requestID: context.requestID)
         let id = try context.uuidParameter()
-        let version = try expectedVersion(request)
+        let version = try request.expectedVersion()
         let (patch, typeErrors) = FacilitatorInput.patch(from: try await JSONValue.object(from: request, limit: config.maxJSONBytes))
         if !typeErrors.isEmpty { throw Problem.invalid(typeErrors) }
         if patch.isEmpty { throw Problem.badRequest("The body names no field to change.") }
@@ -79,7 +79,7 @@ struct FacilitatorController {
 
     @Sendable func archive(_ request: Request, context: BarrierRequestContext) async throws -> Response {
         let actor = try context.require(.writers).actor(requestID: context.requestID)
-        let record = try await store.archive(try context.uuidParameter(), expectedVersion: try expectedVersion(request), actor: actor)
+        let record = try await store.archive(try context.uuidParameter(), expectedVersion: try request.expectedVersion(), actor: actor)
         return .json(record.json, headers: [.eTag: "\"\(record.version)\""])
     }
 
@@ -94,7 +94,7 @@ struct FacilitatorController {
     @Sendable func merge(_ request: Request, context: BarrierRequestContext) async throws -> Response {
         let actor = try context.require(.writers).actor(requestID: context.requestID)
         let survivor = try context.uuidParameter()
-        let version = try expectedVersion(request)
+        let version = try request.expectedVersion()
         var reader = FieldReader(try await JSONValue.object(from: request, limit: config.maxJSONBytes))
         reader.rejectUnknown(allowed: ["duplicate_id"])
         let duplicate = reader.uuid("duplicate_id")
@@ -141,29 +141,6 @@ struct FacilitatorController {
         _ = try context.require(.everyone)
         let codes = try await store.sectors().sorted()
         return .json("{\"sectors\":[" + codes.map { "\"\($0)\"" }.joined(separator: ",") + "]}")
-    }
-
-    /// The version the client read, from If-Match: 428 without it.
-    private func expectedVersion(_ request: Request) throws -> Int {
-        guard let raw = request.headers[.ifMatch] else {
-            throw Problem(.preconditionRequired, "Precondition required",
-                          detail: "Send If-Match with the ETag you read, so a concurrent change is never overwritten.")
-        }
-        let tag = raw.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-        let bare = tag.hasPrefix("W/") ? String(tag.dropFirst(2)) : tag
-        guard let version = Int(bare.trimmingCharacters(in: CharacterSet(charactersIn: "\""))) else {
-            throw Problem.badRequest("If-Match must be an ETag of this API, such as \"3\".", errors: [FieldError(field: "If-Match", message: "is not an ETag of this API")])
-        }
-        return version
-    }
-
-    private func booleanParameter(_ request: Request, _ name: String) throws -> Bool {
-        guard let raw = request.uri.queryParameters[Substring(name)] else { return false }
-        switch raw.lowercased() {
-        case "true", "1", "yes": return true
-        case "false", "0", "no", "": return false
-        default: throw Problem.badRequest("\(name) must be true or false.", errors: [FieldError(field: name, message: "must be true or false")])
-        }
     }
 }
 

@@ -92,7 +92,7 @@ extension Problem {
             case .transition(let entity, let from, let to, let allowed):
                 var p = Problem(.conflict, "Illegal transition",
                                 detail: StoreError.transitionRefusal(entity: entity, from: from, to: to, allowed: allowed))
-                p.extra["status"] = "\"\(from)\""
+                p.extra["current_status"] = "\"\(from)\""
                 p.extra["allowed"] = "[" + allowed.map { "\"\($0)\"" }.joined(separator: ",") + "]"
                 return p
             case .cluster(let message), .migration(let message):

@@ -38,6 +38,7 @@ extension Set where Element == Role {
     static let everyone: Set<Role> = Set(Role.allCases)
     static let writers: Set<Role> = Set(Role.allCases.filter(\.canWrite))
     static let auditReaders: Set<Role> = Set(Role.allCases.filter(\.canReadAudit))
+    static let administrators: Set<Role> = Set(Role.allCases.filter(\.canAdminister))
 }
 
 /// Resolves `Authorization: Bearer <token>` to a user. A verified token is kept

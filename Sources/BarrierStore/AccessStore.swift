@@ -51,6 +51,61 @@ public struct AccessStore: Sendable {
         }
     }
 
+    static let agencyDocument = """
+        SELECT json_build_object('id', id, 'name', name, 'country', country, 'street', street, 'postal_code', postal_code,
+                                 'city', city, 'email', email, 'phone', phone, 'website', website,
+                                 'signatory_name', signatory_name, 'signatory_title', signatory_title,
+                                 'response_days', response_days, 'version', version)::text, version
+        FROM agencies WHERE id = $1
+        """
+
+    /// The agency as the API shows it, and its version (the ETag).
+    public func agency(_ id: UUID, on conn: PostgresConnection? = nil) async throws -> (json: String, version: Int) {
+        let query = PostgresQuery(unsafeSQL: Self.agencyDocument, binds: { var b = PostgresBindings(); b.append(id); return b }())
+        let rows = if let conn { try await conn.query(query, logger: db.logger) } else { try await db.client.query(query, logger: db.logger) }
+        for try await (json, version) in rows.decode((String, Int).self) { return (json, version) }
+        throw StoreError.notFound(entity: "agency", id: id.uuidString.lowercased())
+    }
+
+    /// Changes the agency's letterhead: `changes` maps API field names to new
+    /// values (nil clears one); `responseDays` sets the default response period.
+    public func updateLetterhead(_ id: UUID, changes: [String: String?], responseDays: Int?, expectedVersion: Int,
+                                 actor: Actor) async throws -> (json: String, version: Int) {
+        try await db.transaction { conn in
+            let rows = try await conn.query(
+                """
+                SELECT street, postal_code, city, email, phone, website, signatory_name, signatory_title, response_days, version
+                FROM agencies WHERE id = \(id) FOR UPDATE
+                """, logger: db.logger)
+            var found: (AgencyLetterhead, Int)?
+            for try await r in rows.decode((String?, String?, String?, String?, String?, String?, String?, String?, Int, Int).self) {
+                found = (AgencyLetterhead(street: r.0, postalCode: r.1, city: r.2, email: r.3, phone: r.4, website: r.5,
+                                          signatoryName: r.6, signatoryTitle: r.7, responseDays: r.8), r.9)
+            }
+            guard let found else { throw StoreError.notFound(entity: "agency", id: id.uuidString.lowercased()) }
+            var letterhead = found.0
+            let version = found.1
+            guard version == expectedVersion else { throw StoreError.versionConflict(current: version) }
+            for (field, value) in changes { letterhead[field] = value }
+            if let responseDays { letterhead.responseDays = responseDays }
+            let problems = letterhead.problems()
+            if !problems.isEmpty { throw StoreError.invalid(problems) }
+            let before = try await agency(id, on: conn)
+            let l = letterhead
+            try await conn.query(
+                """
+                UPDATE agencies SET street = \(l.street), postal_code = \(l.postalCode), city = \(l.city), email = \(l.email),
+                    phone = \(l.phone), website = \(l.website), signatory_name = \(l.signatoryName),
+                    signatory_title = \(l.signatoryTitle), response_days = \(l.responseDays), version = version + 1
+                WHERE id = \(id)
+                """, logger: db.logger)
+            let after = try await agency(id, on: conn)
+            try await AuditLog.append(on: conn, actor: actor, action: "agency.update", entityType: "agency",
+                                      entityID: id.uuidString.lowercased(), before: before.json, after: after.json, logger: db.logger)
+            return after
+        }
+    }
+
     /// Finds an agency by id or by name (case-insensitive).
     public func agencyID(_ nameOrID: String) async throws -> UUID {
         let id = UUID(uuidString: nameOrID)

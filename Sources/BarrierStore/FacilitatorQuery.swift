@@ -1,5 +1,6 @@
 import BarrierCore
 import Foundation
+import PostgresNIO
 
 /// A list request over the registry: filters, fuzzy search, sort and a keyset
 /// cursor. Built from query parameters (API) or options (CLI), checked whole so
@@ -101,5 +102,31 @@ public struct FacilitatorQuery: Sendable, Equatable {
         let data = (try? JSONEncoder().encode(cursor)) ?? Data()
         return data.base64EncodedString().replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+}
+
+/// Numbered parameters for a query assembled from parts.
+struct SQLBinds {
+    var binds = PostgresBindings()
+
+    /// Binds `value` and returns its placeholder (`$3`).
+    mutating func add<T: PostgresEncodable>(_ value: T) -> String {
+        try! binds.append(value)
+        return "$\(binds.count)"
+    }
+}
+
+extension FacilitatorQuery {
+    /// The filters (not the cursor or sort) as SQL conditions on `facilitators f`;
+    /// the supplier list and campaigns select suppliers the same way.
+    func conditions(_ binds: inout SQLBinds) -> String {
+        var parts: [String] = []
+        if let q { parts.append("\(binds.add(q.lowercased())) <% f.search_names") }
+        if let sector { parts.append("f.sector = \(binds.add(sector))") }
+        if let country { parts.append("f.country = \(binds.add(country))") }
+        if let stage { parts.append("f.stages @> ARRAY[\(binds.add(stage.rawValue))]") }
+        if let market { parts.append("f.markets @> ARRAY[\(binds.add(market.rawValue))]") }
+        parts.append(status.map { "f.status = \(binds.add($0.rawValue))" } ?? "f.status <> 'archived'")
+        return parts.joined(separator: " AND ")
     }
 }

@@ -48,11 +48,8 @@ public struct FacilitatorStore: Sendable {
     /// One page of suppliers and the cursor of the next page (nil on the last).
     public func list(_ query: FacilitatorQuery) async throws -> (items: [String], nextCursor: String?) {
         var sql = "SELECT (SELECT d.document FROM facilitator_documents d WHERE d.id = f.id)::text, f.id, "
-        var binds = PostgresBindings()
-        func bind<T: PostgresEncodable>(_ value: T) -> String {
-            try! binds.append(value)
-            return "$\(binds.count)"
-        }
+        var binder = SQLBinds()
+        func bind<T: PostgresEncodable>(_ value: T) -> String { binder.add(value) }
         let needle = query.q?.lowercased()
         let key: String
         switch query.sort {
@@ -61,17 +58,7 @@ public struct FacilitatorStore: Sendable {
         case .updatedAt, .updatedAtDescending: key = "(extract(epoch FROM f.updated_at) * 1000000)::bigint"
         case .relevance: key = "word_similarity(\(bind(needle ?? "")), f.search_names)"
         }
-        sql += "(\(key))::text FROM facilitators f WHERE true"
-        if let needle { sql += " AND \(bind(needle)) <% f.search_names" }
-        if let sector = query.sector { sql += " AND f.sector = \(bind(sector))" }
-        if let country = query.country { sql += " AND f.country = \(bind(country))" }
-        if let stage = query.stage { sql += " AND f.stages @> ARRAY[\(bind(stage.rawValue))]" }
-        if let market = query.market { sql += " AND f.markets @> ARRAY[\(bind(market.rawValue))]" }
-        if let status = query.status {
-            sql += " AND f.status = \(bind(status.rawValue))"
-        } else {
-            sql += " AND f.status <> 'archived'"
-        }
+        sql += "(\(key))::text FROM facilitators f WHERE " + query.conditions(&binder)
         let descending = [.nameDescending, .createdAtDescending, .updatedAtDescending, .relevance].contains(query.sort)
         if let after = query.after {
             let typed: String
@@ -92,7 +79,7 @@ public struct FacilitatorStore: Sendable {
             sql += " ORDER BY \(key) \(descending ? "DESC" : "ASC"), f.id \(descending ? "DESC" : "ASC")"
         }
         sql += " LIMIT \(bind(query.limit + 1))"
-        let rows = try await db.client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: db.logger)
+        let rows = try await db.client.query(PostgresQuery(unsafeSQL: sql, binds: binder.binds), logger: db.logger)
         var items: [String] = []
         var last: (UUID, String)?
         for try await (json, id, sortKey) in rows.decode((String, UUID, String).self) {

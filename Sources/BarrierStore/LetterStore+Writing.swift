@@ -227,6 +227,11 @@ extension LetterStore {
                 throw StoreError.transition(entity: "letter", from: status.rawValue, to: step.status.rawValue,
                                             allowed: status.allowedNext.map(\.rawValue))
             }
+            if case .sent = step {
+                for try await state in try await conn.query("SELECT state FROM letter_emails WHERE letter_id = \(id)", logger: db.logger).decode(String.self) {
+                    throw StoreError.conflict("this letter is with the e-mail relay (\(state)); its sending is recorded when the relay accepts it")
+                }
+            }
             let today = try await Self.today(on: conn, logger: db.logger)
             var letterDate = today
             for try await day in try await conn.query("SELECT letter_date::text FROM letters WHERE id = \(id)", logger: db.logger)
@@ -401,8 +406,11 @@ extension LetterStore {
     }
 
     func document(_ id: UUID, on conn: PostgresConnection) async throws -> Record {
-        let rows = try await conn.query("SELECT document::text, version FROM letter_documents WHERE id = \(id)", logger: db.logger)
-        for try await (json, version) in rows.decode((String, Int).self) { return Record(id: id, json: json, version: version) }
+        let rows = try await conn.query(
+            "SELECT document::text, version, document->>'reference' FROM letter_documents WHERE id = \(id)", logger: db.logger)
+        for try await (json, version, reference) in rows.decode((String, Int, String?).self) {
+            return Record(id: id, json: json, version: version, reference: reference)
+        }
         throw StoreError.notFound(entity: "letter", id: id.uuidString.lowercased())
     }
 
@@ -486,7 +494,9 @@ public struct ResponseDocument: Sendable {
         } else if contentType == "application/pdf" && !bytes.starts(with: Data("%PDF".utf8)) {
             errors.add("document", "is declared as a PDF but is not one")
         }
-        if name.isEmpty || name.count > 200 || name.contains("/") { errors.add("document", "needs a file name of at most 200 characters, without '/'") }
+        if name.isEmpty || name.count > 200 || name.contains(where: { "/\\\"".contains($0) || $0.isNewline || ($0.asciiValue ?? 32) < 32 }) {
+            errors.add("document", "needs a file name of at most 200 characters, without /, \\, \" or control characters")
+        }
         return errors.errors
     }
 }

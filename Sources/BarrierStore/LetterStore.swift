@@ -22,6 +22,8 @@ public struct LetterStore: Sendable {
         public var id: UUID
         public var json: String
         public var version: Int
+        /// `OUT-2026-000123` once approved.
+        public var reference: String?
     }
 
     /// What an officer asks for when drafting a letter.
@@ -44,9 +46,25 @@ public struct LetterStore: Sendable {
 
     public func get(_ id: UUID) async throws -> Record {
         let rows = try await db.client.query(
-            "SELECT document::text, version FROM letter_documents WHERE id = \(id)", logger: db.logger)
-        for try await (json, version) in rows.decode((String, Int).self) { return Record(id: id, json: json, version: version) }
+            "SELECT document::text, version, document->>'reference' FROM letter_documents WHERE id = \(id)", logger: db.logger)
+        for try await (json, version, reference) in rows.decode((String, Int, String?).self) {
+            return Record(id: id, json: json, version: version, reference: reference)
+        }
         throw StoreError.notFound(entity: "letter", id: id.uuidString.lowercased())
+    }
+
+    /// The supplier's answer as it was stored, if one was.
+    public func responseDocument(_ id: UUID) async throws -> ResponseDocument? {
+        _ = try await get(id)
+        let rows = try await db.client.query(
+            """
+            SELECT response_document_name, response_document_type, response_document FROM letters
+            WHERE id = \(id) AND response_document IS NOT NULL
+            """, logger: db.logger)
+        for try await (name, type, bytes) in rows.decode((String, String, Data).self) {
+            return ResponseDocument(name: name, contentType: type, bytes: bytes)
+        }
+        return nil
     }
 
     /// Letters, newest first, by supplier, status, campaign or overdue; at most `limit`.
@@ -87,6 +105,7 @@ public struct LetterStore: Sendable {
 
     public func file(_ id: UUID, format: Format) async throws -> Data {
         let letter = try await frozen(id)
+        if letter == nil && format == .eml { throw StoreError.conflict("a draft has no e-mail; approve the letter first") }
         guard let letter else {
             // A draft: render it as it stands, marked as a draft.
             let preview = try await preview(id)
@@ -171,5 +190,13 @@ public struct LetterStore: Sendable {
             subject: "\(letter.reference) – \(letter.subject)", date: letter.approvedAt,
             messageID: EmailMessage.messageID(reference: letter.reference, letterID: id.uuidString.lowercased(), senderEmail: s.agency.email),
             text: letter.text, pdf: pdf, pdfName: "\(letter.reference).pdf")
+    }
+}
+
+extension LetterStore {
+    /// A store with the templates shipped in `templates/letters` of the checkout (or BARRIER_HOME).
+    public static func shipped(_ db: Database, pdfWorkers: Int) throws -> LetterStore {
+        let directory = try ProjectFiles.directory("templates/letters", containing: "layout.html.mustache")
+        return LetterStore(db, renderer: try LetterRenderer(directory: directory), pdfs: PDFRenderer(workers: pdfWorkers))
     }
 }

@@ -17,15 +17,25 @@ struct Subprocess {
         var description: String { "\(command) exited with \(status): \(output.trimmingCharacters(in: .whitespacesAndNewlines))" }
     }
 
+    /// Runs `arguments`; `input` (if any) is the program's standard input.
     @discardableResult
-    static func run(_ arguments: [String], allowFailure: Bool = false) throws -> (status: Int32, output: String) {
+    static func run(_ arguments: [String], input: Data? = nil, allowFailure: Bool = false) throws -> (status: Int32, output: String) {
         let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("barrier-\(UUID().uuidString).out").path
-        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        let inputPath = FileManager.default.temporaryDirectory.appendingPathComponent("barrier-\(UUID().uuidString).in").path
+        defer {
+            try? FileManager.default.removeItem(atPath: outputPath)
+            try? FileManager.default.removeItem(atPath: inputPath)
+        }
+        if let input {
+            guard FileManager.default.createFile(atPath: inputPath, contents: input, attributes: [.posixPermissions: 0o600]) else {
+                throw Failure(command: arguments.joined(separator: " "), status: -1, output: "cannot write its input to \(inputPath)")
+            }
+        }
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, input == nil ? "/dev/null" : inputPath, O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
 

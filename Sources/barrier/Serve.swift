@@ -38,12 +38,15 @@ struct Serve: BarrierCommand {
         try await setup.withRunning { db in
             let applied = try await Migrator().migrate(db)
             if !applied.isEmpty { say("migrated: \(applied.joined(separator: ", "))") }
+            let added = try await LetterStore.shipped(db, pdfWorkers: 1).syncShippedTemplates()
+            if added > 0 { say("stored \(added) new letter template version(s) from templates/letters") }
             if bootstrap { try await firstRun(db, port: port) }
             if demo { try await loadDemo(db, onlyIfEmpty: true) }
         }
 
         let db = try Database(url: url, maximumConnections: config.maxConnections, logger: logger)
-        let app = buildApplication(configuration: config, database: db, logger: logger)
+        let letters = try LetterStore.shipped(db, pdfWorkers: config.pdfWorkers)
+        let app = buildApplication(configuration: config, database: db, letters: letters, logger: logger)
         say("Barrier Registry serving on http://localhost:\(config.port)/ (API under /api/v1, description at /openapi.yaml); Ctrl-C stops it")
         try await app.runService()
     }

@@ -25,12 +25,40 @@ struct AccessAndContractTests {
         (.get, "/api/v1/sectors", [.admin, .officer, .auditor]),
         (.get, "/api/v1/audit", [.admin, .auditor]),
         (.get, "/api/v1/me", [.admin, .officer, .auditor]),
+        (.get, "/api/v1/agency", [.admin, .officer, .auditor]),
+        (.patch, "/api/v1/agency", [.admin]),
+        (.get, "/api/v1/letter-templates", [.admin, .officer, .auditor]),
+        (.get, "/api/v1/letter-templates/{key}", [.admin, .officer, .auditor]),
+        (.post, "/api/v1/letter-templates/{key}", [.admin]),
+        (.get, "/api/v1/letters", [.admin, .officer, .auditor]),
+        (.post, "/api/v1/letters", [.admin, .officer]),
+        (.post, "/api/v1/letters/sweep", [.admin]),
+        (.get, "/api/v1/letters/{id}", [.admin, .officer, .auditor]),
+        (.get, "/api/v1/letters/{id}.html", [.admin, .officer, .auditor]),
+        (.get, "/api/v1/letters/{id}.txt", [.admin, .officer, .auditor]),
+        (.get, "/api/v1/letters/{id}.pdf", [.admin, .officer, .auditor]),
+        (.get, "/api/v1/letters/{id}.eml", [.admin, .officer, .auditor]),
+        (.post, "/api/v1/letters/{id}/approve", [.admin, .officer]),
+        (.post, "/api/v1/letters/{id}/send", [.admin, .officer]),
+        (.post, "/api/v1/letters/{id}/delivered", [.admin, .officer]),
+        (.post, "/api/v1/letters/{id}/returned", [.admin, .officer]),
+        (.post, "/api/v1/letters/{id}/responded", [.admin, .officer]),
+        (.get, "/api/v1/letters/{id}/response-document", [.admin, .officer, .auditor]),
+        (.get, "/api/v1/facilitators/{id}/letters", [.admin, .officer, .auditor]),
+        (.get, "/api/v1/campaigns", [.admin, .officer, .auditor]),
+        (.post, "/api/v1/campaigns", [.admin, .officer]),
+        (.get, "/api/v1/campaigns/{id}", [.admin, .officer, .auditor]),
+        (.get, "/api/v1/campaigns/{id}.zip", [.admin, .officer, .auditor]),
+        (.get, "/api/v1/campaigns/{id}/preview", [.admin, .officer, .auditor]),
+        (.post, "/api/v1/campaigns/{id}/approve", [.admin, .officer]),
+        (.get, "/api/v1/campaigns/{id}/manifest.csv", [.admin, .officer, .auditor]),
     ]
     static let publicRoutes: Set<String> = ["GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.yaml"]
 
     func routerRoutes() throws -> Set<String> {
         let db = try Database(url: try DatabaseURL("postgresql://nobody@/none?host=/nonexistent"))
-        let router = buildRouter(configuration: AppConfiguration(), database: db)
+        let router = buildRouter(configuration: AppConfiguration(), database: db,
+                                 letters: LetterStore(db, renderer: try Fixtures.renderer(), pdfs: Fixtures.pdfs))
         return Set(router.routes.map { route in
             let path = route.path.description.hasPrefix("/") ? route.path.description : "/" + route.path.description
             return "\(route.method) \(path)"

@@ -13,6 +13,9 @@ struct TestApp: Sendable {
     let tokens: [Role: String]
     let db: Database
 
+    /// The relay the server tests send through (a real aiosmtpd, started by the tests that use it).
+    nonisolated(unsafe) static var smtpRelay: SMTPRelay?
+
     static func run(_ body: @Sendable (TestApp) async throws -> Void) async throws {
         try await TestDatabase.withFresh { db in
             let tokens = try await Fixtures.agencyWithUsers(db)
@@ -20,7 +23,9 @@ struct TestApp: Sendable {
             config.tokenCacheSeconds = 0
             config.maxJSONBytes = 16 * 1024
             config.maxImportBytes = 64 * 1024
-            let app = buildApplication(configuration: config, database: db, runDatabase: false)
+            config.smtpRelay = TestApp.smtpRelay
+            let letters = try await Fixtures.letterStore(db)
+            let app = buildApplication(configuration: config, database: db, letters: letters, runDatabase: false, runBackgroundWork: false)
             try await app.test(.router) { client in
                 try await body(TestApp(client: client, tokens: tokens, db: db))
             }

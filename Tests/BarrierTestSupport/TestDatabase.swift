@@ -2,6 +2,9 @@ import BarrierCore
 import BarrierLetters
 import BarrierStore
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import PostgresNIO
 
@@ -141,5 +144,66 @@ extension Fixtures {
             WHERE id = '\(id.uuidString.lowercased())'
             """)
         return id
+    }
+}
+
+/// A real SMTP server for tests: aiosmtpd (from PyPI, installed by scripts/test)
+/// storing what it receives in a Maildir.
+public final class TestSMTPServer: @unchecked Sendable {
+    public let port: Int
+    public let maildir: String
+    let process: Process
+
+    public struct Unavailable: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Starts a server on a free port; BARRIER_TEST_PYTHON names a Python with aiosmtpd.
+    public init() throws {
+        guard let python = ProcessInfo.processInfo.environment["BARRIER_TEST_PYTHON"] else {
+            throw Unavailable(description: "BARRIER_TEST_PYTHON is not set: run the tests with scripts/test")
+        }
+        port = Int.random(in: 20_000...40_000)
+        maildir = FileManager.default.temporaryDirectory.appendingPathComponent("barrier-maildir-\(UUID().uuidString)").path
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-m", "aiosmtpd", "-n", "-l", "127.0.0.1:\(port)", "-c", "aiosmtpd.handlers.Mailbox", maildir]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Ready when it accepts a connection.
+        for _ in 0..<100 {
+            if Self.accepts(port: port) { return }
+            usleep(50_000)
+        }
+        process.terminate()
+        throw Unavailable(description: "aiosmtpd did not start on port \(port)")
+    }
+
+    static func accepts(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
+    public var relay: SMTPRelay { SMTPRelay(url: "smtp://127.0.0.1:\(port)")! }
+
+    /// The messages received so far, as text.
+    public func messages() -> [String] {
+        let dir = maildir + "/new"
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+        return names.compactMap { try? String(contentsOfFile: dir + "/" + $0, encoding: .utf8) }
+    }
+
+    /// SIGKILL and no waitUntilExit: aiosmtpd ignores SIGTERM, and Foundation's wait was seen to hang here.
+    public func stop() {
+        kill(process.processIdentifier, SIGKILL)
+        try? FileManager.default.removeItem(atPath: maildir)
     }
 }

@@ -1,0 +1,467 @@
+import BarrierCore
+import BarrierLetters
+import Crypto
+import Foundation
+import PostgresNIO
+import ZIPFoundation
+
+/// Campaigns: one letter kind over a saved filter of suppliers. Approving a
+/// campaign queues a job that writes (and freezes) every letter in batches,
+/// then one that prints their PDFs; both are rows in `jobs`, claimed with
+/// `FOR UPDATE SKIP LOCKED`, so they survive a restart and never run twice at once.
+public struct CampaignStore: Sendable {
+    let db: Database
+    let letters: LetterStore
+
+    /// Letters written per transaction.
+    public static let batchSize = 500
+    /// The filter keys a campaign may save (the supplier list's filters).
+    public static let filterKeys: Set<String> = ["sector", "country", "stage", "market", "status", "q"]
+
+    public init(_ db: Database, letters: LetterStore) {
+        self.db = db
+        self.letters = letters
+    }
+
+    public struct Draft: Sendable {
+        public var name: String
+        public var kind: LetterKind
+        public var filter: [String: String]
+        public var languageByCountry: [String: LetterLanguage]
+        public var languageOverrides: [UUID: LetterLanguage]
+        public var responseDays: Int?
+
+        public init(name: String, kind: LetterKind = .informCallToAction, filter: [String: String],
+                    languageByCountry: [String: LetterLanguage] = [:], languageOverrides: [UUID: LetterLanguage] = [:],
+                    responseDays: Int? = nil) {
+            self.name = name; self.kind = kind; self.filter = filter; self.languageByCountry = languageByCountry
+            self.languageOverrides = languageOverrides; self.responseDays = responseDays
+        }
+    }
+
+    public struct Record: Sendable {
+        public var id: UUID
+        public var json: String
+        public var version: Int
+    }
+
+    static let documentSQL = """
+        SELECT json_build_object('id', c.id, 'agency_id', c.agency_id, 'name', c.name, 'kind', c.kind, 'filter', c.filter,
+            'language_by_country', c.language_by_country, 'language_overrides', c.language_overrides,
+            'response_days', c.response_days, 'status', c.status, 'letter_date', c.letter_date,
+            'progress', json_build_object('letters_total', c.letters_total, 'letters_done', c.letters_done,
+                                          'letters_skipped', c.letters_skipped, 'pdfs_done', c.pdfs_done),
+            'last_error', c.last_error, 'created_at', c.created_at, 'created_by', c.created_by,
+            'approved_at', c.approved_at, 'approved_by', c.approved_by, 'version', c.version)::text, c.version
+        FROM campaigns c WHERE c.id = $1
+        """
+
+    public func get(_ id: UUID, on conn: PostgresConnection? = nil) async throws -> Record {
+        let query = PostgresQuery(unsafeSQL: Self.documentSQL, binds: { var b = PostgresBindings(); b.append(id); return b }())
+        let rows = if let conn { try await conn.query(query, logger: db.logger) } else { try await db.client.query(query, logger: db.logger) }
+        for try await (json, version) in rows.decode((String, Int).self) { return Record(id: id, json: json, version: version) }
+        throw StoreError.notFound(entity: "campaign", id: id.uuidString.lowercased())
+    }
+
+    public func list() async throws -> [String] {
+        var items: [String] = []
+        let ids = try await db.client.query("SELECT id FROM campaigns ORDER BY created_at DESC, id", logger: db.logger)
+        for try await id in ids.decode(UUID.self) { items.append(try await get(id).json) }
+        return items
+    }
+
+    // MARK: Creating and previewing
+
+    public func create(_ draft: Draft, agencyID: UUID, actor: Actor) async throws -> Record {
+        var errors = FieldErrors()
+        let name = draft.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        if name.isEmpty || name.count > 200 { errors.add("name", "must be 1 to 200 characters") }
+        if draft.kind != .informCallToAction { errors.add("kind", "campaigns send inform_call_to_action letters") }
+        if let days = draft.responseDays, !ResponsePeriod.allowedDays.contains(days) { errors.add("response_days", "must be between 1 and 365") }
+        for key in draft.filter.keys.sorted() where !Self.filterKeys.contains(key) {
+            errors.add("filter.\(key)", "is not a filter; use \(Self.filterKeys.sorted().joined(separator: ", "))")
+        }
+        do {
+            _ = try FacilitatorQuery(parameters: draft.filter.filter { Self.filterKeys.contains($0.key) },
+                                     knownSectors: try await FacilitatorStore(db).sectors())
+        } catch StoreError.invalid(let problems) {
+            errors.append(contentsOf: problems.map { FieldError(field: "filter.\($0.field)", message: $0.message) })
+        }
+        for country in draft.languageByCountry.keys.sorted() where !Countries.isKnown(country) {
+            errors.add("language_by_country.\(country)", "is not an ISO 3166-1 alpha-2 country code")
+        }
+        if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
+        return try await db.transaction { conn in
+            let agency = try await letters.loadAgency(agencyID, on: conn)
+            let id = UUID()
+            let userID = actor.userID.flatMap(UUID.init(uuidString:))
+            try await conn.query(
+                """
+                INSERT INTO campaigns (id, agency_id, name, kind, filter, language_by_country, language_overrides, response_days, created_by)
+                VALUES (\(id), \(agencyID), \(name), \(draft.kind.rawValue), \(try Self.json(draft.filter))::jsonb,
+                        \(try Self.json(draft.languageByCountry.mapValues(\.rawValue)))::jsonb,
+                        \(try Self.json(Dictionary(uniqueKeysWithValues: draft.languageOverrides.map { ($0.key.uuidString.lowercased(), $0.value.rawValue) })))::jsonb,
+                        \(draft.responseDays ?? agency.responseDays), \(userID))
+                """, logger: db.logger)
+            let record = try await get(id, on: conn)
+            try await AuditLog.append(on: conn, actor: actor, action: "campaign.create", entityType: "campaign",
+                                      entityID: id.uuidString.lowercased(), before: nil, after: record.json, logger: db.logger)
+            return record
+        }
+    }
+
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    struct Saved {
+        var agencyID: UUID
+        var kind: LetterKind
+        var query: FacilitatorQuery
+        var languageByCountry: [String: String]
+        var overrides: [String: String]
+        var responseDays: Int
+        var status: String
+        var version: Int
+        var templateIDs: [String: String]
+        var letterDate: String?
+
+        func language(supplier: UUID, country: String) -> LetterLanguage {
+            overrides[supplier.uuidString.lowercased()].flatMap(LetterLanguage.init(rawValue:))
+                ?? languageByCountry[country].flatMap(LetterLanguage.init(rawValue:))
+                ?? LetterLanguage.forCountry(country)
+        }
+    }
+
+    func load(_ id: UUID, on conn: PostgresConnection, lock: Bool = false) async throws -> Saved {
+        let rows = try await conn.query(
+            PostgresQuery(unsafeSQL: """
+                SELECT agency_id, kind, filter::text, language_by_country::text, language_overrides::text, response_days, status, version,
+                       template_ids::text, letter_date::text
+                FROM campaigns WHERE id = $1 \(lock ? "FOR UPDATE" : "")
+                """, binds: { var b = PostgresBindings(); b.append(id); return b }()), logger: db.logger)
+        for try await r in rows.decode((UUID, String, String, String, String, Int, String, Int, String, String?).self) {
+            func dict(_ text: String) -> [String: String] {
+                (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
+            }
+            let query = try FacilitatorQuery(parameters: dict(r.2), knownSectors: try await FacilitatorStore(db).sectors())
+            return Saved(agencyID: r.0, kind: LetterKind(rawValue: r.1)!, query: query, languageByCountry: dict(r.3), overrides: dict(r.4),
+                         responseDays: r.5, status: r.6, version: r.7, templateIDs: dict(r.8), letterDate: r.9)
+        }
+        throw StoreError.notFound(entity: "campaign", id: id.uuidString.lowercased())
+    }
+
+    /// Suppliers the filter selects: (id, has a postal address), in id order, after `after`.
+    func matches(_ saved: Saved, campaignID: UUID, onlyPending: Bool, after: UUID? = nil, limit: Int? = nil,
+                 on conn: PostgresConnection) async throws -> [(UUID, Bool)] {
+        var binds = SQLBinds()
+        var sql = "SELECT f.id, (coalesce(f.street, '') <> '' AND coalesce(f.city, '') <> '') FROM facilitators f WHERE "
+            + saved.query.conditions(&binds)
+        if onlyPending {
+            sql += " AND coalesce(f.street, '') <> '' AND coalesce(f.city, '') <> ''"
+            sql += " AND NOT EXISTS (SELECT 1 FROM letters l WHERE l.campaign_id = \(binds.add(campaignID)) AND l.facilitator_id = f.id)"
+        }
+        if let after { sql += " AND f.id > \(binds.add(after))" }
+        sql += " ORDER BY f.id"
+        if let limit { sql += " LIMIT \(binds.add(limit))" }
+        var out: [(UUID, Bool)] = []
+        for try await row in try await conn.query(PostgresQuery(unsafeSQL: sql, binds: binds.binds), logger: db.logger).decode((UUID, Bool).self) {
+            out.append(row)
+        }
+        return out
+    }
+
+    /// How many letters approving would write, how many suppliers lack an
+    /// address, and the first `sample` letters rendered as drafts.
+    public func preview(_ id: UUID, sample: Int = 3) async throws -> String {
+        try await db.transaction { conn in
+            let saved = try await load(id, on: conn)
+            let all = try await matches(saved, campaignID: id, onlyPending: false, on: conn)
+            let addressed = all.filter(\.1).map(\.0)
+            let agency = try await letters.loadAgency(saved.agencyID, on: conn)
+            let today = try await LetterStore.today(on: conn, logger: db.logger)
+            var rendered: [String] = []
+            for supplierID in addressed.prefix(sample) {
+                guard let supplier = try await letters.loadSupplier(supplierID, on: conn) else { continue }
+                let language = saved.language(supplier: supplierID, country: supplier.snapshot.country)
+                let key = TemplateKey.forLetter(kind: saved.kind, sector: supplier.snapshot.sector, language: language)
+                guard let template = try await letters.currentTemplate(key, on: conn) else { continue }
+                let snapshot = LetterSnapshot(
+                    kind: saved.kind, language: language, agency: agency.snapshot, supplier: supplier.snapshot,
+                    letter: .init(reference: nil, date: today, deadline: LetterStore.day(today, plus: saved.responseDays),
+                                  responseDays: saved.responseDays))
+                let letter = try letters.renderer.render(body: template.body, snapshot: snapshot)
+                rendered.append("""
+                    {"facilitator_id": "\(supplierID.uuidString.lowercased())", "supplier_name": \(jsonString(supplier.snapshot.name)), \
+                    "language": "\(language.rawValue)", "template": "\(key)", "subject": \(jsonString(letter.subject)), \
+                    "text": \(jsonString(letter.text))}
+                    """)
+            }
+            let skipped = all.filter { !$0.1 }.map { "\"\($0.0.uuidString.lowercased())\"" }
+            return "{\"letters\": \(addressed.count), \"skipped_without_address\": \(skipped.count), \"skipped\": [\(skipped.prefix(100).joined(separator: ","))], \"sample\": [\(rendered.joined(separator: ","))]}"
+        }
+    }
+
+    // MARK: Approving and generating
+
+    /// Approves a draft campaign: fixes its templates and date, and queues the job that writes its letters.
+    public func approve(_ id: UUID, expectedVersion: Int, actor: Actor) async throws -> Record {
+        try await db.transaction { conn in
+            let saved = try await load(id, on: conn, lock: true)
+            guard saved.version == expectedVersion else { throw StoreError.versionConflict(current: saved.version) }
+            guard saved.status == "draft" else {
+                throw StoreError.conflict("the campaign was approved already (it is \(saved.status)); a campaign is approved once")
+            }
+            let all = try await matches(saved, campaignID: id, onlyPending: false, on: conn)
+            let total = all.filter(\.1).count
+            if total == 0 { throw StoreError.conflict("the campaign's filter selects no supplier with a postal address; nothing to send") }
+            let templates = try await conn.query(
+                """
+                SELECT DISTINCT ON (sector_group, language) sector_group || '.' || language, id::text FROM letter_templates
+                WHERE kind = \(saved.kind.rawValue) ORDER BY sector_group, language, version DESC
+                """, logger: db.logger)
+            var ids: [String: String] = [:]
+            for try await (key, template) in templates.decode((String, String).self) { ids[key] = template }
+            // Every supplier's letter must have a template before anything is queued.
+            var missing: Set<String> = []
+            for supplier in try await loadSuppliers(all.filter(\.1).map(\.0), on: conn) {
+                let language = saved.language(supplier: UUID(uuidString: supplier.id)!, country: supplier.country)
+                let key = "\(SectorGroup.forSector(supplier.sector).rawValue).\(language.rawValue)"
+                if ids[key] == nil { missing.insert("\(saved.kind.rawValue).\(key)") }
+            }
+            if !missing.isEmpty {
+                throw StoreError.conflict("no template for \(missing.sorted().joined(separator: ", ")); add it before approving the campaign")
+            }
+            let userID = actor.userID.flatMap(UUID.init(uuidString:))
+            try await conn.query(
+                """
+                UPDATE campaigns SET status = 'generating', approved_at = now(), approved_by = \(userID), letter_date = current_date,
+                    template_ids = \(try Self.json(ids))::jsonb, letters_total = \(total), letters_skipped = \(all.count - total),
+                    version = version + 1
+                WHERE id = \(id)
+                """, logger: db.logger)
+            try await conn.query("INSERT INTO jobs (kind, subject_id) VALUES ('campaign_letters', \(id))", logger: db.logger)
+            let record = try await get(id, on: conn)
+            try await AuditLog.append(on: conn, actor: actor, action: "campaign.approve", entityType: "campaign",
+                                      entityID: id.uuidString.lowercased(), before: nil, after: record.json, logger: db.logger)
+            return record
+        }
+    }
+
+    /// Runs the next job that is due (or whose worker stopped); false when there is none.
+    @discardableResult
+    public func runNextJob() async throws -> Bool {
+        let rows = try await db.client.query(
+            """
+            UPDATE jobs SET state = 'running', attempts = attempts + 1, heartbeat_at = now()
+            WHERE id = (SELECT id FROM jobs
+                        WHERE (state = 'queued' AND run_after <= now()) OR (state = 'running' AND heartbeat_at < now() - interval '2 minutes')
+                        ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+            RETURNING id, kind, subject_id, attempts
+            """, logger: db.logger)
+        var claimed: (Int64, String, UUID, Int)?
+        for try await row in rows.decode((Int64, String, UUID, Int).self) { claimed = row }
+        guard let (job, kind, subject, attempts) = claimed else { return false }
+        do {
+            switch kind {
+            case "campaign_letters": try await generateLetters(subject, job: job)
+            case "campaign_pdfs": try await printPDFs(subject, job: job)
+            default: break
+            }
+            try await db.client.query("UPDATE jobs SET state = 'done', finished_at = now(), last_error = NULL WHERE id = \(job)", logger: db.logger)
+        } catch {
+            let message = String("\(error)".prefix(2000))
+            let final = attempts >= 5
+            try await db.client.query(
+                """
+                UPDATE jobs SET state = \(final ? "failed" : "queued"), last_error = \(message),
+                    run_after = now() + make_interval(secs => \(30 * attempts)) WHERE id = \(job)
+                """, logger: db.logger)
+            try await db.client.query("UPDATE campaigns SET last_error = \(message) WHERE id = \(subject)", logger: db.logger)
+            if final && kind == "campaign_letters" {
+                try await db.client.query("UPDATE campaigns SET status = 'failed' WHERE id = \(subject)", logger: db.logger)
+            }
+        }
+        return true
+    }
+
+    func heartbeat(_ job: Int64) async throws {
+        try await db.client.query("UPDATE jobs SET heartbeat_at = now() WHERE id = \(job)", logger: db.logger)
+    }
+
+    /// Writes the campaign's letters in batches; each batch is one transaction
+    /// (letters, their reference numbers, progress and one audit event), so a
+    /// job that stops resumes after the last committed batch.
+    func generateLetters(_ id: UUID, job: Int64) async throws {
+        let actor = Actor(userID: nil, agencyID: nil, label: "system:campaign")
+        let (saved, agency) = try await db.transaction { conn in
+            let saved = try await load(id, on: conn)
+            return (saved, try await letters.loadAgency(saved.agencyID, on: conn))
+        }
+        guard let letterDate = saved.letterDate else { return }
+        let deadline = LetterStore.day(letterDate, plus: saved.responseDays)
+        var compiled: [String: (id: UUID, body: LetterRenderer.CompiledBody)] = [:]
+        for (key, templateID) in saved.templateIDs {
+            guard let uuid = UUID(uuidString: templateID) else { continue }
+            for try await body in try await db.client.query("SELECT body FROM letter_templates WHERE id = \(uuid)", logger: db.logger).decode(String.self) {
+                compiled[key] = (uuid, try letters.renderer.compile(body))
+            }
+        }
+        var after: UUID?
+        while true {
+            let batch = try await db.transaction { conn in
+                try await matches(saved, campaignID: id, onlyPending: true, after: after, limit: Self.batchSize, on: conn)
+            }.map(\.0)
+            guard let last = batch.last else { break }
+            after = last
+            let suppliers = try await loadSuppliers(batch)
+            var rows: [(supplier: UUID, language: LetterLanguage, template: UUID, body: LetterRenderer.CompiledBody, snapshot: LetterSnapshot)] = []
+            for supplier in suppliers {
+                let language = saved.language(supplier: UUID(uuidString: supplier.id)!, country: supplier.country)
+                let group = SectorGroup.forSector(supplier.sector)
+                guard let template = compiled["\(group.rawValue).\(language.rawValue)"] else {
+                    throw StoreError.conflict("no \(saved.kind.rawValue) template for \(group.rawValue) in \(language.rawValue)")
+                }
+                let snapshot = LetterSnapshot(kind: saved.kind, language: language, agency: agency.snapshot, supplier: supplier,
+                                              letter: .init(reference: nil, date: letterDate, deadline: deadline, responseDays: saved.responseDays))
+                rows.append((UUID(uuidString: supplier.id)!, language, template.id, template.body, snapshot))
+            }
+            try await db.transaction { conn in
+                // Numbers are taken first because the reference is part of the text; the
+                // counter stays locked until this batch commits, so numbers stay gapless.
+                let references = try await LetterStore.reserveReferences(rows.count, year: Int(letterDate.prefix(4))!, on: conn, logger: db.logger)
+                var ids: [UUID] = [], suppliers: [UUID] = [], languages: [String] = [], templates: [UUID] = []
+                var snapshots: [String] = [], subjects: [String] = [], htmls: [String] = [], texts: [String] = []
+                var htmlHashes: [String] = [], textHashes: [String] = [], layouts: [String] = []
+                for (i, row) in rows.enumerated() {
+                    var snapshot = row.snapshot
+                    snapshot.letter.reference = references[i]
+                    let rendered = letters.renderer.render(row.body, snapshot: snapshot)
+                    ids.append(UUID()); suppliers.append(row.supplier); languages.append(row.language.rawValue); templates.append(row.template)
+                    snapshots.append(try snapshot.encoded()); subjects.append(rendered.subject); htmls.append(rendered.html); texts.append(rendered.text)
+                    htmlHashes.append(rendered.htmlSHA256.hex); textHashes.append(rendered.textSHA256.hex)
+                    layouts.append(letters.renderer.layoutSHA256[row.language]!.hex)
+                }
+                try await conn.query(
+                    """
+                    INSERT INTO letters (id, facilitator_id, agency_id, kind, language, template_id, status, campaign_id, response_days,
+                        reference, letter_date, response_deadline, snapshot, subject, html, text_body, html_sha256, text_sha256,
+                        layout_sha256, approved_at, created_by, approved_by)
+                    SELECT u.id, u.supplier, \(saved.agencyID), \(saved.kind.rawValue), u.language, u.template, 'approved', \(id),
+                        \(saved.responseDays), u.reference, \(letterDate)::date, \(deadline)::date, u.snapshot::jsonb, u.subject, u.html,
+                        u.text, decode(u.html_hash, 'hex'), decode(u.text_hash, 'hex'), decode(u.layout, 'hex'), now(), NULL, NULL
+                    FROM unnest(\(ids)::uuid[], \(suppliers)::uuid[], \(languages)::text[], \(templates)::uuid[], \(references)::text[],
+                                \(snapshots)::text[], \(subjects)::text[], \(htmls)::text[], \(texts)::text[], \(htmlHashes)::text[],
+                                \(textHashes)::text[], \(layouts)::text[])
+                         AS u(id, supplier, language, template, reference, snapshot, subject, html, text, html_hash, text_hash, layout)
+                    """, logger: db.logger)
+                try await conn.query(
+                    """
+                    INSERT INTO letter_events (letter_id, seq, status, occurred_on, note)
+                    SELECT u.id, 1, 'approved', \(letterDate)::date, u.reference FROM unnest(\(ids)::uuid[], \(references)::text[]) AS u(id, reference)
+                    """, logger: db.logger)
+                try await conn.query(
+                    "UPDATE campaigns SET letters_done = letters_done + \(rows.count) WHERE id = \(id)", logger: db.logger)
+                try await AuditLog.append(
+                    on: conn, actor: actor, action: "campaign.letters", entityType: "campaign", entityID: id.uuidString.lowercased(),
+                    before: nil,
+                    after: "{\"count\": \(rows.count), \"first_reference\": \"\(references.first!)\", \"last_reference\": \"\(references.last!)\", \"letter_ids\": [\(ids.map { "\"\($0.uuidString.lowercased())\"" }.joined(separator: ","))]}",
+                    logger: db.logger)
+            }
+            try await heartbeat(job)
+        }
+        try await db.transaction { conn in
+            try await conn.query("UPDATE campaigns SET status = 'generated', last_error = NULL, version = version + 1 WHERE id = \(id) AND status = 'generating'", logger: db.logger)
+            try await conn.query(
+                "INSERT INTO jobs (kind, subject_id) VALUES ('campaign_pdfs', \(id)) ON CONFLICT DO NOTHING", logger: db.logger)
+        }
+    }
+
+    /// The suppliers' letter data, in one query.
+    func loadSuppliers(_ ids: [UUID], on conn: PostgresConnection? = nil) async throws -> [LetterSnapshot.Supplier] {
+        let query: PostgresQuery = 
+            """
+            SELECT f.id, f.legal_name, f.aliases[1], f.sector, c.name, c.role, f.street, f.postal_code, f.city, f.country::text,
+                   coalesce(c.email, f.email), f.registration_number
+            FROM facilitators f
+            LEFT JOIN LATERAL (SELECT name, role, email FROM contact_points WHERE facilitator_id = f.id ORDER BY position LIMIT 1) c ON true
+            WHERE f.id = ANY(\(ids)::uuid[]) ORDER BY f.id
+            """
+        let rows = if let conn { try await conn.query(query, logger: db.logger) } else { try await db.client.query(query, logger: db.logger) }
+        var out: [LetterSnapshot.Supplier] = []
+        for try await r in rows.decode((UUID, String, String?, String, String?, String?, String?, String?, String?, String, String?, String?).self) {
+            out.append(.init(id: r.0.uuidString.lowercased(), name: r.1, tradingName: r.2, sector: r.3, contactName: r.4, contactRole: r.5,
+                             street: r.6, postalCode: r.7, city: r.8, country: r.9, email: r.10, registrationNumber: r.11))
+        }
+        return out
+    }
+
+    /// Prints every campaign letter that has no PDF yet, as many at once as there are workers.
+    func printPDFs(_ id: UUID, job: Int64) async throws {
+        let letters = self.letters
+        while true {
+            let rows = try await db.client.query(
+                "SELECT id, html FROM letters WHERE campaign_id = \(id) AND status <> 'draft' AND pdf IS NULL ORDER BY reference LIMIT 64",
+                logger: db.logger)
+            var batch: [(UUID, String)] = []
+            for try await row in rows.decode((UUID, String).self) { batch.append(row) }
+            if batch.isEmpty { break }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (letter, html) in batch {
+                    group.addTask { try await letters.storePDF(letter, try await letters.pdfs.render(html: html)) }
+                }
+                try await group.waitForAll()
+            }
+            try await db.client.query(
+                "UPDATE campaigns SET pdfs_done = (SELECT count(*) FROM letters WHERE campaign_id = \(id) AND pdf IS NOT NULL) WHERE id = \(id)",
+                logger: db.logger)
+            try await heartbeat(job)
+        }
+    }
+
+    // MARK: Downloads
+
+    /// The manifest: one line per letter with reference, supplier, address and the SHA-256 of its PDF.
+    public func manifest(_ id: UUID) async throws -> Data {
+        let saved = try await db.transaction { conn in try await load(id, on: conn) }
+        guard saved.status != "draft" else { throw StoreError.conflict("the campaign is a draft; approve it first") }
+        let rows = try await db.client.query(
+            """
+            SELECT l.reference, l.facilitator_id::text, l.snapshot->'supplier'->>'name', l.language,
+                   concat_ws(', ', nullif(l.snapshot->'supplier'->>'street', ''),
+                             nullif(concat_ws(' ', l.snapshot->'supplier'->>'postalCode', l.snapshot->'supplier'->>'city'), ''),
+                             l.snapshot->'supplier'->>'country'),
+                   coalesce(encode(l.pdf_sha256, 'hex'), ''), encode(l.html_sha256, 'hex'), l.status
+            FROM letters l WHERE l.campaign_id = \(id) ORDER BY l.reference
+            """, logger: db.logger)
+        var lines: [[String]] = [["reference", "facilitator_id", "supplier", "language", "address", "pdf_sha256", "html_sha256", "status"]]
+        for try await r in rows.decode((String, String, String, String, String, String, String, String).self) {
+            lines.append([r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7])
+        }
+        return try FacilitatorTransfer.csvLines(lines)
+    }
+
+    /// Writes a ZIP of every letter's PDF (printing any still missing) and the manifest to `path`.
+    public func writeZIP(_ id: UUID, to path: String) async throws {
+        let saved = try await db.transaction { conn in try await load(id, on: conn) }
+        guard saved.status != "draft" else { throw StoreError.conflict("the campaign is a draft; approve it first") }
+        try? FileManager.default.removeItem(atPath: path)
+        let archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .create)
+        let rows = try await db.client.query(
+            "SELECT id, reference FROM letters WHERE campaign_id = \(id) ORDER BY reference", logger: db.logger)
+        var entries: [(UUID, String)] = []
+        for try await row in rows.decode((UUID, String).self) { entries.append(row) }
+        for (letter, reference) in entries {
+            let pdf = try await letters.pdf(of: letter)
+            try archive.addEntry(with: "\(reference).pdf", type: .file, uncompressedSize: Int64(pdf.count), compressionMethod: .none) { position, size in
+                pdf.subdata(in: Int(position)..<Int(position) + size)
+            }
+        }
+        let manifest = try await manifest(id)
+        try archive.addEntry(with: "manifest.csv", type: .file, uncompressedSize: Int64(manifest.count), compressionMethod: .deflate) { position, size in
+            manifest.subdata(in: Int(position)..<Int(position) + size)
+        }
+    }
+}

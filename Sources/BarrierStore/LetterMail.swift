@@ -1,0 +1,227 @@
+import BarrierCore
+import BarrierLetters
+import Foundation
+import PostgresNIO
+
+/// The agency's SMTP relay, from `SMTP_URL`: `smtp://[user:password@]host[:port]`
+/// (STARTTLS when the relay offers it is not forced), `smtp+starttls://…` or
+/// `smtps://…` (TLS from the start).
+public struct SMTPRelay: Sendable, Equatable {
+    public enum Security: String, Sendable { case none, starttls, tls }
+
+    public var host: String
+    public var port: Int
+    public var user: String?
+    public var password: String?
+    public var security: Security
+
+    public init?(url text: String) {
+        guard let url = URLComponents(string: text), let scheme = url.scheme, let host = url.host, !host.isEmpty else { return nil }
+        switch scheme {
+        case "smtp": security = .none
+        case "smtp+starttls": security = .starttls
+        case "smtps": security = .tls
+        default: return nil
+        }
+        self.host = host
+        self.port = url.port ?? (security == .tls ? 465 : 25)
+        self.user = url.user?.removingPercentEncoding
+        self.password = url.password?.removingPercentEncoding
+    }
+
+    /// The msmtp configuration for this relay (written to a private file, so the password is on no command line).
+    func msmtpConfiguration(from: String) -> String {
+        var lines = ["account barrier", "host \(host)", "port \(port)", "from \(from)"]
+        switch security {
+        case .none: lines += ["tls off"]
+        case .starttls: lines += ["tls on", "tls_starttls on", "tls_trust_file system"]
+        case .tls: lines += ["tls on", "tls_starttls off", "tls_trust_file system"]
+        }
+        if let user {
+            lines += ["auth on", "user \(user)"]
+            if let password { lines.append("password \(password)") }
+        } else {
+            lines.append("auth off")
+        }
+        lines.append("account default : barrier")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// Sending approved letters by e-mail through the relay with msmtp.
+///
+/// A letter gets at most one row in `letter_emails`, so it is queued once. The
+/// sender marks the row `sending` and commits before it calls the relay: if
+/// the process dies before the outcome is recorded, the row is later marked
+/// `uncertain` and is not sent again by itself; a person checks the relay.
+/// A relay that refuses is retried with growing pauses, then `failed`.
+public struct LetterMail: Sendable {
+    let db: Database
+    let letters: LetterStore
+    public let relay: SMTPRelay?
+    let msmtp: String
+
+    /// Attempts before a message is given up as `failed`.
+    public static let maxAttempts = 6
+    /// A `sending` row older than this has lost its sender.
+    public static let staleAfterSeconds = 600
+
+    public init(_ db: Database, letters: LetterStore, relay: SMTPRelay?, msmtp: String = "/usr/bin/msmtp") {
+        self.db = db
+        self.letters = letters
+        self.relay = relay
+        self.msmtp = msmtp
+    }
+
+    /// Queues an approved letter for the relay; 409 if it was queued before.
+    public func queue(_ id: UUID, to recipient: String?, expectedVersion: Int, actor: Actor) async throws -> LetterStore.Record {
+        guard relay != nil else {
+            throw StoreError.conflict("no SMTP relay is configured (SMTP_URL); record the sending by hand instead")
+        }
+        if let recipient, !FacilitatorDraft.isEmail(recipient) {
+            throw StoreError.invalid([FieldError(field: "to", message: "must be an e-mail address such as info@example.eu")])
+        }
+        // Version and status first: a stale or unapproved letter is refused before anything is built.
+        let current = try await db.transaction { conn in try await letters.lockLetter(id, on: conn) }
+        guard current.1 == expectedVersion else { throw StoreError.versionConflict(current: current.1) }
+        guard current.0 == .approved else {
+            throw StoreError.transition(entity: "letter", from: current.0.rawValue, to: "sent", allowed: current.0.allowedNext.map(\.rawValue))
+        }
+        let message = try await letters.email(id, to: recipient)
+        guard let to = message.to?.email else {
+            throw StoreError.invalid([FieldError(field: "to", message: "the supplier has no e-mail address; give one")])
+        }
+        return try await db.transaction { conn in
+            let (status, version) = try await letters.lockLetter(id, on: conn)
+            guard version == expectedVersion else { throw StoreError.versionConflict(current: version) }
+            guard status == .approved else {
+                throw StoreError.transition(entity: "letter", from: status.rawValue, to: "sent", allowed: status.allowedNext.map(\.rawValue))
+            }
+            let userID = actor.userID.flatMap(UUID.init(uuidString:))
+            let rows = try await conn.query(
+                """
+                INSERT INTO letter_emails (letter_id, recipient, message_id, requested_by) VALUES (\(id), \(to), \(message.messageID), \(userID))
+                ON CONFLICT (letter_id) DO NOTHING RETURNING state
+                """, logger: db.logger)
+            var inserted = false
+            for try await _ in rows.decode(String.self) { inserted = true }
+            guard inserted else { throw StoreError.conflict("this letter was already handed to the e-mail relay; it is never sent twice") }
+            try await conn.query("UPDATE letters SET version = version + 1, updated_at = now() WHERE id = \(id)", logger: db.logger)
+            let after = try await letters.document(id, on: conn)
+            try await AuditLog.append(on: conn, actor: actor, action: "letter.email_queued", entityType: "letter",
+                                      entityID: id.uuidString.lowercased(), before: nil,
+                                      after: "{\"to\": \(jsonString(to)), \"message_id\": \(jsonString(message.messageID))}", logger: db.logger)
+            return after
+        }
+    }
+
+    /// Marks rows whose sender vanished mid-send as `uncertain`; returns how many.
+    @discardableResult
+    public func markLostSends() async throws -> Int {
+        let rows = try await db.client.query(
+            """
+            UPDATE letter_emails SET state = 'uncertain',
+                last_error = 'the sender stopped while handing the message to the relay; check the relay before sending it again'
+            WHERE state = 'sending' AND claimed_at < now() - make_interval(secs => \(Self.staleAfterSeconds))
+            RETURNING letter_id
+            """, logger: db.logger)
+        var count = 0
+        for try await _ in rows.decode(UUID.self) { count += 1 }
+        return count
+    }
+
+    /// Sends every queued message that is due, one at a time; returns how many the relay accepted.
+    @discardableResult
+    public func sendDue() async throws -> Int {
+        guard let relay else { return 0 }
+        var accepted = 0
+        while let claim = try await claimNext() {
+            let message = try await letters.email(claim.letterID, to: claim.recipient)
+            let config = FileManager.default.temporaryDirectory.appendingPathComponent("barrier-msmtp-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: config) }
+            let from = message.from.email
+            let outcome: (Int32, String)
+            if FileManager.default.createFile(atPath: config, contents: Data(relay.msmtpConfiguration(from: from).utf8),
+                                              attributes: [.posixPermissions: 0o600]) {
+                let result = (try? Subprocess.run([msmtp, "-C", config, "--", claim.recipient], input: message.rendered(), allowFailure: true))
+                    ?? (-1, "msmtp could not be started: install the Debian package msmtp")
+                outcome = (result.0, result.1)
+            } else {
+                outcome = (-1, "cannot write the msmtp configuration")
+            }
+            if outcome.0 == 0 {
+                try await recordSent(claim.letterID)
+                accepted += 1
+            } else {
+                try await recordFailure(claim.letterID, attempts: claim.attempts, error: outcome.1)
+            }
+        }
+        return accepted
+    }
+
+    struct Claim {
+        var letterID: UUID
+        var recipient: String
+        var attempts: Int
+    }
+
+    /// Takes the next due message and commits `sending` before anything is sent.
+    func claimNext() async throws -> Claim? {
+        let rows = try await db.client.query(
+            """
+            UPDATE letter_emails SET state = 'sending', claimed_at = now(), attempts = attempts + 1
+            WHERE letter_id = (SELECT letter_id FROM letter_emails WHERE state = 'pending' AND next_attempt_at <= now()
+                               ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+            RETURNING letter_id, recipient, attempts
+            """, logger: db.logger)
+        for try await (id, recipient, attempts) in rows.decode((UUID, String, Int).self) {
+            return Claim(letterID: id, recipient: recipient, attempts: attempts)
+        }
+        return nil
+    }
+
+    func recordSent(_ id: UUID) async throws {
+        let actor = Actor(userID: nil, agencyID: nil, label: "system:mail")
+        try await db.transaction { conn in
+            try await conn.query(
+                "UPDATE letter_emails SET state = 'sent', sent_at = now(), last_error = NULL WHERE letter_id = \(id)", logger: db.logger)
+            let today = try await LetterStore.today(on: conn, logger: db.logger)
+            let moved = try await conn.query(
+                """
+                UPDATE letters SET status = 'sent', sent_on = \(today)::date, send_method = 'email', updated_at = now(), version = version + 1
+                WHERE id = \(id) AND status = 'approved' RETURNING id
+                """, logger: db.logger)
+            var changed = false
+            for try await _ in moved.decode(UUID.self) { changed = true }
+            guard changed else { return }
+            try await letters.addEvent(id, status: .sent, on: today, note: "accepted by the SMTP relay", actor: actor, conn: conn)
+            let after = try await letters.document(id, on: conn)
+            try await AuditLog.append(on: conn, actor: actor, action: "letter.sent", entityType: "letter",
+                                      entityID: id.uuidString.lowercased(), before: nil, after: after.json, logger: db.logger)
+        }
+    }
+
+    func recordFailure(_ id: UUID, attempts: Int, error: String) async throws {
+        let final = attempts >= Self.maxAttempts
+        // 1, 2, 4, 8, 16 minutes between attempts.
+        let pause = 60 * (1 << min(attempts - 1, 10))
+        let message = String(error.trimmingCharacters(in: .whitespacesAndNewlines).prefix(2000))
+        try await db.transaction { conn in
+            try await conn.query(
+                """
+                UPDATE letter_emails SET state = \(final ? "failed" : "pending"), last_error = \(message),
+                    next_attempt_at = now() + make_interval(secs => \(pause))
+                WHERE letter_id = \(id)
+                """, logger: db.logger)
+            try await AuditLog.append(on: conn, actor: Actor(userID: nil, agencyID: nil, label: "system:mail"),
+                                      action: final ? "letter.email_failed" : "letter.email_retry", entityType: "letter",
+                                      entityID: id.uuidString.lowercased(), before: nil,
+                                      after: "{\"attempts\": \(attempts), \"error\": \(jsonString(message))}", logger: db.logger)
+        }
+    }
+}
+
+/// A JSON string literal for `text`.
+func jsonString(_ text: String) -> String {
+    String(decoding: (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
+}
