@@ -173,7 +173,7 @@ public struct LetterRenderer: Sendable {
             "agency": present([
                 ("name", a.name), ("email", a.email), ("phone", a.phone), ("website", a.website),
                 ("signatoryName", a.signatoryName), ("signatoryTitle", a.signatoryTitle),
-                ("lines", agencyLines), ("contactLine", contactLine),
+                ("lines", agencyLines), ("addressLine", agencyLines.joined(separator: " · ")), ("contactLine", contactLine),
             ]),
             "supplier": present([
                 ("name", p.name), ("tradingName", p.tradingName), ("sector", labels.sectors[p.sector] ?? p.sector),

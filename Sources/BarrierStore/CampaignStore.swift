@@ -12,15 +12,15 @@ import ZIPFoundation
 public struct CampaignStore: Sendable {
     let db: Database
     let letters: LetterStore
-
     /// Letters written per transaction.
-    public static let batchSize = 500
+    let batchSize: Int
     /// The filter keys a campaign may save (the supplier list's filters).
     public static let filterKeys: Set<String> = ["sector", "country", "stage", "market", "status", "q"]
 
-    public init(_ db: Database, letters: LetterStore) {
+    public init(_ db: Database, letters: LetterStore, batchSize: Int = 500) {
         self.db = db
         self.letters = letters
+        self.batchSize = batchSize
     }
 
     public struct Draft: Sendable {
@@ -294,7 +294,7 @@ public struct CampaignStore: Sendable {
     /// Writes the campaign's letters in batches; each batch is one transaction
     /// (letters, their reference numbers, progress and one audit event), so a
     /// job that stops resumes after the last committed batch.
-    func generateLetters(_ id: UUID, job: Int64) async throws {
+    func generateLetters(_ id: UUID, job: Int64, maxBatches: Int? = nil) async throws {
         let actor = Actor(userID: nil, agencyID: nil, label: "system:campaign")
         let (saved, agency) = try await db.transaction { conn in
             let saved = try await load(id, on: conn)
@@ -310,9 +310,12 @@ public struct CampaignStore: Sendable {
             }
         }
         var after: UUID?
+        var batches = 0
         while true {
+            if let maxBatches, batches == maxBatches { return }
+            batches += 1
             let batch = try await db.transaction { conn in
-                try await matches(saved, campaignID: id, onlyPending: true, after: after, limit: Self.batchSize, on: conn)
+                try await matches(saved, campaignID: id, onlyPending: true, after: after, limit: batchSize, on: conn)
             }.map(\.0)
             guard let last = batch.last else { break }
             after = last

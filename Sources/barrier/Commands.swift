@@ -208,6 +208,14 @@ func prettyJSON(_ text: String) -> String {
     return String(decoding: data, as: UTF8.self)
 }
 
+/// Columns padded to their widest cell.
+func printTable(_ header: [String], _ rows: [[String]]) {
+    let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
+    for row in [header] + rows {
+        say(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+    }
+}
+
 /// An aligned table of suppliers: id, name, sector, country, status.
 func printPage(_ items: [String], next: String?, json: Bool) {
     if json {
@@ -217,11 +225,7 @@ func printPage(_ items: [String], next: String?, json: Bool) {
             guard let o = try? JSONSerialization.jsonObject(with: Data(item.utf8)) as? [String: Any] else { return nil }
             return ["id", "legal_name", "sector", "country", "status"].map { (o[$0] as? String) ?? "" }
         }
-        let header = ["ID", "LEGAL NAME", "SECTOR", "COUNTRY", "STATUS"]
-        let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
-        for row in [header] + rows {
-            say(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  "))
-        }
+        printTable(["ID", "LEGAL NAME", "SECTOR", "COUNTRY", "STATUS"], rows)
         say("\(rows.count) supplier(s)")
     }
     if let next { say("next page: --cursor \(next)") }

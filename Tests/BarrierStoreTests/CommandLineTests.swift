@@ -56,4 +56,25 @@ struct CommandLineTests {
             #expect(broken.output.contains("event \(seq)"))
         }
     }
+
+    @Test func lettersFromTheCommandLine() async throws {
+        try await TestDatabase.withFresh { db in
+            _ = try await Fixtures.letterheadAgency(db)
+            let supplier = try await FacilitatorStore(db).create(Fixtures.patch("Schnellkurier Nord GmbH", sector: "courier"),
+                                                                allowDuplicates: false, actor: Fixtures.system)
+            let bad = try barrier(["letter", "create", "--facilitator", supplier.id.uuidString, "--kind", "warning", "--deadline", "1999-01-01"], database: db)
+            #expect(bad.status != 0 && bad.output.split(separator: "\n").count == 1)
+            #expect(bad.output.contains("kind") && bad.output.contains("deadline"))
+            #expect(try await TestDatabase.scalar(db, "SELECT count(*)::text FROM letters") == "0")
+            let created = try barrier(["letter", "create", "--facilitator", supplier.id.uuidString], database: db)
+            #expect(created.status == 0)
+            let id = created.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            let approved = try barrier(["letter", "approve", id], database: db)
+            #expect(approved.status == 0 && approved.output.contains("OUT-"))
+            let early = try barrier(["letter", "delivered", id, "--on", "2026-01-01"], database: db)
+            #expect(early.status != 0 && early.output.contains("allowed next: sent"))
+            let text = try barrier(["letter", "show", id, "--text"], database: db)
+            #expect(text.output.contains("Schnellkurier Nord GmbH") && !text.output.contains("DRAFT"))
+        }
+    }
 }

@@ -1,0 +1,53 @@
+import BarrierCore
+import BarrierLetters
+import BarrierTestSupport
+import Foundation
+import Testing
+
+@testable import BarrierStore
+
+@Suite("Campaigns")
+struct CampaignTests {
+    @Test("a campaign job cut off after one batch is resumed by the next worker: every supplier gets exactly one letter, numbers gapless")
+    func resumesAfterACrash() async throws {
+        try await TestDatabase.withFresh { db in
+            let letters = try await Fixtures.letterStore(db)
+            let agency = try await Fixtures.letterheadAgency(db)
+            let names = ["Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf"]
+            for name in names {
+                _ = try await FacilitatorStore(db).create(Fixtures.patch("\(name) Paketdienst GmbH", sector: "parcel_delivery"),
+                                                         allowDuplicates: true, actor: Fixtures.system)
+            }
+            var homeless = Fixtures.patch("Hotel Paketdienst GmbH", sector: "parcel_delivery")
+            homeless.city = .some(nil)
+            _ = try await FacilitatorStore(db).create(homeless, allowDuplicates: true, actor: Fixtures.system)
+            let campaigns = CampaignStore(db, letters: letters, batchSize: 3)
+            let draft = try await campaigns.create(.init(name: "Parcels DE", filter: ["sector": "parcel_delivery"]), agencyID: agency, actor: Fixtures.system)
+            let preview = try await campaigns.preview(draft.id, sample: 1)
+            #expect(preview.contains("\"letters\": 7") && preview.contains("\"skipped_without_address\": 1"))
+            _ = try await campaigns.approve(draft.id, expectedVersion: draft.version, actor: Fixtures.system)
+
+            // A worker claims the job, writes one batch and dies: the job stays 'running' with an old heartbeat.
+            let job = try #require(try await TestDatabase.scalar(db, "SELECT id::text FROM jobs WHERE kind = 'campaign_letters'"))
+            try await TestDatabase.sql(db, "UPDATE jobs SET state = 'running', attempts = 1, heartbeat_at = now() WHERE id = \(job)")
+            try await campaigns.generateLetters(draft.id, job: Int64(job)!, maxBatches: 1)
+            #expect(try await TestDatabase.scalar(db, "SELECT count(*)::text FROM letters") == "3")
+            // A live worker's job is not taken over…
+            #expect(try await campaigns.runNextJob() == false)
+            // …a dead one's is, after its heartbeat is old.
+            try await TestDatabase.sql(db, "UPDATE jobs SET heartbeat_at = now() - interval '1 hour' WHERE id = \(job)")
+            while try await campaigns.runNextJob() {}
+
+            #expect(try await TestDatabase.scalar(db, "SELECT count(*)::text FROM letters") == "7")
+            #expect(try await TestDatabase.scalar(db, "SELECT count(DISTINCT facilitator_id)::text FROM letters") == "7")
+            let year = try #require(try await TestDatabase.scalar(db, "SELECT extract(year FROM current_date)::int::text"))
+            let references = try #require(try await TestDatabase.scalar(db, "SELECT string_agg(reference, ',' ORDER BY reference) FROM letters"))
+            #expect(references == (1...7).map { LetterReference.format(year: Int(year)!, number: $0) }.joined(separator: ","))
+            #expect(try await TestDatabase.scalar(db, "SELECT count(*)::text FROM letters WHERE pdf IS NULL") == "0")
+            let record = try await campaigns.get(draft.id)
+            #expect(record.json.contains("\"letters_done\" : 7") || record.json.contains("\"letters_done\":7"))
+            #expect(try await TestDatabase.scalar(db, "SELECT string_agg(state, ',' ORDER BY id) FROM jobs") == "done,done")
+            #expect(try await AuditLog(db).verify().firstBroken == nil)
+        }
+    }
+}
