@@ -92,6 +92,13 @@ public enum ResponseChannel: String, CaseIterable, Codable, Sendable, NamedVocab
 
 /// Reference numbers of approved letters: `OUT-2026-000123`.
 public enum LetterReference {
+    /// A stand-in as long as a real reference, made of a character no letter
+    /// contains, so a text rendered with it and then given the number reads
+    /// (and wraps) exactly as one rendered with the number.
+    public static func placeholder(year: Int) -> String {
+        String(repeating: "\u{E000}", count: format(year: year, number: 1).count)
+    }
+
     public static func format(year: Int, number: Int) -> String {
         let digits = String(number)
         return "OUT-\(year)-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits

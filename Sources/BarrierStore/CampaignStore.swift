@@ -251,13 +251,15 @@ public struct CampaignStore: Sendable {
     }
 
     /// Runs the next job that is due (or whose worker stopped); false when there is none.
+    /// `only` limits it to one kind of job.
     @discardableResult
-    public func runNextJob() async throws -> Bool {
+    public func runNextJob(only kind: String? = nil) async throws -> Bool {
         let rows = try await db.client.query(
             """
             UPDATE jobs SET state = 'running', attempts = attempts + 1, heartbeat_at = now()
             WHERE id = (SELECT id FROM jobs
-                        WHERE (state = 'queued' AND run_after <= now()) OR (state = 'running' AND heartbeat_at < now() - interval '2 minutes')
+                        WHERE ((state = 'queued' AND run_after <= now()) OR (state = 'running' AND heartbeat_at < now() - interval '2 minutes'))
+                          AND (\(kind)::text IS NULL OR kind = \(kind))
                         ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
             RETURNING id, kind, subject_id, attempts
             """, logger: db.logger)
@@ -302,50 +304,83 @@ public struct CampaignStore: Sendable {
         }
         guard let letterDate = saved.letterDate else { return }
         let deadline = LetterStore.day(letterDate, plus: saved.responseDays)
-        var compiled: [String: (id: UUID, body: LetterRenderer.CompiledBody)] = [:]
+        var compiledTemplates: [String: (id: UUID, body: LetterRenderer.CompiledBody)] = [:]
         for (key, templateID) in saved.templateIDs {
             guard let uuid = UUID(uuidString: templateID) else { continue }
             for try await body in try await db.client.query("SELECT body FROM letter_templates WHERE id = \(uuid)", logger: db.logger).decode(String.self) {
-                compiled[key] = (uuid, try letters.renderer.compile(body))
+                compiledTemplates[key] = (uuid, try letters.renderer.compile(body))
             }
         }
-        var after: UUID?
-        var batches = 0
-        while true {
-            if let maxBatches, batches == maxBatches { return }
-            batches += 1
-            let batch = try await db.transaction { conn in
-                try await matches(saved, campaignID: id, onlyPending: true, after: after, limit: batchSize, on: conn)
-            }.map(\.0)
-            guard let last = batch.last else { break }
-            after = last
-            let suppliers = try await loadSuppliers(batch)
-            var rows: [(supplier: UUID, language: LetterLanguage, template: UUID, body: LetterRenderer.CompiledBody, snapshot: LetterSnapshot)] = []
+        // Batches are rendered off the transaction, two at once (one per core),
+        // while the batch before is written: the reference is put in place of a
+        // same-length placeholder once the numbers are taken, which gives the
+        // bytes rendering with the number would (tested).
+        let renderer = letters.renderer
+        let compiled = compiledTemplates
+        let prepare: @Sendable ([LetterSnapshot.Supplier]) async throws -> [PreparedLetter] = { suppliers in
+            var work: [(LetterSnapshot, UUID, LetterRenderer.CompiledBody)] = []
             for supplier in suppliers {
                 let language = saved.language(supplier: UUID(uuidString: supplier.id)!, country: supplier.country)
                 let group = SectorGroup.forSector(supplier.sector)
                 guard let template = compiled["\(group.rawValue).\(language.rawValue)"] else {
                     throw StoreError.conflict("no \(saved.kind.rawValue) template for \(group.rawValue) in \(language.rawValue)")
                 }
-                let snapshot = LetterSnapshot(kind: saved.kind, language: language, agency: agency.snapshot, supplier: supplier,
-                                              letter: .init(reference: nil, date: letterDate, deadline: deadline, responseDays: saved.responseDays))
-                rows.append((UUID(uuidString: supplier.id)!, language, template.id, template.body, snapshot))
+                let placeholder = LetterReference.placeholder(year: Int(letterDate.prefix(4))!)
+                work.append((LetterSnapshot(kind: saved.kind, language: language, agency: agency.snapshot, supplier: supplier,
+                                            letter: .init(reference: placeholder, date: letterDate, deadline: deadline, responseDays: saved.responseDays)),
+                             template.id, template.body))
             }
+            let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, work.count / 50))
+            let chunk = (work.count + parts - 1) / max(parts, 1)
+            return try await withThrowingTaskGroup(of: (Int, [PreparedLetter]).self) { group in
+                for (n, start) in stride(from: 0, to: work.count, by: max(chunk, 1)).enumerated() {
+                    let slice = Array(work[start..<min(start + chunk, work.count)])
+                    group.addTask {
+                        (n, slice.map { snapshot, template, body in
+                            PreparedLetter(snapshot: snapshot, template: template, rendered: renderer.render(body, snapshot: snapshot))
+                        })
+                    }
+                }
+                var parts: [(Int, [PreparedLetter])] = []
+                for try await part in group { parts.append(part) }
+                return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
+            }
+        }
+        var after: UUID?
+        var batches = 0
+        var next: Task<[PreparedLetter], any Error>?
+        var cutShort = false
+        func fetchNext() async throws -> Task<[PreparedLetter], any Error>? {
+            if let maxBatches, batches == maxBatches { cutShort = true; return nil }
+            batches += 1
+            let batch = try await db.transaction { conn in
+                try await matches(saved, campaignID: id, onlyPending: true, after: after, limit: batchSize, on: conn)
+            }.map(\.0)
+            guard let last = batch.last else { return nil }
+            after = last
+            let suppliers = try await loadSuppliers(batch)
+            return Task { try await prepare(suppliers) }
+        }
+        next = try await fetchNext()
+        while let current = next {
+            let rows = try await current.value
+            next = try await fetchNext()
             try await db.transaction { conn in
-                // Numbers are taken first because the reference is part of the text; the
-                // counter stays locked until this batch commits, so numbers stay gapless.
+                // The counter stays locked until this batch commits, so numbers stay gapless.
                 let references = try await LetterStore.reserveReferences(rows.count, year: Int(letterDate.prefix(4))!, on: conn, logger: db.logger)
                 var ids: [UUID] = [], suppliers: [UUID] = [], languages: [String] = [], templates: [UUID] = []
                 var snapshots: [String] = [], subjects: [String] = [], htmls: [String] = [], texts: [String] = []
                 var htmlHashes: [String] = [], textHashes: [String] = [], layouts: [String] = []
                 for (i, row) in rows.enumerated() {
                     var snapshot = row.snapshot
+                    let placeholder = snapshot.letter.reference!
                     snapshot.letter.reference = references[i]
-                    let rendered = letters.renderer.render(row.body, snapshot: snapshot)
-                    ids.append(UUID()); suppliers.append(row.supplier); languages.append(row.language.rawValue); templates.append(row.template)
+                    let rendered = row.rendered.replacingReference(placeholder, with: references[i])
+                    ids.append(UUID()); suppliers.append(UUID(uuidString: snapshot.supplier.id)!); languages.append(snapshot.language.rawValue)
+                    templates.append(row.template)
                     snapshots.append(try snapshot.encoded()); subjects.append(rendered.subject); htmls.append(rendered.html); texts.append(rendered.text)
                     htmlHashes.append(rendered.htmlSHA256.hex); textHashes.append(rendered.textSHA256.hex)
-                    layouts.append(letters.renderer.layoutSHA256[row.language]!.hex)
+                    layouts.append(letters.renderer.layoutSHA256[snapshot.language]!.hex)
                 }
                 try await conn.query(
                     """
@@ -375,11 +410,19 @@ public struct CampaignStore: Sendable {
             }
             try await heartbeat(job)
         }
+        // A test stands in for a worker that died here.
+        if cutShort { return }
         try await db.transaction { conn in
             try await conn.query("UPDATE campaigns SET status = 'generated', last_error = NULL, version = version + 1 WHERE id = \(id) AND status = 'generating'", logger: db.logger)
             try await conn.query(
                 "INSERT INTO jobs (kind, subject_id) VALUES ('campaign_pdfs', \(id)) ON CONFLICT DO NOTHING", logger: db.logger)
         }
+    }
+
+    struct PreparedLetter: Sendable {
+        var snapshot: LetterSnapshot
+        var template: UUID
+        var rendered: RenderedLetter
     }
 
     /// The suppliers' letter data, in one query.
@@ -401,12 +444,16 @@ public struct CampaignStore: Sendable {
         return out
     }
 
-    /// Prints every campaign letter that has no PDF yet, as many at once as there are workers.
-    func printPDFs(_ id: UUID, job: Int64) async throws {
+    /// Prints every campaign letter that has no PDF yet (at most `limit`), as
+    /// many at once as there are workers; returns how many were printed.
+    @discardableResult
+    public func printPDFs(_ id: UUID, job: Int64? = nil, limit: Int? = nil) async throws -> Int {
         let letters = self.letters
-        while true {
+        var printed = 0
+        while limit.map({ printed < $0 }) ?? true {
+            let take = min(64, limit.map { $0 - printed } ?? 64)
             let rows = try await db.client.query(
-                "SELECT id, html FROM letters WHERE campaign_id = \(id) AND status <> 'draft' AND pdf IS NULL ORDER BY reference LIMIT 64",
+                "SELECT id, html FROM letters WHERE campaign_id = \(id) AND status <> 'draft' AND pdf IS NULL ORDER BY reference LIMIT \(take)",
                 logger: db.logger)
             var batch: [(UUID, String)] = []
             for try await row in rows.decode((UUID, String).self) { batch.append(row) }
@@ -417,11 +464,13 @@ public struct CampaignStore: Sendable {
                 }
                 try await group.waitForAll()
             }
+            printed += batch.count
             try await db.client.query(
                 "UPDATE campaigns SET pdfs_done = (SELECT count(*) FROM letters WHERE campaign_id = \(id) AND pdf IS NOT NULL) WHERE id = \(id)",
                 logger: db.logger)
-            try await heartbeat(job)
+            if let job { try await heartbeat(job) }
         }
+        return printed
     }
 
     // MARK: Downloads

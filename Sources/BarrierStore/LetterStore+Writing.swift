@@ -100,7 +100,7 @@ extension LetterStore {
         return items
     }
 
-    func currentTemplate(_ key: TemplateKey, on conn: PostgresConnection) async throws -> (id: UUID, body: String)? {
+    public func currentTemplate(_ key: TemplateKey, on conn: PostgresConnection) async throws -> (id: UUID, body: String)? {
         let rows = try await conn.query(
             """
             SELECT id, body FROM letter_templates
@@ -309,12 +309,12 @@ extension LetterStore {
 
     // MARK: Pieces
 
-    struct LoadedSupplier {
-        var snapshot: LetterSnapshot.Supplier
-        var status: String
+    public struct LoadedSupplier: Sendable {
+        public var snapshot: LetterSnapshot.Supplier
+        public var status: String
     }
 
-    func loadSupplier(_ id: UUID, on conn: PostgresConnection) async throws -> LoadedSupplier? {
+    public func loadSupplier(_ id: UUID, on conn: PostgresConnection) async throws -> LoadedSupplier? {
         let rows = try await conn.query(
             """
             SELECT f.legal_name, f.aliases[1], f.sector, c.name, c.role, f.street, f.postal_code, f.city, f.country::text,
@@ -333,12 +333,12 @@ extension LetterStore {
         return nil
     }
 
-    struct LoadedAgency {
-        var snapshot: LetterSnapshot.Agency
-        var responseDays: Int
+    public struct LoadedAgency: Sendable {
+        public var snapshot: LetterSnapshot.Agency
+        public var responseDays: Int
     }
 
-    func loadAgency(_ id: UUID, on conn: PostgresConnection) async throws -> LoadedAgency {
+    public func loadAgency(_ id: UUID, on conn: PostgresConnection) async throws -> LoadedAgency {
         let rows = try await conn.query(
             """
             SELECT name, street, postal_code, city, country::text, email, phone, website, signatory_name, signatory_title, response_days
@@ -502,5 +502,15 @@ public struct ResponseDocument: Sendable {
 }
 
 extension Data {
-    var hex: String { map { String(format: "%02x", $0) }.joined() }
+    /// Lowercase hex, without String(format:), which is slow enough to show in a campaign's profile.
+    var hex: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(count * 2)
+        for byte in self {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 }

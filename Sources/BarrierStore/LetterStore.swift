@@ -171,10 +171,12 @@ public struct LetterStore: Sendable {
     @discardableResult
     func storePDF(_ id: UUID, _ pdf: Data) async throws -> Data {
         let hash = Data(SHA256.hash(data: pdf))
-        try await db.client.query(
-            "UPDATE letters SET pdf = \(pdf), pdf_sha256 = \(hash) WHERE id = \(id) AND pdf IS NULL", logger: db.logger)
-        for try await stored in try await db.client.query("SELECT pdf FROM letters WHERE id = \(id)", logger: db.logger).decode(Data?.self) {
-            if let stored { return stored }
+        let stored = try await db.client.query(
+            "UPDATE letters SET pdf = \(pdf), pdf_sha256 = \(hash) WHERE id = \(id) AND pdf IS NULL RETURNING true", logger: db.logger)
+        for try await _ in stored.decode(Bool.self) { return pdf }
+        // Someone printed it first: theirs is the one kept.
+        for try await earlier in try await db.client.query("SELECT pdf FROM letters WHERE id = \(id)", logger: db.logger).decode(Data?.self) {
+            if let earlier { return earlier }
         }
         return pdf
     }

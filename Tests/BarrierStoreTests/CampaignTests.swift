@@ -48,6 +48,17 @@ struct CampaignTests {
             #expect(record.json.contains("\"letters_done\" : 7") || record.json.contains("\"letters_done\":7"))
             #expect(try await TestDatabase.scalar(db, "SELECT string_agg(state, ',' ORDER BY id) FROM jobs") == "done,done")
             #expect(try await AuditLog(db).verify().firstBroken == nil)
+            // Campaign letters get their number after rendering; they read exactly as if rendered with it.
+            for reference in ["\(references.prefix(15))", String(references.suffix(15))] {
+                let snapshot = try LetterSnapshot.decode(try #require(try await TestDatabase.scalar(
+                    db, "SELECT snapshot::text FROM letters WHERE reference = '\(reference)'")))
+                let body = try #require(try await TestDatabase.scalar(
+                    db, "SELECT t.body FROM letters l JOIN letter_templates t ON t.id = l.template_id WHERE l.reference = '\(reference)'"))
+                let again = try letters.renderer.render(body: body, snapshot: snapshot)
+                #expect(again.html == (try await TestDatabase.scalar(db, "SELECT html FROM letters WHERE reference = '\(reference)'")))
+                #expect(again.text == (try await TestDatabase.scalar(db, "SELECT text_body FROM letters WHERE reference = '\(reference)'")))
+                #expect(again.text.contains(reference))
+            }
         }
     }
 }

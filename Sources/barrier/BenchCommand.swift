@@ -1,0 +1,74 @@
+import ArgumentParser
+import BarrierCore
+import BarrierLetters
+import BarrierServer
+import BarrierStore
+import Foundation
+import PostgresNIO
+
+/// The in-process half of `scripts/bench letters`: a campaign over the whole
+/// registry of DATABASE_URL, timing how long its letters take to be written and
+/// frozen, then the PDF throughput of the warm workers. Prints `RESULT` lines.
+struct BenchLetters: BarrierCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-letters", abstract: "Benchmark support for scripts/bench letters.", shouldDisplay: false)
+
+    @Option(help: "PDFs to print for the throughput figure.") var pdfs: Int = 200
+    @Option(help: "Write one letter's HTML here (for the WeasyPrint ceiling).") var htmlOut: String
+
+    func execute() async throws {
+        let (pdfCount, htmlOut) = (pdfs, self.htmlOut)
+        try await withLetters { db, letters in
+            let agency = try await resolveAgency(db, nil)
+            let campaigns = CampaignStore(db, letters: letters)
+            // Rendering alone, to split the freezing time between Swift and the database.
+            let probe = try await db.transaction { conn in
+                let ids = try await conn.query("SELECT id FROM facilitators WHERE street IS NOT NULL AND city IS NOT NULL LIMIT 1", logger: db.logger)
+                var first: UUID?
+                for try await id in ids.decode(UUID.self) { first = id }
+                let supplier = try await letters.loadSupplier(first!, on: conn)!
+                let agencySnapshot = try await letters.loadAgency(agency, on: conn).snapshot
+                let template = try await letters.currentTemplate(.forLetter(kind: .informCallToAction, sector: supplier.snapshot.sector, language: .en), on: conn)!
+                return (LetterSnapshot(kind: .informCallToAction, language: .en, agency: agencySnapshot, supplier: supplier.snapshot,
+                                       letter: .init(reference: "OUT-2026-000001", date: "2026-11-29", deadline: "2026-12-29", responseDays: 30)),
+                        template.body)
+            }
+            let compiled = try letters.renderer.compile(probe.1)
+            let renderStart = ContinuousClock.now
+            var bytes = 0
+            for _ in 0..<1000 {
+                let r = letters.renderer.render(compiled, snapshot: probe.0)
+                bytes += r.html.utf8.count + r.text.utf8.count + r.htmlSHA256.count + (try probe.0.encoded()).utf8.count
+            }
+            let renderTime = ContinuousClock.now - renderStart
+            say("RESULT render_1000_seconds=\(Double(renderTime.components.seconds) + Double(renderTime.components.attoseconds) / 1e18) bytes=\(bytes)")
+            let draft = try await campaigns.create(.init(name: "Bench \(Date())", filter: [:]), agencyID: agency, actor: cliActor())
+            _ = try await campaigns.approve(draft.id, expectedVersion: draft.version, actor: cliActor())
+            let start = ContinuousClock.now
+            while try await campaigns.runNextJob(only: "campaign_letters") {}
+            let frozen = ContinuousClock.now - start
+            let count = try await letters.list(campaignID: draft.id, limit: 1).count
+            let rows = try await db.client.query(
+                "SELECT count(*)::int, min(html) FROM letters WHERE campaign_id = \(draft.id)", logger: db.logger)
+            var total = 0
+            var firstHTML = ""
+            for try await (n, h) in rows.decode((Int, String).self) { total = n; firstHTML = h }
+            let html = firstHTML
+            guard count > 0, FileManager.default.createFile(atPath: htmlOut, contents: Data(html.utf8)) else {
+                throw CLIFailure(description: "the campaign wrote no letter")
+            }
+            say("RESULT letters=\(total) freeze_seconds=\(Double(frozen.components.attoseconds) / 1e18 + Double(frozen.components.seconds))")
+            // Warm every worker first: a start is not part of the throughput.
+            let workers = ProcessInfo.processInfo.activeProcessorCount
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<workers { group.addTask { _ = try await letters.pdfs.render(html: html) } }
+                try await group.waitForAll()
+            }
+            let pdfStart = ContinuousClock.now
+            let printed = try await campaigns.printPDFs(draft.id, limit: pdfCount)
+            let elapsed = ContinuousClock.now - pdfStart
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            say("RESULT pdfs=\(printed) pdf_seconds=\(seconds) workers=\(workers)")
+        }
+    }
+}
