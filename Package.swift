@@ -81,6 +81,7 @@ let package = Package(
                 "BarrierStore",
                 "BarrierServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -97,7 +98,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BarrierLettersTests",
-            dependencies: ["BarrierCore", "BarrierLetters"],
+            dependencies: ["BarrierCore", "BarrierLetters", "BarrierTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,23 +1,13 @@
 import BarrierCore
+import BarrierTestSupport
 import Foundation
 import Testing
 
 @testable import BarrierLetters
 
 /// Runs a poppler tool on `pdf` and returns what it printed.
-func poppler(_ tool: String, _ pdf: Data, arguments: [String] = []) throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("barrier-\(UUID().uuidString).pdf").path
-    try pdf.write(to: URL(fileURLWithPath: path))
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/\(tool)")
-    process.arguments = arguments + [path, "-"].filter { tool == "pdftotext" || $0 != "-" }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: output, as: UTF8.self)
+func poppler(_ tool: String, _ pdf: Data) throws -> String {
+    try runTool("/usr/bin/\(tool)", tool == "pdftotext" ? ["{file}", "-"] : ["{file}"], input: pdf)
 }
 
 @Suite("PDF and e-mail")

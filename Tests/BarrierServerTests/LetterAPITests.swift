@@ -8,22 +8,6 @@ import HummingbirdTesting
 import NIOCore
 import Testing
 
-/// Runs a program and returns its standard output.
-func run(_ executable: String, _ arguments: [String], input: Data? = nil) throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("barrier-\(UUID().uuidString)").path
-    if let input { try input.write(to: URL(fileURLWithPath: path)) }
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments.map { $0 == "{file}" ? path : $0 }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: output, as: UTF8.self)
-}
-
 extension TestApp {
     /// A supplier with a postal and an e-mail address; returns its id.
     func createAddressedSupplier(_ name: String, sector: String = "parcel_delivery", country: String = "BE") async throws -> String {
@@ -87,7 +71,7 @@ struct LetterAPITests {
 
             let pdf = try await app.request(.get, "/api/v1/letters/\(id).pdf")
             #expect(pdf.headers[.contentType] == "application/pdf")
-            let pdfText = try run("/usr/bin/pdftotext", ["{file}", "-"], input: Data(buffer: pdf.body))
+            let pdfText = try runTool("/usr/bin/pdftotext", ["{file}", "-"], input: Data(buffer: pdf.body))
             #expect(pdfText.contains(reference) && pdfText.contains("Colis Rapides SPRL"))
             let eml = try await app.request(.get, "/api/v1/letters/\(id).eml")
             #expect(eml.headers[.contentType] == "message/rfc822")
@@ -189,7 +173,7 @@ struct LetterAPITests {
 
             let zip = try await app.request(.get, "/api/v1/campaigns/\(id).zip")
             #expect(zip.status == .ok && zip.headers[.contentType] == "application/zip")
-            let listing = try run("/usr/bin/python3", ["-c", "import zipfile,sys; print('\\n'.join(zipfile.ZipFile(sys.argv[1]).namelist()))", "{file}"],
+            let listing = try runTool("/usr/bin/python3", ["-c", "import zipfile,sys; print('\\n'.join(zipfile.ZipFile(sys.argv[1]).namelist()))", "{file}"],
                                   input: Data(buffer: zip.body))
             #expect(Set(listing.split(separator: "\n").map(String.init)) == Set(references.map { "\($0).pdf" } + ["manifest.csv"]))
             let manifest = try await app.request(.get, "/api/v1/campaigns/\(id)/manifest.csv")

@@ -207,3 +207,20 @@ public final class TestSMTPServer: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: maildir)
     }
 }
+
+/// Runs a tool as a user would and returns its standard output; `{file}` in
+/// the arguments is replaced by a temporary file holding `input`.
+public func runTool(_ executable: String, _ arguments: [String], input: Data? = nil) throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("barrier-\(UUID().uuidString)").path
+    if let input { try input.write(to: URL(fileURLWithPath: path)) }
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments.map { $0 == "{file}" ? path : $0 }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: output, as: UTF8.self)
+}
