@@ -127,6 +127,8 @@ public struct CampaignStore: Sendable {
         var version: Int
         var templateIDs: [String: String]
         var letterDate: String?
+        /// Who approved the campaign: the approver of each of its letters.
+        var approvedBy: UUID?
 
         func language(supplier: UUID, country: String) -> LetterLanguage {
             overrides[supplier.uuidString.lowercased()].flatMap(LetterLanguage.init(rawValue:))
@@ -139,16 +141,16 @@ public struct CampaignStore: Sendable {
         let rows = try await conn.query(
             PostgresQuery(unsafeSQL: """
                 SELECT agency_id, kind, filter::text, language_by_country::text, language_overrides::text, response_days, status, version,
-                       template_ids::text, letter_date::text
+                       template_ids::text, letter_date::text, approved_by
                 FROM campaigns WHERE id = $1 \(lock ? "FOR UPDATE" : "")
                 """, binds: { var b = PostgresBindings(); b.append(id); return b }()), logger: db.logger)
-        for try await r in rows.decode((UUID, String, String, String, String, Int, String, Int, String, String?).self) {
+        for try await r in rows.decode((UUID, String, String, String, String, Int, String, Int, String, String?, UUID?).self) {
             func dict(_ text: String) -> [String: String] {
                 (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
             }
             let query = try FacilitatorQuery(parameters: dict(r.2), knownSectors: try await FacilitatorStore(db).sectors())
             return Saved(agencyID: r.0, kind: LetterKind(rawValue: r.1)!, query: query, languageByCountry: dict(r.3), overrides: dict(r.4),
-                         responseDays: r.5, status: r.6, version: r.7, templateIDs: dict(r.8), letterDate: r.9)
+                         responseDays: r.5, status: r.6, version: r.7, templateIDs: dict(r.8), letterDate: r.9, approvedBy: r.10)
         }
         throw StoreError.notFound(entity: "campaign", id: id.uuidString.lowercased())
     }
@@ -346,25 +348,23 @@ public struct CampaignStore: Sendable {
                 return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
             }
         }
-        var after: UUID?
-        var batches = 0
-        var next: Task<[PreparedLetter], any Error>?
-        var cutShort = false
-        func fetchNext() async throws -> Task<[PreparedLetter], any Error>? {
-            if let maxBatches, batches == maxBatches { cutShort = true; return nil }
-            batches += 1
+        /// The batch after `after`, being prepared, and its last supplier; nil when none is left.
+        func prepareBatch(after: UUID?) async throws -> (Task<[PreparedLetter], any Error>, UUID)? {
             let batch = try await db.transaction { conn in
                 try await matches(saved, campaignID: id, onlyPending: true, after: after, limit: batchSize, on: conn)
             }.map(\.0)
             guard let last = batch.last else { return nil }
-            after = last
             let suppliers = try await loadSuppliers(batch)
-            return Task { try await prepare(suppliers) }
+            return (Task { try await prepare(suppliers) }, last)
         }
-        next = try await fetchNext()
-        while let current = next {
+        var next = try await prepareBatch(after: nil)
+        var written = 0
+        while let (current, last) = next {
             let rows = try await current.value
-            next = try await fetchNext()
+            written += 1
+            // A test stops here after `maxBatches`, standing in for a worker that died.
+            if let maxBatches, written > maxBatches { return }
+            next = try await prepareBatch(after: last)
             try await db.transaction { conn in
                 // The counter stays locked until this batch commits, so numbers stay gapless.
                 let references = try await LetterStore.reserveReferences(rows.count, year: Int(letterDate.prefix(4))!, on: conn, logger: db.logger)
@@ -389,7 +389,8 @@ public struct CampaignStore: Sendable {
                         layout_sha256, approved_at, created_by, approved_by)
                     SELECT u.id, u.supplier, \(saved.agencyID), \(saved.kind.rawValue), u.language, u.template, 'approved', \(id),
                         \(saved.responseDays), u.reference, \(letterDate)::date, \(deadline)::date, u.snapshot::jsonb, u.subject, u.html,
-                        u.text, decode(u.html_hash, 'hex'), decode(u.text_hash, 'hex'), decode(u.layout, 'hex'), now(), NULL, NULL
+                        u.text, decode(u.html_hash, 'hex'), decode(u.text_hash, 'hex'), decode(u.layout, 'hex'), now(),
+                        \(saved.approvedBy), \(saved.approvedBy)
                     FROM unnest(\(ids)::uuid[], \(suppliers)::uuid[], \(languages)::text[], \(templates)::uuid[], \(references)::text[],
                                 \(snapshots)::text[], \(subjects)::text[], \(htmls)::text[], \(texts)::text[], \(htmlHashes)::text[],
                                 \(textHashes)::text[], \(layouts)::text[])
@@ -410,8 +411,6 @@ public struct CampaignStore: Sendable {
             }
             try await heartbeat(job)
         }
-        // A test stands in for a worker that died here.
-        if cutShort { return }
         try await db.transaction { conn in
             try await conn.query("UPDATE campaigns SET status = 'generated', last_error = NULL, version = version + 1 WHERE id = \(id) AND status = 'generating'", logger: db.logger)
             try await conn.query(
