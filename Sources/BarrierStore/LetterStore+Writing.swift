@@ -272,6 +272,10 @@ extension LetterStore {
                     """, logger: db.logger)
             }
             try await addEvent(id, status: step.status, on: step.day, note: nil, actor: actor, conn: conn)
+            // A letter that reached the supplier (delivered, or answered without a recorded delivery) informs it.
+            if step.status == .delivered || (step.status == .responded && status == .sent) {
+                try await CooperationStore.applyAutomatic(letterID: id, noResponse: false, on: conn, logger: db.logger)
+            }
             let after = try await document(id, on: conn)
             try await AuditLog.append(on: conn, actor: actor, action: "letter.\(step.status.rawValue)", entityType: "letter",
                                       entityID: id.uuidString.lowercased(), before: before.json, after: after.json, logger: db.logger)
@@ -297,6 +301,7 @@ extension LetterStore {
             for try await (id, reference) in rows.decode((UUID, String).self) { swept.append((id, reference)) }
             for (id, _) in swept {
                 try await addEvent(id, status: .noResponse, on: day, note: "deadline passed", actor: actor, conn: conn)
+                try await CooperationStore.applyAutomatic(letterID: id, noResponse: true, on: conn, logger: db.logger)
             }
             if !swept.isEmpty {
                 let list = swept.map { "\"\($0.1)\"" }.joined(separator: ",")
