@@ -11,7 +11,7 @@ CREATE TABLE cooperation_levels (
 );
 CREATE INDEX cooperation_levels_level_idx ON cooperation_levels (level);
 
--- Every change of level: who, when, why, and on the strength of which letter or contact.
+-- The contacts log: meetings, calls, e-mails and visits with a supplier.
 CREATE TABLE supplier_contacts (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     facilitator_id uuid NOT NULL REFERENCES facilitators (id),
@@ -24,6 +24,7 @@ CREATE TABLE supplier_contacts (
 );
 CREATE INDEX supplier_contacts_facilitator_idx ON supplier_contacts (facilitator_id, occurred_on);
 
+-- Every change of level: who, when, why, and on the strength of which letter or contact.
 CREATE TABLE cooperation_changes (
     seq bigserial PRIMARY KEY,
     facilitator_id uuid NOT NULL REFERENCES facilitators (id),

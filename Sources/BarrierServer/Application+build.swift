@@ -78,6 +78,7 @@ public func buildRouter(configuration: AppConfiguration, database: Database, let
         letters: letters, mail: LetterMail(database, letters: letters, relay: configuration.smtpRelay), access: AccessStore(database),
         config: configuration).endpoints)
     api.addRoutes(CampaignController(campaigns: CampaignStore(database, letters: letters), config: configuration).endpoints)
+    api.addRoutes(CooperationController(cooperation: CooperationStore(database), config: configuration).endpoints)
     return router
 }
 

@@ -15,7 +15,7 @@ public struct CampaignStore: Sendable {
     /// Letters written per transaction.
     let batchSize: Int
     /// The filter keys a campaign may save (the supplier list's filters).
-    public static let filterKeys: Set<String> = ["sector", "country", "stage", "market", "status", "q"]
+    public static let filterKeys: Set<String> = ["sector", "country", "stage", "market", "status", "cooperation", "q"]
 
     public init(_ db: Database, letters: LetterStore, batchSize: Int = 500) {
         self.db = db

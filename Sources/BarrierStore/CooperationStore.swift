@@ -66,7 +66,8 @@ public struct CooperationStore: Sendable {
             on: conn, actor: actor, action: "cooperation.change", entityType: "facilitator", entityID: facilitatorID.uuidString.lowercased(),
             before: "{\"level\": \"\(from.rawValue)\"}",
             after: "{\"level\": \"\(to.rawValue)\", \"reason\": \(jsonString(reason)), \"automatic\": \(automatic)"
-                + (letterID.map { ", \"letter_id\": \"\($0.uuidString.lowercased())\"" } ?? "") + "}",
+                + (letterID.map { ", \"letter_id\": \"\($0.uuidString.lowercased())\"" } ?? "")
+                + (contactID.map { ", \"contact_id\": \"\($0.uuidString.lowercased())\"" } ?? "") + "}",
             logger: logger)
     }
 
@@ -118,6 +119,7 @@ public struct CooperationStore: Sendable {
 
     public func addContact(_ facilitatorID: UUID, kind: ContactKind, on day: String, participants: [String], notes: String,
                            actor: Actor) async throws -> String {
+        _ = try await level(facilitatorID)  // 404 before 422: an unknown supplier is the first thing to say
         var errors = FieldErrors()
         if !ISODay.isValid(day) { errors.add("occurred_on", "must be a day written YYYY-MM-DD") }
         if participants.count > 50 { errors.add("participants", "may name at most 50 people") }
@@ -175,7 +177,9 @@ public struct CooperationStore: Sendable {
 
     public func commit(_ facilitatorID: UUID, measure: String, committedOn: String, dueOn: String, letterID: UUID? = nil,
                        notes: String = "", actor: Actor) async throws -> (json: String, version: Int) {
+        _ = try await level(facilitatorID)  // 404 before 422
         var errors = FieldErrors()
+        if notes.count > 10000 { errors.add("notes", "must be at most 10000 characters") }
         if !ISODay.isValid(committedOn) { errors.add("committed_on", "must be a day written YYYY-MM-DD") }
         if !ISODay.isValid(dueOn) { errors.add("due_on", "must be a day written YYYY-MM-DD") }
         else if ISODay.isValid(committedOn) && dueOn < committedOn { errors.add("due_on", "is before the commitment was made") }
@@ -185,6 +189,9 @@ public struct CooperationStore: Sendable {
             var known = false
             for try await _ in try await conn.query("SELECT code FROM measures WHERE code = \(measure)", logger: db.logger).decode(String.self) { known = true }
             if !known { throw StoreError.invalid([FieldError(field: "measure", message: "'\(measure)' is not a measure of the catalogue")]) }
+            if committedOn > (try await LetterStore.today(on: conn, logger: db.logger)) {
+                throw StoreError.invalid([FieldError(field: "committed_on", message: "is in the future; record commitments that were made")])
+            }
             if let letterID, try await !exists("letters", letterID, of: facilitatorID, on: conn) {
                 throw StoreError.invalid([FieldError(field: "letter_id", message: "is not a letter to this supplier")])
             }
@@ -210,10 +217,11 @@ public struct CooperationStore: Sendable {
                        actor: Actor) async throws -> (json: String, version: Int) {
         try await db.transaction { conn in
             let rows = try await conn.query(
-                "SELECT status, version, committed_on::text FROM measure_commitments WHERE id = \(id) FOR UPDATE", logger: db.logger)
+                "SELECT status, version, greatest(committed_on, implemented_on)::text FROM measure_commitments WHERE id = \(id) FOR UPDATE",
+                logger: db.logger)
             var found: (String, Int, String)?
             for try await row in rows.decode((String, Int, String).self) { found = row }
-            guard let (stored, version, committedOn) = found else { throw StoreError.notFound(entity: "measure commitment", id: id.uuidString.lowercased()) }
+            guard let (stored, version, earliest) = found else { throw StoreError.notFound(entity: "measure commitment", id: id.uuidString.lowercased()) }
             guard version == expectedVersion else { throw StoreError.versionConflict(current: version) }
             let current = MeasureStatus(rawValue: stored) ?? .committed
             guard current.canMove(to: status) else {
@@ -224,8 +232,9 @@ public struct CooperationStore: Sendable {
             var errors = FieldErrors()
             if !ISODay.isValid(day) { errors.add("on", "must be a day written YYYY-MM-DD") }
             else if day > today { errors.add("on", "is in the future") }
-            else if day < committedOn { errors.add("on", "is before the commitment (\(committedOn))") }
+            else if day < earliest { errors.add("on", "is before the commitment or its implementation (\(earliest))") }
             if status == .verified && (method ?? "").allSatisfy(\.isWhitespace) { errors.add("method", "is required: say how it was verified") }
+            if (method ?? "").count > 2000 { errors.add("method", "must be at most 2000 characters") }
             if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
             let before = try await commitment(id, on: conn)
             let userID = actor.userID.flatMap(UUID.init(uuidString:))
@@ -253,6 +262,10 @@ public struct CooperationStore: Sendable {
             return row
         }
         throw StoreError.notFound(entity: "measure commitment", id: id.uuidString.lowercased())
+    }
+
+    public func commitmentVersion(_ id: UUID) async throws -> Int {
+        try await db.transaction { conn in try await commitment(id, on: conn).version }
     }
 
     public func commitments(_ facilitatorID: UUID) async throws -> String {

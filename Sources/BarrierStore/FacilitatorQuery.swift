@@ -18,6 +18,8 @@ public struct FacilitatorQuery: Sendable, Equatable {
     public var stage: Stage?
     public var market: Market?
     public var status: FacilitatorStatus?
+    /// The supplier's cooperation level (no recorded level: not_contacted).
+    public var cooperation: CooperationLevel?
     public var q: String?
     public var sort: Sort
     public var limit: Int
@@ -31,7 +33,7 @@ public struct FacilitatorQuery: Sendable, Equatable {
     }
 
     public static let maximumLimit = 200
-    public static let parameterNames: Set<String> = ["sector", "country", "stage", "market", "status", "q", "sort", "limit", "cursor"]
+    public static let parameterNames: Set<String> = ["sector", "country", "stage", "market", "status", "cooperation", "q", "sort", "limit", "cursor"]
 
     public init(sector: String? = nil, country: String? = nil, stage: Stage? = nil, market: Market? = nil,
                 status: FacilitatorStatus? = nil, q: String? = nil, sort: Sort? = nil, limit: Int = 50) {
@@ -81,6 +83,7 @@ public struct FacilitatorQuery: Sendable, Equatable {
             if let n = Int(raw), (1...Self.maximumLimit).contains(n) { limit = n } else { e.add("limit", "must be a whole number from 1 to \(Self.maximumLimit)") }
         }
         self.init(sector: sector, country: country, stage: stage, market: market, status: status, q: q, sort: sort, limit: limit)
+        self.cooperation = word("cooperation", as: CooperationLevel.self)
         if let raw = nonEmpty("cursor") {
             if let cursor = Self.decodeCursor(raw), cursor.s == self.sort.rawValue {
                 self.after = cursor
@@ -126,6 +129,9 @@ extension FacilitatorQuery {
         if let country { parts.append("f.country = \(binds.add(country))") }
         if let stage { parts.append("f.stages @> ARRAY[\(binds.add(stage.rawValue))]") }
         if let market { parts.append("f.markets @> ARRAY[\(binds.add(market.rawValue))]") }
+        if let cooperation {
+            parts.append("coalesce((SELECT c.level FROM cooperation_levels c WHERE c.facilitator_id = f.id), 'not_contacted') = \(binds.add(cooperation.rawValue))")
+        }
         parts.append(status.map { "f.status = \(binds.add($0.rawValue))" } ?? "f.status <> 'archived'")
         return parts.joined(separator: " AND ")
     }

@@ -3,6 +3,7 @@ import BarrierCore
 import BarrierServer
 import BarrierStore
 import Foundation
+import PostgresNIO
 import Logging
 
 @main
@@ -12,7 +13,7 @@ struct Barrier: AsyncParsableCommand {
         abstract: "Barrier Registry: suppliers the darknet trade leans on, outreach to them, cooperation and licensing.",
         subcommands: [
             Serve.self, Migrate.self, DB.self, AgencyCommand.self, UserCommand.self, FacilitatorCommand.self,
-            ImportCommand.self, ExportCommand.self, AuditCommand.self, Seed.self, LetterCommand.self, CampaignCommand.self, BenchLetters.self,
+            ImportCommand.self, ExportCommand.self, AuditCommand.self, Seed.self, LetterCommand.self, CampaignCommand.self, CooperationCommand.self, BenchLetters.self,
         ])
 }
 
@@ -47,6 +48,14 @@ func withDatabase<T: Sendable>(maximumConnections: Int = 4, _ body: @Sendable (D
     }
 }
 
+/// `withDatabase` on a schema brought up to date first.
+func withMigratedDatabase<T: Sendable>(_ body: @Sendable (Database) async throws -> T) async throws -> T {
+    try await withDatabase { db in
+        try await Migrator().migrate(db)
+        return try await body(db)
+    }
+}
+
 /// A sentence for the terminal; field errors joined into one line.
 func describe(_ error: any Error) -> String {
     switch error {
@@ -65,6 +74,8 @@ func describe(_ error: any Error) -> String {
             return StoreError.transitionRefusal(entity: entity, from: from, to: to, allowed: allowed)
         }
     case let invalid as AppConfiguration.Invalid: return invalid.description
+    case let psql as PSQLError:
+        return "the database refused: " + (psql.serverInfo?[.message] ?? String(reflecting: psql).prefix(300).description)
     default: return String(describing: error)
     }
 }

@@ -24,8 +24,7 @@ func parseID(_ text: String, _ what: String = "letter") throws -> UUID {
 
 /// Letter work for the command line: the store with the shipped templates, and PDF workers.
 func withLetters<T: Sendable>(_ body: @Sendable (Database, LetterStore) async throws -> T) async throws -> T {
-    try await withDatabase { db in
-        try await Migrator().migrate(db)
+    try await withMigratedDatabase { db in
         let letters = try LetterStore.shipped(db, pdfWorkers: ProcessInfo.processInfo.activeProcessorCount)
         try await letters.syncShippedTemplates()
         let value = try await body(db, letters)

@@ -52,6 +52,15 @@ struct AccessAndContractTests {
         (.get, "/api/v1/campaigns/{id}/preview", [.admin, .officer, .auditor]),
         (.post, "/api/v1/campaigns/{id}/approve", [.admin, .officer]),
         (.get, "/api/v1/campaigns/{id}/manifest.csv", [.admin, .officer, .auditor]),
+        (.get, "/api/v1/facilitators/{id}/cooperation", [.admin, .officer, .auditor]),
+        (.post, "/api/v1/facilitators/{id}/cooperation", [.admin, .officer]),
+        (.get, "/api/v1/facilitators/{id}/contacts", [.admin, .officer, .auditor]),
+        (.post, "/api/v1/facilitators/{id}/contacts", [.admin, .officer]),
+        (.get, "/api/v1/facilitators/{id}/measures", [.admin, .officer, .auditor]),
+        (.post, "/api/v1/facilitators/{id}/measures", [.admin, .officer]),
+        (.get, "/api/v1/measures", [.admin, .officer, .auditor]),
+        (.post, "/api/v1/measure-commitments/{id}/implemented", [.admin, .officer]),
+        (.post, "/api/v1/measure-commitments/{id}/verified", [.admin, .officer]),
     ]
     static let publicRoutes: Set<String> = ["GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.yaml"]
 
