@@ -182,11 +182,11 @@ struct LetterController {
         let version = try request.expectedVersion()
         let step = request.uri.path.split(separator: "/").last.map(String.init) ?? ""
         // A response may carry its document (base64), so it may be larger than other JSON.
-        let limit = step == "responded" ? max(config.maxJSONBytes, ResponseDocument.maxBytes / 3 * 4 + 65_536) : config.maxJSONBytes
+        let limit = step == "responded" ? max(config.maxJSONBytes, UploadedDocument.maxBytes / 3 * 4 + 65_536) : config.maxJSONBytes
         var reader = FieldReader(try await JSONValue.object(from: request, limit: limit))
         let on = reader.string("on")
         if on == nil && !reader.errors.errors.contains(where: { $0.field == "on" }) { reader.errors.add("on", "is required (YYYY-MM-DD)") }
-        var attachment: ResponseDocument?
+        var attachment: UploadedDocument?
         let trackingStep: LetterTrackingStep?
         switch step {
         case "delivered":
@@ -269,7 +269,7 @@ extension FieldReader {
     }
 
     /// `{"name": "…", "content_type": "…", "content_base64": "…"}`.
-    mutating func document(_ key: String) -> ResponseDocument? {
+    mutating func document(_ key: String) -> UploadedDocument? {
         switch object[key] {
         case .none, .null: return nil
         case .object(let o):
@@ -279,7 +279,7 @@ extension FieldReader {
                 return nil
             }
             guard let bytes = Data(base64Encoded: b64) else { errors.add("\(key).content_base64", "is not base64"); return nil }
-            return ResponseDocument(name: name, contentType: type.lowercased(), bytes: bytes)
+            return UploadedDocument(name: name, contentType: type.lowercased(), bytes: bytes)
         default:
             errors.add(key, "must be an object with name, content_type and content_base64")
             return nil

@@ -218,7 +218,7 @@ extension LetterStore {
     }
 
     /// Records a tracking step (sent, delivered, returned, responded) of an approved letter.
-    public func record(_ id: UUID, step: LetterTrackingStep, attachment: ResponseDocument? = nil, expectedVersion: Int,
+    public func record(_ id: UUID, step: LetterTrackingStep, attachment: UploadedDocument? = nil, expectedVersion: Int,
                        actor: Actor) async throws -> Record {
         try await db.transaction { conn in
             let (status, version) = try await lockLetter(id, on: conn)
@@ -471,8 +471,9 @@ extension LetterStore {
     }
 }
 
-/// A supplier's answer as a file: stored with its SHA-256, type checked, size limited.
-public struct ResponseDocument: Sendable {
+/// A file kept as a record (a supplier's answer, a signal's evidence): stored
+/// once with its SHA-256, its type checked against its bytes, its size limited.
+public struct UploadedDocument: Sendable {
     public static let maxBytes = 20 * 1024 * 1024
     public static let allowedTypes: Set<String> = [
         "application/pdf", "text/plain", "image/png", "image/jpeg", "message/rfc822",
@@ -490,7 +491,7 @@ public struct ResponseDocument: Sendable {
         self.bytes = bytes
     }
 
-    func problems() -> [FieldError] {
+    public func problems() -> [FieldError] {
         var errors = FieldErrors()
         if bytes.isEmpty { errors.add("document", "is empty") }
         if bytes.count > Self.maxBytes { errors.add("document", "is larger than \(Self.maxBytes / 1024 / 1024) MB") }

@@ -54,7 +54,7 @@ public struct LetterStore: Sendable {
     }
 
     /// The supplier's answer as it was stored, if one was.
-    public func responseDocument(_ id: UUID) async throws -> ResponseDocument? {
+    public func responseDocument(_ id: UUID) async throws -> UploadedDocument? {
         _ = try await get(id)
         let rows = try await db.client.query(
             """
@@ -62,7 +62,7 @@ public struct LetterStore: Sendable {
             WHERE id = \(id) AND response_document IS NOT NULL
             """, logger: db.logger)
         for try await (name, type, bytes) in rows.decode((String, String, Data).self) {
-            return ResponseDocument(name: name, contentType: type, bytes: bytes)
+            return UploadedDocument(name: name, contentType: type, bytes: bytes)
         }
         return nil
     }

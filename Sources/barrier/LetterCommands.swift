@@ -206,7 +206,7 @@ struct LetterCommand: AsyncParsableCommand {
 
         func execute() async throws {
             guard let channel = ResponseChannel(rawValue: channel) else { throw CLIFailure(description: "--channel: \(ResponseChannel.notOne(self.channel))") }
-            var attachment: ResponseDocument?
+            var attachment: UploadedDocument?
             if let document {
                 guard let bytes = FileManager.default.contents(atPath: document) else { throw CLIFailure(description: "cannot read \(document)") }
                 let name = URL(fileURLWithPath: document).lastPathComponent
@@ -219,7 +219,7 @@ struct LetterCommand: AsyncParsableCommand {
                 case "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
                 default: "application/octet-stream"
                 }
-                attachment = ResponseDocument(name: name, contentType: type, bytes: bytes)
+                attachment = UploadedDocument(name: name, contentType: type, bytes: bytes)
             }
             try await track(try parseID(id), .responded(on: on, channel: channel, summary: summary), attachment: attachment)
         }
@@ -268,7 +268,7 @@ struct LetterCommand: AsyncParsableCommand {
 }
 
 /// Records a tracking step on the letter's current version.
-func track(_ id: UUID, _ step: LetterTrackingStep, attachment: ResponseDocument? = nil) async throws {
+func track(_ id: UUID, _ step: LetterTrackingStep, attachment: UploadedDocument? = nil) async throws {
     let record = try await withLetters { _, letters in
         let current = try await letters.get(id)
         return try await letters.record(id, step: step, attachment: attachment, expectedVersion: current.version, actor: cliActor())

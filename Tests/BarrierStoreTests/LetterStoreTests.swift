@@ -62,7 +62,7 @@ struct LetterStoreTests {
             }
             let delivered = try await letters.record(draft.id, step: .delivered(on: today, proof: "PostNL signature S. de Vries"),
                                                      expectedVersion: sent.version, actor: Fixtures.system)
-            let answer = ResponseDocument(name: "antwoord.pdf", contentType: "application/pdf", bytes: Data("%PDF-1.4 answer".utf8))
+            let answer = UploadedDocument(name: "antwoord.pdf", contentType: "application/pdf", bytes: Data("%PDF-1.4 answer".utf8))
             let responded = try await letters.record(
                 draft.id, step: .responded(on: today, channel: .letter, summary: "Named a security officer; will train depot staff."),
                 attachment: answer, expectedVersion: delivered.version, actor: Fixtures.system)
@@ -95,7 +95,7 @@ struct LetterStoreTests {
             }
             let sent = try await letters.record(draft.id, step: .sent(on: field(approved.json, "letter_date")!, method: .post, trackingNumber: nil),
                                                 expectedVersion: approved.version, actor: Fixtures.system)
-            let exe = ResponseDocument(name: "reply.pdf", contentType: "application/pdf", bytes: Data("MZ\u{90}".utf8))
+            let exe = UploadedDocument(name: "reply.pdf", contentType: "application/pdf", bytes: Data("MZ\u{90}".utf8))
             await #expect(throws: StoreError.self) {
                 try await letters.record(draft.id, step: .responded(on: field(approved.json, "letter_date")!, channel: .email, summary: nil),
                                          attachment: exe, expectedVersion: sent.version, actor: Fixtures.system)
