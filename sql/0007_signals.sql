@@ -80,7 +80,7 @@ CREATE TRIGGER signal_attachments_frozen BEFORE UPDATE OR DELETE ON signal_attac
 CREATE VIEW signal_documents AS
 SELECT s.id, v.version, json_build_object(
         'id', s.id, 'version', v.version, 'type', v.type, 'stage', v.stage, 'indicator', v.indicator_code,
-        'indicator_label', coalesce(i.label, v.indicator_text), 'observed_on', v.observed_on, 'source', v.source,
+        'indicator_text', v.indicator_text, 'indicator_label', coalesce(i.label, v.indicator_text), 'observed_on', v.observed_on, 'source', v.source,
         'reporter', v.reporter, 'description', v.description, 'facilitator_ids', v.facilitator_ids,
         'correction_reason', v.correction_reason, 'recorded_at', v.recorded_at, 'recorded_by', v.recorded_by_label,
         'created_at', s.created_at,

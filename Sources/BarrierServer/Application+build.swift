@@ -79,6 +79,7 @@ public func buildRouter(configuration: AppConfiguration, database: Database, let
         config: configuration).endpoints)
     api.addRoutes(CampaignController(campaigns: CampaignStore(database, letters: letters), config: configuration).endpoints)
     api.addRoutes(CooperationController(cooperation: CooperationStore(database), config: configuration).endpoints)
+    api.addRoutes(SignalController(signals: SignalStore(database), config: configuration).endpoints)
     return router
 }
 

@@ -216,10 +216,7 @@ struct LetterController {
         guard let document = try await letters.responseDocument(try context.uuidParameter()) else {
             throw Problem(.notFound, "Not found", detail: "This letter has no response document.")
         }
-        return Response(status: .ok, headers: [
-            .contentType: document.contentType, .contentDisposition: "attachment; filename=\"\(document.name)\"",
-            .init("Repr-Digest")!: "sha-256=:\(document.sha256.base64EncodedString()):",
-        ], body: .init(byteBuffer: ByteBuffer(bytes: document.bytes)))
+        return .file(document)
     }
 
     @Sendable func sweep(_ request: Request, context: BarrierRequestContext) async throws -> Response {
@@ -268,21 +265,39 @@ extension FieldReader {
         }
     }
 
-    /// `{"name": "…", "content_type": "…", "content_base64": "…"}`.
+    /// `{"name": "…", "content_type": "…", "content_base64": "…"}` under `key`.
     mutating func document(_ key: String) -> UploadedDocument? {
         switch object[key] {
         case .none, .null: return nil
         case .object(let o):
-            guard case .string(let name)? = o["name"], case .string(let type)? = o["content_type"],
-                  case .string(let b64)? = o["content_base64"] else {
-                errors.add(key, "must be an object with name, content_type and content_base64")
-                return nil
-            }
-            guard let bytes = Data(base64Encoded: b64) else { errors.add("\(key).content_base64", "is not base64"); return nil }
-            return UploadedDocument(name: name, contentType: type.lowercased(), bytes: bytes)
+            var inner = FieldReader(o)
+            let file = inner.document(from: o)
+            errors.append(contentsOf: inner.errors.errors.map { FieldError(field: "\(key).\($0.field)", message: $0.message) })
+            return file
         default:
             errors.add(key, "must be an object with name, content_type and content_base64")
             return nil
         }
+    }
+
+    /// A file sent as `{name, content_type, content_base64}`.
+    mutating func document(from o: [String: JSONValue]) -> UploadedDocument? {
+        var fields: [String: String] = [:]
+        for key in ["name", "content_type", "content_base64"] {
+            if case .string(let value)? = o[key] { fields[key] = value } else { errors.add(key, "is required (a string)") }
+        }
+        guard let name = fields["name"], let type = fields["content_type"], let b64 = fields["content_base64"] else { return nil }
+        guard let bytes = Data(base64Encoded: b64) else { errors.add("content_base64", "is not base64"); return nil }
+        return UploadedDocument(name: name, contentType: type.lowercased(), bytes: bytes)
+    }
+}
+
+extension Response {
+    /// A stored file as a download, with its SHA-256 (RFC 9530 `Repr-Digest`).
+    static func file(_ document: UploadedDocument) -> Response {
+        Response(status: .ok, headers: [
+            .contentType: document.contentType, .contentDisposition: "attachment; filename=\"\(document.name)\"",
+            .init("Repr-Digest")!: "sha-256=:\(document.sha256.base64EncodedString()):",
+        ], body: .init(byteBuffer: ByteBuffer(bytes: document.bytes)))
     }
 }

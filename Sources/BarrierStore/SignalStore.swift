@@ -112,6 +112,7 @@ public struct SignalStore: Sendable {
 
     /// Adds an evidence file to a signal (type and size checked, SHA-256 stored).
     public func attach(_ id: UUID, _ file: UploadedDocument, actor: Actor) async throws -> (json: String, version: Int) {
+        _ = try await get(id)  // 404 before 422
         let problems = file.problems()
         if !problems.isEmpty { throw StoreError.invalid(problems.map { FieldError(field: "attachment", message: $0.message) }) }
         return try await db.transaction { conn in

@@ -206,21 +206,7 @@ struct LetterCommand: AsyncParsableCommand {
 
         func execute() async throws {
             guard let channel = ResponseChannel(rawValue: channel) else { throw CLIFailure(description: "--channel: \(ResponseChannel.notOne(self.channel))") }
-            var attachment: UploadedDocument?
-            if let document {
-                guard let bytes = FileManager.default.contents(atPath: document) else { throw CLIFailure(description: "cannot read \(document)") }
-                let name = URL(fileURLWithPath: document).lastPathComponent
-                let type: String = switch URL(fileURLWithPath: document).pathExtension.lowercased() {
-                case "pdf": "application/pdf"
-                case "txt": "text/plain"
-                case "png": "image/png"
-                case "jpg", "jpeg": "image/jpeg"
-                case "eml": "message/rfc822"
-                case "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-                default: "application/octet-stream"
-                }
-                attachment = UploadedDocument(name: name, contentType: type, bytes: bytes)
-            }
+            let attachment = try document.map(uploadedDocument)
             try await track(try parseID(id), .responded(on: on, channel: channel, summary: summary), attachment: attachment)
         }
     }
@@ -274,4 +260,20 @@ func track(_ id: UUID, _ step: LetterTrackingStep, attachment: UploadedDocument?
         return try await letters.record(id, step: step, attachment: attachment, expectedVersion: current.version, actor: cliActor())
     }
     say("\(record.reference ?? record.id.uuidString.lowercased()) \(step.status.rawValue)")
+}
+
+/// A file from disk as an uploaded document, its type told by its extension.
+func uploadedDocument(_ path: String) throws -> UploadedDocument {
+    guard let bytes = FileManager.default.contents(atPath: path) else { throw CLIFailure(description: "cannot read \(path)") }
+    let url = URL(fileURLWithPath: path)
+    let type: String = switch url.pathExtension.lowercased() {
+    case "pdf": "application/pdf"
+    case "txt": "text/plain"
+    case "png": "image/png"
+    case "jpg", "jpeg": "image/jpeg"
+    case "eml": "message/rfc822"
+    case "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    default: "application/octet-stream"
+    }
+    return UploadedDocument(name: url.lastPathComponent, contentType: type, bytes: bytes)
 }

@@ -61,6 +61,13 @@ struct AccessAndContractTests {
         (.get, "/api/v1/measures", [.admin, .officer, .auditor]),
         (.post, "/api/v1/measure-commitments/{id}/implemented", [.admin, .officer]),
         (.post, "/api/v1/measure-commitments/{id}/verified", [.admin, .officer]),
+        (.get, "/api/v1/signal-indicators", [.admin, .officer, .auditor]),
+        (.get, "/api/v1/signals", [.admin, .officer, .auditor]),
+        (.post, "/api/v1/signals", [.admin, .officer]),
+        (.get, "/api/v1/signals/{id}", [.admin, .officer, .auditor]),
+        (.post, "/api/v1/signals/{id}/corrections", [.admin, .officer]),
+        (.post, "/api/v1/signals/{id}/attachments", [.admin, .officer]),
+        (.get, "/api/v1/signals/{id}/attachments/{attachment}", [.admin, .officer, .auditor]),
     ]
     static let publicRoutes: Set<String> = ["GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.yaml"]
 
