@@ -73,3 +73,55 @@ struct BenchLetters: BarrierCommand {
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
+
+/// Runs the same small query many times on the pool and prints the process's
+/// resident memory before and after: the server's memory grew with every
+/// database query under load, and this tells the pool apart from HTTP.
+struct ProbeQueries: BarrierCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "probe-queries", abstract: "Benchmark support: memory of many pooled queries.", shouldDisplay: false)
+
+    @Option var count: Int = 100_000
+    @Option var concurrency: Int = 8
+    @Flag(help: "Lease one connection per task for the whole round instead of one per query.") var leased = false
+    @Flag(help: "Lease a connection for each query with withConnection.") var leaseEach = false
+
+    static func rss() -> String {
+        ((try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? "").split(separator: "\n")
+            .first { $0.hasPrefix("VmRSS") }.map(String.init) ?? "?"
+    }
+
+    func execute() async throws {
+        let (count, concurrency, leased, leaseEach) = (self.count, self.concurrency, self.leased, self.leaseEach)
+        try await withDatabase(maximumConnections: concurrency) { db in
+            say("before: \(Self.rss())")
+            for round in 1...3 {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<concurrency {
+                        group.addTask {
+                            if leased {
+                                try await db.client.withConnection { conn in
+                                    for _ in 0..<(count / concurrency) {
+                                        for try await _ in try await conn.query("SELECT code FROM sectors", logger: db.logger).decode(String.self) {}
+                                    }
+                                }
+                            } else if leaseEach {
+                                for _ in 0..<(count / concurrency) {
+                                    try await db.client.withConnection { conn in
+                                        for try await _ in try await conn.query("SELECT code FROM sectors", logger: db.logger).decode(String.self) {}
+                                    }
+                                }
+                            } else {
+                                for _ in 0..<(count / concurrency) {
+                                    for try await _ in try await db.client.query("SELECT code FROM sectors", logger: db.logger).decode(String.self) {}
+                                }
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                say("after round \(round) (\(count) queries): \(Self.rss())")
+            }
+        }
+    }
+}
