@@ -33,7 +33,7 @@ struct CampaignController {
         var reader = FieldReader(try await JSONValue.object(from: request, limit: config.maxJSONBytes))
         reader.rejectUnknown(allowed: ["name", "kind", "filter", "language_by_country", "language_overrides", "response_days"])
         let name = reader.string("name")
-        if name == nil && !reader.errors.errors.contains(where: { $0.field == "name" }) { reader.errors.add("name", "is required") }
+        reader.required("name", name)
         let kind = reader.enumValue("kind", as: LetterKind.self) ?? .informCallToAction
         let filter = reader.stringMap("filter") ?? [:]
         var byCountry: [String: LetterLanguage] = [:]

@@ -39,8 +39,8 @@ struct CooperationController {
         let level = reader.enumValue("level", as: CooperationLevel.self)
         let reason = reader.string("reason")
         let letter = reader.uuid("letter_id"), contact = reader.uuid("contact_id")
-        if level == nil && !reader.errors.errors.contains(where: { $0.field == "level" }) { reader.errors.add("level", "is required") }
-        if reason == nil && !reader.errors.errors.contains(where: { $0.field == "reason" }) { reader.errors.add("reason", "is required") }
+        reader.required("level", level)
+        reader.required("reason", reason)
         if !reader.errors.isEmpty { throw Problem.invalid(reader.errors.errors) }
         let result = try await cooperation.change(id, to: level!, reason: reason!, letterID: letter, contactID: contact,
                                                   expectedVersion: version, actor: actor)
@@ -50,7 +50,7 @@ struct CooperationController {
     @Sendable func contacts(_ request: Request, context: BarrierRequestContext) async throws -> Response {
         _ = try context.require(.everyone)
         let id = try context.uuidParameter()
-        _ = try await cooperation.level(id)
+        try await cooperation.requireSupplier(id)
         return .json("{\"items\":" + (try await cooperation.contacts(id)) + "}")
     }
 
@@ -64,8 +64,8 @@ struct CooperationController {
         let day = reader.string("occurred_on")
         let participants = reader.strings("participants") ?? []
         let notes = reader.string("notes") ?? ""
-        if kind == nil && !reader.errors.errors.contains(where: { $0.field == "kind" }) { reader.errors.add("kind", "is required") }
-        if day == nil && !reader.errors.errors.contains(where: { $0.field == "occurred_on" }) { reader.errors.add("occurred_on", "is required") }
+        reader.required("kind", kind)
+        reader.required("occurred_on", day)
         if !reader.errors.isEmpty { throw Problem.invalid(reader.errors.errors) }
         let json = try await cooperation.addContact(id, kind: kind!, on: day!, participants: participants, notes: notes, actor: actor)
         return .json(json, status: .created)
@@ -80,7 +80,7 @@ struct CooperationController {
     @Sendable func commitments(_ request: Request, context: BarrierRequestContext) async throws -> Response {
         _ = try context.require(.everyone)
         let id = try context.uuidParameter()
-        _ = try await cooperation.level(id)
+        try await cooperation.requireSupplier(id)
         return .json("{\"items\":" + (try await cooperation.commitments(id)) + "}")
     }
 
@@ -93,10 +93,7 @@ struct CooperationController {
         let measure = reader.string("measure"), committed = reader.string("committed_on"), due = reader.string("due_on")
         let letter = reader.uuid("letter_id")
         let notes = reader.string("notes") ?? ""
-        for (name, value) in [("measure", measure), ("committed_on", committed), ("due_on", due)]
-        where value == nil && !reader.errors.errors.contains(where: { $0.field == name }) {
-            reader.errors.add(name, "is required")
-        }
+        for (name, value) in [("measure", measure), ("committed_on", committed), ("due_on", due)] { reader.required(name, value) }
         if !reader.errors.isEmpty { throw Problem.invalid(reader.errors.errors) }
         let result = try await cooperation.commit(id, measure: measure!, committedOn: committed!, dueOn: due!, letterID: letter,
                                                   notes: notes, actor: actor)
@@ -112,7 +109,7 @@ struct CooperationController {
         var reader = FieldReader(try await JSONValue.object(from: request, limit: config.maxJSONBytes))
         reader.rejectUnknown(allowed: status == .verified ? ["on", "method"] : ["on"])
         let day = reader.string("on"), method = reader.string("method")
-        if day == nil && !reader.errors.errors.contains(where: { $0.field == "on" }) { reader.errors.add("on", "is required (YYYY-MM-DD)") }
+        reader.required("on", day, "is required (YYYY-MM-DD)")
         if !reader.errors.isEmpty { throw Problem.invalid(reader.errors.errors) }
         let result = try await cooperation.record(id, status: status, on: day!, method: method, expectedVersion: version, actor: actor)
         return .json(result.json, headers: [.eTag: "\"\(result.version)\""])

@@ -101,6 +101,13 @@ struct FieldReader {
         return nil
     }
 
+    /// Names a required field that is missing, unless the field already has an error of its own.
+    mutating func required<T>(_ key: String, _ value: T?, _ message: String = "is required") {
+        if value == nil && !errors.errors.contains(where: { $0.field == key || $0.field.hasPrefix(key + "[") }) {
+            errors.add(key, message)
+        }
+    }
+
     /// Names keys that are not in `allowed`; read-only keys get their own sentence.
     mutating func rejectUnknown(allowed: Set<String>, readOnly: Set<String> = []) {
         for key in object.keys.sorted() where !allowed.contains(key) {

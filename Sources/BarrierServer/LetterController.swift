@@ -108,8 +108,8 @@ struct LetterController {
         let days = reader.integer("response_days")
         let deadline = reader.string("deadline")
         let reminderOf = reader.uuid("reminder_of")
-        if facilitator == nil && !reader.errors.errors.contains(where: { $0.field == "facilitator_id" }) { reader.errors.add("facilitator_id", "is required") }
-        if kind == nil && !reader.errors.errors.contains(where: { $0.field == "kind" }) { reader.errors.add("kind", "is required") }
+        reader.required("facilitator_id", facilitator)
+        reader.required("kind", kind)
         if !reader.errors.isEmpty { throw Problem.invalid(reader.errors.errors) }
         let record = try await letters.createDraft(
             .init(facilitatorID: facilitator!, kind: kind!, language: language, responseDays: days, deadline: deadline, reminderOf: reminderOf),
@@ -158,7 +158,7 @@ struct LetterController {
         let on = reader.string("on")
         let tracking = reader.string("tracking_number")
         let to = reader.string("to")
-        if method == nil && !reader.errors.errors.contains(where: { $0.field == "method" }) { reader.errors.add("method", "is required") }
+        reader.required("method", method)
         if method == .email {
             if on != nil { reader.errors.add("on", "is set when the relay accepts the message") }
             if tracking != nil { reader.errors.add("tracking_number", "does not apply to e-mail") }
@@ -185,7 +185,7 @@ struct LetterController {
         let limit = step == "responded" ? max(config.maxJSONBytes, UploadedDocument.maxBytes / 3 * 4 + 65_536) : config.maxJSONBytes
         var reader = FieldReader(try await JSONValue.object(from: request, limit: limit))
         let on = reader.string("on")
-        if on == nil && !reader.errors.errors.contains(where: { $0.field == "on" }) { reader.errors.add("on", "is required (YYYY-MM-DD)") }
+        reader.required("on", on, "is required (YYYY-MM-DD)")
         var attachment: UploadedDocument?
         let trackingStep: LetterTrackingStep?
         switch step {
@@ -201,7 +201,7 @@ struct LetterController {
         default:
             reader.rejectUnknown(allowed: ["on", "channel", "summary", "document"])
             let channel = reader.enumValue("channel", as: ResponseChannel.self)
-            if channel == nil && !reader.errors.errors.contains(where: { $0.field == "channel" }) { reader.errors.add("channel", "is required") }
+            reader.required("channel", channel)
             let summary = reader.string("summary")
             attachment = reader.document("document")
             trackingStep = on.flatMap { on in channel.map { .responded(on: on, channel: $0, summary: summary) } }

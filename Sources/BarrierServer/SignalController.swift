@@ -55,11 +55,12 @@ struct SignalController {
         let observed = reader.string("observed_on"), source = reader.string("source"), reporter = reader.string("reporter")
         let description = reader.string("description") ?? ""
         let suppliers = reader.strings("facilitator_ids")
-        for (name, present) in [("type", type != nil), ("stage", stage != nil), ("observed_on", observed != nil), ("source", source != nil),
-                                ("reporter", reporter != nil), ("facilitator_ids", suppliers != nil)]
-        where !present && !reader.errors.errors.contains(where: { $0.field == name || $0.field.hasPrefix(name + "[") }) {
-            reader.errors.add(name, "is required")
-        }
+        reader.required("type", type)
+        reader.required("stage", stage)
+        reader.required("observed_on", observed)
+        reader.required("source", source)
+        reader.required("reporter", reporter)
+        reader.required("facilitator_ids", suppliers)
         guard let type, let stage, let observed, let source, let reporter, let suppliers else { return nil }
         return SignalDraft(type: type, stage: stage, indicatorCode: indicator, indicatorText: indicatorText, observedOn: observed,
                            source: source, reporter: reporter, description: description, facilitatorIDs: suppliers.map { $0.lowercased() })
@@ -92,9 +93,7 @@ struct SignalController {
         var reader = FieldReader(try await JSONValue.object(from: request, limit: config.maxJSONBytes))
         reader.rejectUnknown(allowed: Self.fields.union(["correction_reason"]))
         let reason = reader.string("correction_reason")
-        if reason == nil && !reader.errors.errors.contains(where: { $0.field == "correction_reason" }) {
-            reader.errors.add("correction_reason", "is required: say what was wrong")
-        }
+        reader.required("correction_reason", reason, "is required: say what was wrong")
         let draft = draft(&reader)
         if !reader.errors.isEmpty { throw Problem.invalid(reader.errors.errors) }
         let record = try await signals.correct(id, draft!, reason: reason!, expectedVersion: version, actor: actor)

@@ -115,11 +115,19 @@ public struct CooperationStore: Sendable {
         return false
     }
 
+    /// 404 for an id that is no registered supplier.
+    public func requireSupplier(_ facilitatorID: UUID) async throws {
+        for try await _ in try await db.client.query("SELECT id FROM facilitators WHERE id = \(facilitatorID)", logger: db.logger).decode(UUID.self) {
+            return
+        }
+        throw StoreError.notFound(entity: "facilitator", id: facilitatorID.uuidString.lowercased())
+    }
+
     // MARK: Contacts log
 
     public func addContact(_ facilitatorID: UUID, kind: ContactKind, on day: String, participants: [String], notes: String,
                            actor: Actor) async throws -> String {
-        _ = try await level(facilitatorID)  // 404 before 422: an unknown supplier is the first thing to say
+        try await requireSupplier(facilitatorID)  // 404 before 422: an unknown supplier is the first thing to say
         var errors = FieldErrors()
         if !ISODay.isValid(day) { errors.add("occurred_on", "must be a day written YYYY-MM-DD") }
         if participants.count > 50 { errors.add("participants", "may name at most 50 people") }
@@ -177,7 +185,7 @@ public struct CooperationStore: Sendable {
 
     public func commit(_ facilitatorID: UUID, measure: String, committedOn: String, dueOn: String, letterID: UUID? = nil,
                        notes: String = "", actor: Actor) async throws -> (json: String, version: Int) {
-        _ = try await level(facilitatorID)  // 404 before 422
+        try await requireSupplier(facilitatorID)  // 404 before 422
         var errors = FieldErrors()
         if notes.count > 10000 { errors.add("notes", "must be at most 10000 characters") }
         if !ISODay.isValid(committedOn) { errors.add("committed_on", "must be a day written YYYY-MM-DD") }
