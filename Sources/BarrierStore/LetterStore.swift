@@ -69,14 +69,13 @@ public struct LetterStore: Sendable {
 
     /// Letters, newest first, by supplier, status, campaign or overdue; at most `limit`.
     public func list(facilitatorID: UUID? = nil, status: LetterStatus? = nil, campaignID: UUID? = nil, overdue: Bool = false,
-                     limit: Int = 100, before: Date? = nil) async throws -> [String] {
+                     limit: Int = 100) async throws -> [String] {
         var sql = "SELECT d.document::text FROM letter_documents d JOIN letters l ON l.id = d.id WHERE true"
         var binds = PostgresBindings()
         if let facilitatorID { binds.append(facilitatorID); sql += " AND l.facilitator_id = $\(binds.count)" }
         if let status { binds.append(status.rawValue); sql += " AND l.status = $\(binds.count)" }
         if let campaignID { binds.append(campaignID); sql += " AND l.campaign_id = $\(binds.count)" }
         if overdue { sql += " AND l.status IN ('sent', 'delivered') AND l.response_deadline < current_date" }
-        if let before { binds.append(before); sql += " AND l.created_at < $\(binds.count)" }
         binds.append(limit)
         sql += overdue ? " ORDER BY l.response_deadline, l.id LIMIT $\(binds.count)" : " ORDER BY l.created_at DESC, l.id LIMIT $\(binds.count)"
         var items: [String] = []
@@ -130,10 +129,6 @@ public struct LetterStore: Sendable {
         var text: String
         var snapshot: String
         var approvedAt: Date
-        var agencyEmail: String?
-        var agencyName: String
-        var supplierEmail: String?
-        var supplierName: String
         var subject: String
     }
 
@@ -147,10 +142,7 @@ public struct LetterStore: Sendable {
             in rows.decode((String, String?, String?, String?, String?, String?, Date?).self) {
             guard status != LetterStatus.draft.rawValue, let reference, let subject, let html, let text, let snapshot, let approvedAt
             else { return nil }
-            let s = try LetterSnapshot.decode(snapshot)
-            return Frozen(reference: reference, html: html, text: text, snapshot: snapshot, approvedAt: approvedAt,
-                          agencyEmail: s.agency.email, agencyName: s.agency.name, supplierEmail: s.supplier.email,
-                          supplierName: s.supplier.name, subject: subject)
+            return Frozen(reference: reference, html: html, text: text, snapshot: snapshot, approvedAt: approvedAt, subject: subject)
         }
         throw StoreError.notFound(entity: "letter", id: id.uuidString.lowercased())
     }

@@ -56,7 +56,7 @@ struct CampaignCommand: AsyncParsableCommand {
         func execute() async throws {
             let items = try await withLetters { db, letters in try await CampaignStore(db, letters: letters).list() }
             printTable(["ID", "NAME", "STATUS", "LETTERS", "PDFS"], items.map { json in
-                let o = ((try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any]) ?? [:]
+                let o = jsonObject(json)
                 let p = (o["progress"] as? [String: Any]) ?? [:]
                 return [o["id"] as? String ?? "", o["name"] as? String ?? "", o["status"] as? String ?? "",
                         "\(p["letters_done"] as? Int ?? 0)/\(p["letters_total"] as? Int ?? 0)", "\(p["pdfs_done"] as? Int ?? 0)"]
@@ -84,7 +84,7 @@ struct CampaignCommand: AsyncParsableCommand {
             guard (0...20).contains(sample) else { throw CLIFailure(description: "--sample must be from 0 to 20") }
             let sample = self.sample
             let json = try await withLetters { db, letters in try await CampaignStore(db, letters: letters).preview(id, sample: sample) }
-            let o = ((try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any]) ?? [:]
+            let o = jsonObject(json)
             say("\(o["letters"] as? Int ?? 0) letter(s); \(o["skipped_without_address"] as? Int ?? 0) supplier(s) skipped for lack of a postal address")
             for letter in (o["sample"] as? [[String: Any]]) ?? [] {
                 say("\n----- \(letter["supplier_name"] as? String ?? "") (\(letter["template"] as? String ?? "")) -----")
@@ -108,7 +108,7 @@ struct CampaignCommand: AsyncParsableCommand {
                     group.addTask { while try await campaigns.runNextJob() {} }
                     group.addTask {
                         while true {
-                            let o = ((try? JSONSerialization.jsonObject(with: Data(try await campaigns.get(id).json.utf8))) as? [String: Any]) ?? [:]
+                            let o = jsonObject(try await campaigns.get(id).json)
                             let p = (o["progress"] as? [String: Any]) ?? [:]
                             let total = p["letters_total"] as? Int ?? 0, done = p["letters_done"] as? Int ?? 0, pdfs = p["pdfs_done"] as? Int ?? 0
                             progressBar("letters", done, total)

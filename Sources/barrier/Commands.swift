@@ -201,6 +201,11 @@ struct FacilitatorCommand: AsyncParsableCommand {
     }
 }
 
+/// A JSON object document as a dictionary (empty when it is not one).
+func jsonObject(_ text: String) -> [String: Any] {
+    ((try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]) ?? [:]
+}
+
 func prettyJSON(_ text: String) -> String {
     guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)),
           let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])

@@ -39,7 +39,7 @@ struct CooperationCommand: AsyncParsableCommand {
                 return try await store.change(id, to: level, reason: reason, letterID: letterID, contactID: contactID,
                                               expectedVersion: current.version, actor: cliActor()).json
             }
-            say("level: \(((try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any])?["level"] as? String ?? "")")
+            say("level: \(jsonObject(json)["level"] as? String ?? "")")
         }
     }
 
@@ -58,7 +58,7 @@ struct CooperationCommand: AsyncParsableCommand {
             let json = try await withMigratedDatabase { db in
                 try await CooperationStore(db).addContact(id, kind: kind, on: day, participants: people, notes: notes, actor: cliActor())
             }
-            say(((try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any])?["id"] as? String ?? json)
+            say(jsonObject(json)["id"] as? String ?? json)
         }
     }
 
@@ -99,7 +99,7 @@ struct CooperationCommand: AsyncParsableCommand {
             let json = try await withMigratedDatabase { db in
                 try await CooperationStore(db).commit(id, measure: measure, committedOn: committed, dueOn: due, letterID: letterID, actor: cliActor()).json
             }
-            say(((try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any])?["id"] as? String ?? json)
+            say(jsonObject(json)["id"] as? String ?? json)
         }
     }
 
@@ -142,5 +142,5 @@ func step(_ commitment: String, _ status: MeasureStatus, _ day: String, _ method
         let version = try await store.commitmentVersion(id)
         return try await store.record(id, status: status, on: day, method: method, expectedVersion: version, actor: cliActor()).json
     }
-    say(((try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any])?["status"] as? String ?? json)
+    say(jsonObject(json)["status"] as? String ?? json)
 }

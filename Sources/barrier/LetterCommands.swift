@@ -34,7 +34,7 @@ func withLetters<T: Sendable>(_ body: @Sendable (Database, LetterStore) async th
 }
 
 func letterRow(_ json: String) -> [String] {
-    let o = ((try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any]) ?? [:]
+    let o = jsonObject(json)
     return ["id", "reference", "status", "kind", "language", "supplier_name", "response_deadline"].map { (o[$0] as? String) ?? "" }
 }
 
@@ -226,7 +226,7 @@ struct LetterCommand: AsyncParsableCommand {
         func execute() async throws {
             let items = try await withLetters { _, letters in try await letters.templates() }
             let rows: [[String]] = items.map { json in
-                let o = ((try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any]) ?? [:]
+                let o = jsonObject(json)
                 let key = [o["kind"] as? String, o["sector_group"] as? String, o["language"] as? String].compactMap { $0 }.joined(separator: ".")
                 return [key, "\(o["version"] as? Int ?? 0)", String((o["sha256"] as? String ?? "").prefix(16)), o["source"] as? String ?? ""]
             }
@@ -247,7 +247,7 @@ struct LetterCommand: AsyncParsableCommand {
             guard let data = FileManager.default.contents(atPath: file) else { throw CLIFailure(description: "cannot read \(file)") }
             let body = String(decoding: data, as: UTF8.self)
             let result = try await withLetters { _, letters in try await letters.addTemplateVersion(key, body: body, actor: cliActor()) }
-            let version = ((try? JSONSerialization.jsonObject(with: Data(result.json.utf8))) as? [String: Any])?["version"] as? Int ?? 0
+            let version = jsonObject(result.json)["version"] as? Int ?? 0
             say(result.created ? "stored \(key) version \(version)" : "\(key) already has this body as version \(version)")
         }
     }

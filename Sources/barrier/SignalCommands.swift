@@ -36,7 +36,7 @@ struct SignalCommand: AsyncParsableCommand {
         func execute() async throws {
             let draft = try fields.draft()
             let json = try await withMigratedDatabase { db in try await SignalStore(db).create(draft, actor: cliActor()).json }
-            say(((try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any])?["id"] as? String ?? json)
+            say(jsonObject(json)["id"] as? String ?? json)
         }
     }
 
@@ -54,7 +54,7 @@ struct SignalCommand: AsyncParsableCommand {
             let (t, s) = (type, stage)
             let items = try await withMigratedDatabase { db in try await SignalStore(db).list(facilitatorID: facilitator, type: t, stage: s) }
             printTable(["ID", "OBSERVED", "TYPE", "STAGE", "INDICATOR"], items.map { json in
-                let o = ((try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any]) ?? [:]
+                let o = jsonObject(json)
                 return ["id", "observed_on", "type", "stage", "indicator_label"].map { o[$0] as? String ?? "" }
             })
         }
