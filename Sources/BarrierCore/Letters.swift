@@ -184,13 +184,16 @@ public struct AgencyLetterhead: Sendable, Equatable {
     public var signatoryName: String?
     public var signatoryTitle: String?
     public var responseDays: Int
+    /// Calendar days a supplier has to appeal a decision.
+    public var appealDays: Int
 
     public init(street: String? = nil, postalCode: String? = nil, city: String? = nil, email: String? = nil, phone: String? = nil,
                 website: String? = nil, signatoryName: String? = nil, signatoryTitle: String? = nil,
-                responseDays: Int = ResponsePeriod.defaultDays) {
+                responseDays: Int = ResponsePeriod.defaultDays, appealDays: Int = ResponsePeriod.defaultDays) {
         self.street = street; self.postalCode = postalCode; self.city = city; self.email = email; self.phone = phone
         self.website = website; self.signatoryName = signatoryName; self.signatoryTitle = signatoryTitle
         self.responseDays = responseDays
+        self.appealDays = appealDays
     }
 
     /// The text fields by their API names, for reading a PATCH.
@@ -235,6 +238,7 @@ public struct AgencyLetterhead: Sendable, Equatable {
         if let email, !FacilitatorDraft.isEmail(email) { errors.add("email", "must be an e-mail address such as info@example.eu") }
         if let website, !FacilitatorDraft.isWebsite(website) { errors.add("website", "must be an http(s) URL such as https://example.eu") }
         if !ResponsePeriod.allowedDays.contains(responseDays) { errors.add("response_days", "must be between 1 and 365") }
+        if !ResponsePeriod.allowedDays.contains(appealDays) { errors.add("appeal_days", "must be between 1 and 365") }
         return errors.errors
     }
 }

@@ -32,7 +32,7 @@ public func buildApplication(
     if runBackgroundWork {
         services.append(BackgroundWork(
             mail: LetterMail(database, letters: letters, relay: configuration.smtpRelay), letters: letters,
-            campaigns: CampaignStore(database, letters: letters), pollSeconds: configuration.workerPollSeconds, logger: logger))
+            campaigns: CampaignStore(database, letters: letters), licensing: LicensingStore(database, letters: letters), pollSeconds: configuration.workerPollSeconds, logger: logger))
     }
     return Application(
         router: router,
@@ -80,6 +80,9 @@ public func buildRouter(configuration: AppConfiguration, database: Database, let
     api.addRoutes(CampaignController(campaigns: CampaignStore(database, letters: letters), config: configuration).endpoints)
     api.addRoutes(CooperationController(cooperation: CooperationStore(database), config: configuration).endpoints)
     api.addRoutes(SignalController(signals: SignalStore(database), config: configuration).endpoints)
+    api.addRoutes(LicensingController(licensing: LicensingStore(database, letters: letters), config: configuration).endpoints)
+    // The public register needs no login: it is published by law.
+    PublicRegisterController(licensing: LicensingStore(database, letters: letters)).register(on: router)
     return router
 }
 

@@ -24,9 +24,11 @@ enum JSONValue: Decodable, Equatable {
 
     /// Reads a JSON object body; malformed JSON, another top-level type or an
     /// oversize body are answered with a problem.
-    static func object(from request: Request, limit: Int) async throws -> [String: JSONValue] {
+    /// The body as a JSON object; with `emptyIsObject`, a step whose fields are all optional accepts no body as `{}`.
+    static func object(from request: Request, limit: Int, emptyIsObject: Bool = false) async throws -> [String: JSONValue] {
         var request = request
         let buffer = try await request.collectBody(upTo: limit)
+        if emptyIsObject && buffer.readableBytes == 0 { return [:] }
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: buffer)) else {
             throw Problem.badRequest("The body is not valid JSON.")
         }

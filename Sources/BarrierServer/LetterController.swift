@@ -242,15 +242,16 @@ struct LetterController {
         let identity = try context.require(.administrators)
         let version = try request.expectedVersion()
         var reader = FieldReader(try await JSONValue.object(from: request, limit: config.maxJSONBytes))
-        reader.rejectUnknown(allowed: Set(AgencyLetterhead.textFields + ["response_days"]), readOnly: ["id", "name", "country", "version"])
+        reader.rejectUnknown(allowed: Set(AgencyLetterhead.textFields + ["response_days", "appeal_days"]), readOnly: ["id", "name", "country", "version"])
         var changes: [String: String?] = [:]
         for field in AgencyLetterhead.textFields {
             if let value = reader.nullableString(field) { changes[field] = value }
         }
-        let days = reader.integer("response_days")
+        let days = reader.integer("response_days"), appealDays = reader.integer("appeal_days")
         if !reader.errors.isEmpty { throw Problem.invalid(reader.errors.errors) }
-        if changes.isEmpty && days == nil { throw Problem.badRequest("The body names no field to change.") }
-        let agency = try await access.updateLetterhead(identity.agencyID, changes: changes, responseDays: days, expectedVersion: version,
+        if changes.isEmpty && days == nil && appealDays == nil { throw Problem.badRequest("The body names no field to change.") }
+        let agency = try await access.updateLetterhead(identity.agencyID, changes: changes, responseDays: days, appealDays: appealDays,
+                                                       expectedVersion: version,
                                                        actor: identity.actor(requestID: context.requestID))
         return .json(agency.json, headers: [.eTag: "\"\(agency.version)\""])
     }

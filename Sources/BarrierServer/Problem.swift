@@ -95,6 +95,10 @@ extension Problem {
                 p.extra["current_status"] = "\"\(from)\""
                 p.extra["allowed"] = "[" + allowed.map { "\"\($0)\"" }.joined(separator: ",") + "]"
                 return p
+            case .refused(let title, let detail, let errors):
+                return Problem(.unprocessableContent, title, detail: detail, errors: errors)
+            case .forbidden(let message):
+                return Problem(.forbidden, "Forbidden", detail: message)
             case .cluster(let message), .migration(let message):
                 logger.error("\(message)")
                 return Problem(.serviceUnavailable, "Service unavailable", detail: "The database is not available.")

@@ -55,7 +55,7 @@ public struct AccessStore: Sendable {
         SELECT json_build_object('id', id, 'name', name, 'country', country, 'street', street, 'postal_code', postal_code,
                                  'city', city, 'email', email, 'phone', phone, 'website', website,
                                  'signatory_name', signatory_name, 'signatory_title', signatory_title,
-                                 'response_days', response_days, 'version', version)::text, version
+                                 'response_days', response_days, 'appeal_days', appeal_days, 'version', version)::text, version
         FROM agencies WHERE id = $1
         """
 
@@ -68,19 +68,19 @@ public struct AccessStore: Sendable {
     }
 
     /// Changes the agency's letterhead: `changes` maps API field names to new
-    /// values (nil clears one); `responseDays` sets the default response period.
-    public func updateLetterhead(_ id: UUID, changes: [String: String?], responseDays: Int?, expectedVersion: Int,
+    /// values (nil clears one); `responseDays` sets the default response period, `appealDays` the appeal period.
+    public func updateLetterhead(_ id: UUID, changes: [String: String?], responseDays: Int?, appealDays: Int? = nil, expectedVersion: Int,
                                  actor: Actor) async throws -> (json: String, version: Int) {
         try await db.transaction { conn in
             let rows = try await conn.query(
                 """
-                SELECT street, postal_code, city, email, phone, website, signatory_name, signatory_title, response_days, version
+                SELECT street, postal_code, city, email, phone, website, signatory_name, signatory_title, response_days, appeal_days, version
                 FROM agencies WHERE id = \(id) FOR UPDATE
                 """, logger: db.logger)
             var found: (AgencyLetterhead, Int)?
-            for try await r in rows.decode((String?, String?, String?, String?, String?, String?, String?, String?, Int, Int).self) {
+            for try await r in rows.decode((String?, String?, String?, String?, String?, String?, String?, String?, Int, Int, Int).self) {
                 found = (AgencyLetterhead(street: r.0, postalCode: r.1, city: r.2, email: r.3, phone: r.4, website: r.5,
-                                          signatoryName: r.6, signatoryTitle: r.7, responseDays: r.8), r.9)
+                                          signatoryName: r.6, signatoryTitle: r.7, responseDays: r.8, appealDays: r.9), r.10)
             }
             guard let found else { throw StoreError.notFound(entity: "agency", id: id.uuidString.lowercased()) }
             var letterhead = found.0
@@ -88,6 +88,7 @@ public struct AccessStore: Sendable {
             guard version == expectedVersion else { throw StoreError.versionConflict(current: version) }
             for (field, value) in changes { letterhead[field] = value }
             if let responseDays { letterhead.responseDays = responseDays }
+            if let appealDays { letterhead.appealDays = appealDays }
             let problems = letterhead.problems()
             if !problems.isEmpty { throw StoreError.invalid(problems) }
             let before = try await agency(id, on: conn)
@@ -96,7 +97,8 @@ public struct AccessStore: Sendable {
                 """
                 UPDATE agencies SET street = \(l.street), postal_code = \(l.postalCode), city = \(l.city), email = \(l.email),
                     phone = \(l.phone), website = \(l.website), signatory_name = \(l.signatoryName),
-                    signatory_title = \(l.signatoryTitle), response_days = \(l.responseDays), version = version + 1
+                    signatory_title = \(l.signatoryTitle), response_days = \(l.responseDays), appeal_days = \(l.appealDays),
+                    version = version + 1
                 WHERE id = \(id)
                 """, logger: db.logger)
             let after = try await agency(id, on: conn)
@@ -200,6 +202,17 @@ public struct AccessStore: Sendable {
             WHERE t.token_hash = \(hash) AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
               AND NOT u.disabled
             """, logger: db.logger)
+        for try await (id, agency, email, role) in rows.decode((UUID, UUID, String, String).self) {
+            guard let role = Role(rawValue: role) else { return nil }
+            return Identity(userID: id, agencyID: agency, email: email, role: role)
+        }
+        return nil
+    }
+
+    /// An enabled user by e-mail, for commands run on someone's behalf (`--as`).
+    public func identity(forEmail email: String) async throws -> Identity? {
+        let rows = try await db.client.query(
+            "SELECT id, agency_id, email, role FROM users WHERE lower(email) = lower(\(email)) AND NOT disabled", logger: db.logger)
         for try await (id, agency, email, role) in rows.decode((UUID, UUID, String, String).self) {
             guard let role = Role(rawValue: role) else { return nil }
             return Identity(userID: id, agencyID: agency, email: email, role: role)

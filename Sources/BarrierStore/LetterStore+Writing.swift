@@ -160,21 +160,53 @@ extension LetterStore {
             let template = try await currentTemplate(key, on: conn)
             if template == nil && errors.isEmpty { errors.add("kind", "there is no template \(key)") }
             if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
-            let id = UUID()
-            let userID = actor.userID.flatMap(UUID.init(uuidString:))
-            try await conn.query(
-                """
-                INSERT INTO letters (id, facilitator_id, agency_id, kind, language, template_id, reminder_of, response_days,
-                                     requested_deadline, created_by, updated_by)
-                VALUES (\(id), \(request.facilitatorID), \(agencyID), \(request.kind.rawValue), \(language.rawValue), \(template!.id),
-                        \(request.reminderOf), \(request.responseDays ?? agency.responseDays), \(request.deadline)::date, \(userID), \(userID))
-                """, logger: db.logger)
-            try await addEvent(id, status: .draft, on: today, note: nil, actor: actor, conn: conn)
-            let record = try await document(id, on: conn)
-            try await AuditLog.append(on: conn, actor: actor, action: "letter.create", entityType: "letter",
-                                      entityID: id.uuidString.lowercased(), before: nil, after: record.json, logger: db.logger)
-            return record
+            return try await insertDraft(
+                facilitatorID: request.facilitatorID, agencyID: agencyID, kind: request.kind, language: language, templateID: template!.id,
+                responseDays: request.responseDays ?? agency.responseDays, deadline: request.deadline, reminderOf: request.reminderOf,
+                licensingActionID: nil, today: today, actor: actor, on: conn)
         }
+    }
+
+    /// The draft of a letter a licensing action sends (warning, notice of intent,
+    /// decision notice), written inside the action's transaction.
+    func draftActionLetter(actionID: UUID, facilitatorID: UUID, agencyID: UUID, kind: LetterKind, language: LetterLanguage?,
+                           responseDays: Int, actor: Actor, on conn: PostgresConnection) async throws -> Record {
+        let today = try await Self.today(on: conn, logger: db.logger)
+        guard let supplier = try await loadSupplier(facilitatorID, on: conn) else {
+            throw StoreError.notFound(entity: "facilitator", id: facilitatorID.uuidString.lowercased())
+        }
+        if !supplier.snapshot.hasPostalAddress {
+            throw StoreError.invalid([FieldError(
+                field: "facilitator_id", message: "the supplier has no postal address (street and city); add it before writing to them")])
+        }
+        let language = language ?? LetterLanguage.forCountry(supplier.snapshot.country)
+        let key = TemplateKey.forLetter(kind: kind, sector: supplier.snapshot.sector, language: language)
+        guard let template = try await currentTemplate(key, on: conn) else {
+            throw StoreError.invalid([FieldError(field: "language", message: "there is no template \(key)")])
+        }
+        return try await insertDraft(
+            facilitatorID: facilitatorID, agencyID: agencyID, kind: kind, language: language, templateID: template.id,
+            responseDays: responseDays, deadline: nil, reminderOf: nil, licensingActionID: actionID, today: today, actor: actor, on: conn)
+    }
+
+    /// Stores a draft letter with its first event and its audit event.
+    func insertDraft(facilitatorID: UUID, agencyID: UUID, kind: LetterKind, language: LetterLanguage, templateID: UUID, responseDays: Int,
+                     deadline: String?, reminderOf: UUID?, licensingActionID: UUID?, today: String, actor: Actor,
+                     on conn: PostgresConnection) async throws -> Record {
+        let id = UUID()
+        let userID = actor.userID.flatMap(UUID.init(uuidString:))
+        try await conn.query(
+            """
+            INSERT INTO letters (id, facilitator_id, agency_id, kind, language, template_id, reminder_of, response_days,
+                                 requested_deadline, licensing_action_id, created_by, updated_by)
+            VALUES (\(id), \(facilitatorID), \(agencyID), \(kind.rawValue), \(language.rawValue), \(templateID),
+                    \(reminderOf), \(responseDays), \(deadline)::date, \(licensingActionID), \(userID), \(userID))
+            """, logger: db.logger)
+        try await addEvent(id, status: .draft, on: today, note: nil, actor: actor, conn: conn)
+        let record = try await document(id, on: conn)
+        try await AuditLog.append(on: conn, actor: actor, action: "letter.create", entityType: "letter",
+                                  entityID: id.uuidString.lowercased(), before: nil, after: record.json, logger: db.logger)
+        return record
     }
 
     /// A draft as it would read if approved today (marked as a draft); an approved letter as stored.
@@ -196,6 +228,11 @@ extension LetterStore {
             guard version == expectedVersion else { throw StoreError.versionConflict(current: version) }
             guard status == .draft else {
                 throw StoreError.transition(entity: "letter", from: status.rawValue, to: "approved", allowed: status.allowedNext.map(\.rawValue))
+            }
+            for try await actionStatus in try await conn.query(
+                "SELECT a.status FROM letters l JOIN licensing_actions a ON a.id = l.licensing_action_id WHERE l.id = \(id)",
+                logger: db.logger).decode(String.self) where actionStatus == LicensingActionStatus.withdrawn.rawValue {
+                throw StoreError.conflict("the licensing action of this letter was withdrawn; the letter is not sent")
             }
             let today = try await Self.today(on: conn, logger: db.logger)
             let reference = try await Self.reserveReferences(1, year: Int(today.prefix(4))!, on: conn, logger: db.logger)[0]
@@ -363,12 +400,12 @@ extension LetterStore {
         let rows = try await conn.query(
             """
             SELECT l.facilitator_id, l.agency_id, l.kind, l.language, l.response_days, l.requested_deadline::text, t.body, t.id,
-                   o.reference, o.letter_date::text, o.response_deadline::text, current_date::text
+                   o.reference, o.letter_date::text, o.response_deadline::text, current_date::text, l.licensing_action_id
             FROM letters l JOIN letter_templates t ON t.id = l.template_id
             LEFT JOIN letters o ON o.id = l.reminder_of
             WHERE l.id = \(id)
             """, logger: db.logger)
-        for try await r in rows.decode((UUID, UUID, String, String, Int, String?, String, UUID, String?, String?, String?, String).self) {
+        for try await r in rows.decode((UUID, UUID, String, String, Int, String?, String, UUID, String?, String?, String?, String, UUID?).self) {
             guard let supplier = try await loadSupplier(r.0, on: conn) else {
                 throw StoreError.notFound(entity: "facilitator", id: r.0.uuidString.lowercased())
             }
@@ -381,13 +418,33 @@ extension LetterStore {
             let days = Self.days(from: today, to: deadline)
             var original: LetterSnapshot.Original?
             if let ref = r.8, let date = r.9, let due = r.10 { original = .init(reference: ref, date: date, deadline: due) }
+            let kind = LetterKind(rawValue: r.2)!
+            var action: LetterSnapshot.Action?
+            if let actionID = r.12 { action = try await actionSnapshot(actionID, kind: kind, responseDays: days, on: conn) }
             let snapshot = LetterSnapshot(
-                kind: LetterKind(rawValue: r.2)!, language: LetterLanguage(rawValue: r.3)!, agency: agency.snapshot,
+                kind: kind, language: LetterLanguage(rawValue: r.3)!, agency: agency.snapshot,
                 supplier: supplier.snapshot, letter: .init(reference: reference, date: today, deadline: deadline, responseDays: days),
-                original: original)
+                original: original, action: action)
             return (snapshot, r.6, r.7)
         }
         throw StoreError.notFound(entity: "letter", id: id.uuidString.lowercased())
+    }
+
+    /// What a warning, notice of intent or decision notice says about its action.
+    func actionSnapshot(_ actionID: UUID, kind: LetterKind, responseDays: Int, on conn: PostgresConnection) async throws -> LetterSnapshot.Action {
+        let rows = try await conn.query(
+            """
+            SELECT a.type, a.legal_basis, a.rationale, a.conditions, a.amount_minor, a.currency, a.effective_from::text,
+                   a.effective_to::text, a.decided_on::text, g.appeal_days
+            FROM licensing_actions a JOIN agencies g ON g.id = a.agency_id WHERE a.id = \(actionID)
+            """, logger: db.logger)
+        for try await r in rows.decode((String, String, String, String?, Int64?, String?, String?, String?, String?, Int).self) {
+            return LetterSnapshot.Action(
+                type: r.0, legalBasis: r.1, rationale: r.2, conditions: r.3, amountMinor: r.4, currency: r.5, effectiveFrom: r.6,
+                effectiveTo: r.7, responseDays: kind == .noticeOfIntent ? responseDays : nil,
+                appealDays: kind == .noticeOfIntent ? nil : r.9, decidedOn: r.8)
+        }
+        throw StoreError.notFound(entity: "licensing action", id: actionID.uuidString.lowercased())
     }
 
     func freeze(_ id: UUID, snapshot: LetterSnapshot, rendered: RenderedLetter, actor: Actor, on conn: PostgresConnection) async throws {

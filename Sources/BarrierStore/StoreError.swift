@@ -16,6 +16,10 @@ public enum StoreError: Error, Equatable, Sendable {
     case conflict(String)
     /// A lifecycle step that does not exist from the current state; `allowed` lists those that do.
     case transition(entity: String, from: String, to: String, allowed: [String])
+    /// A rule of due process refuses the step; `errors` names each missing element (field = its code).
+    case refused(title: String, detail: String, errors: [FieldError])
+    /// The caller may not take this step on this record (for instance the four-eyes rule).
+    case forbidden(String)
     /// The local PostgreSQL cannot be set up; the message says what to do.
     case cluster(String)
     /// A migration problem, naming the file.

@@ -13,7 +13,7 @@ struct Barrier: AsyncParsableCommand {
         abstract: "Barrier Registry: suppliers the darknet trade leans on, outreach to them, cooperation and licensing.",
         subcommands: [
             Serve.self, Migrate.self, DB.self, AgencyCommand.self, UserCommand.self, FacilitatorCommand.self,
-            ImportCommand.self, ExportCommand.self, AuditCommand.self, Seed.self, LetterCommand.self, CampaignCommand.self, CooperationCommand.self, SignalCommand.self, BenchLetters.self, ProbeQueries.self,
+            ImportCommand.self, ExportCommand.self, AuditCommand.self, Seed.self, LetterCommand.self, CampaignCommand.self, CooperationCommand.self, SignalCommand.self, LicensingCommand.self, BenchLetters.self, ProbeQueries.self,
         ])
 }
 
@@ -69,7 +69,9 @@ func describe(_ error: any Error) -> String {
         case .duplicates(let candidates, let overridable):
             let list = candidates.prefix(5).map { "\($0.legalName) (\($0.id), \($0.matchedField), score \($0.score))" }.joined(separator: ", ")
             return "possible duplicate of \(list)" + (overridable ? "; repeat with --create-anyway to register it all the same" : "; an equal registration number in the same country is never registered twice")
-        case .conflict(let message), .cluster(let message), .migration(let message): return message
+        case .conflict(let message), .cluster(let message), .migration(let message), .forbidden(let message): return message
+        case .refused(_, let detail, let errors):
+            return detail + " " + errors.map { "\($0.field): \($0.message)" }.joined(separator: " ")
         case .transition(let entity, let from, let to, let allowed):
             return StoreError.transitionRefusal(entity: entity, from: from, to: to, allowed: allowed)
         }

@@ -68,8 +68,22 @@ struct AccessAndContractTests {
         (.post, "/api/v1/signals/{id}/corrections", [.admin, .officer]),
         (.post, "/api/v1/signals/{id}/attachments", [.admin, .officer]),
         (.get, "/api/v1/signals/{id}/attachments/{attachment}", [.admin, .officer, .auditor]),
+        (.get, "/api/v1/licensing-actions", [.admin, .officer, .auditor]),
+        (.post, "/api/v1/licensing-actions", [.admin, .officer]),
+        (.get, "/api/v1/licensing-actions/{id}", [.admin, .officer, .auditor]),
+        (.get, "/api/v1/licensing-actions/{id}/due-process", [.admin, .officer, .auditor]),
+        (.post, "/api/v1/licensing-actions/{id}/signals", [.admin, .officer]),
+        (.post, "/api/v1/licensing-actions/{id}/notice-of-intent", [.admin, .officer]),
+        (.post, "/api/v1/licensing-actions/{id}/decide", [.admin, .officer]),
+        (.post, "/api/v1/licensing-actions/{id}/withdraw", [.admin, .officer]),
+        (.post, "/api/v1/licensing-actions/{id}/appeal", [.admin, .officer]),
+        (.post, "/api/v1/licensing-actions/{id}/appeal-outcome", [.admin, .officer]),
+        (.post, "/api/v1/licensing-actions/{id}/lift", [.admin, .officer]),
+        (.get, "/api/v1/facilitators/{id}/ladder", [.admin, .officer, .auditor]),
     ]
-    static let publicRoutes: Set<String> = ["GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.yaml"]
+    static let publicRoutes: Set<String> = [
+        "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.yaml", "GET /public/register", "GET /public/register.csv",
+    ]
 
     func routerRoutes() throws -> Set<String> {
         let db = try Database(url: try DatabaseURL("postgresql://nobody@/none?host=/nonexistent"))

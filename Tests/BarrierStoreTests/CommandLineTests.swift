@@ -77,4 +77,36 @@ struct CommandLineTests {
             #expect(text.output.contains("Schnellkurier Nord GmbH") && !text.output.contains("DRAFT"))
         }
     }
+
+    @Test func licensingFromTheCommandLine() async throws {
+        try await TestDatabase.withFresh { db in
+            let agency = try await Fixtures.letterheadAgency(db)
+            for (email, role) in [("k.weber@bnetza.example", "officer"), ("dr.schulz@bnetza.example", "admin")] {
+                _ = try await AccessStore(db).createUser(agency: agency.uuidString, email: email, fullName: email, role: role,
+                                                         password: "correct horse battery", actor: Fixtures.system)
+            }
+            let supplier = try await FacilitatorStore(db).create(Fixtures.patch("Blitzversand Süd GmbH", sector: "courier"),
+                                                                allowDuplicates: false, actor: Fixtures.system)
+            let badFine = try barrier(["licensing", "propose", "--facilitator", supplier.id.uuidString, "--type", "fine",
+                                       "--legal-basis", "§ 12 PostG", "--rationale", "Kept shipping.", "--as", "k.weber@bnetza.example"], database: db)
+            #expect(badFine.status != 0 && badFine.output.split(separator: "\n").count == 1 && badFine.output.contains("amount_minor"))
+            #expect(try await TestDatabase.scalar(db, "SELECT count(*)::text FROM licensing_actions") == "0")
+            let proposed = try barrier(["licensing", "propose", "--facilitator", supplier.id.uuidString, "--type", "warning",
+                                        "--legal-basis", "§ 12 PostG", "--rationale", "Parcels without tracking.", "--as", "k.weber@bnetza.example"],
+                                       database: db)
+            #expect(proposed.status == 0)
+            let id = proposed.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            let own = try barrier(["licensing", "decide", id, "--as", "k.weber@bnetza.example"], database: db)
+            #expect(own.status != 0 && own.output.split(separator: "\n").count == 1 && own.output.contains("Four-eyes"))
+            let check = try barrier(["licensing", "due-process", id], database: db)
+            #expect(check.status == 0 && check.output.contains("ready") && check.output.contains("ladder suggests: warning"))
+            let decided = try barrier(["licensing", "decide", id, "--as", "dr.schulz@bnetza.example"], database: db)
+            #expect(decided.status == 0 && decided.output.contains("decided warning Blitzversand Süd GmbH"))
+            let ladder = try barrier(["licensing", "ladder", supplier.id.uuidString], database: db)
+            #expect(ladder.output.contains("suggested: conditions"))
+            let register = try barrier(["licensing", "register", "--csv"], database: db)
+            #expect(register.status == 0 && register.output.hasPrefix("id,decided_on,authority,supplier_name"))
+            #expect(register.output.split(separator: "\n").count == 1, "a warning is not in the public register")
+        }
+    }
 }

@@ -1,0 +1,155 @@
+/// Where a licensing action is in its life. Only the steps in `allowedNext` exist.
+///
+/// `proposed → notice_of_intent → decided → (appealed → upheld | overturned) → lifted | expired`;
+/// a proposal can be withdrawn before it is decided, and a notice of intent that
+/// came back undelivered can be issued again.
+public enum LicensingActionStatus: String, CaseIterable, Codable, Sendable, NamedVocabulary {
+    public static let noun = "licensing action status"
+    case proposed
+    case noticeOfIntent = "notice_of_intent"
+    case decided, appealed, upheld, overturned, lifted, expired, withdrawn
+
+    public var allowedNext: [LicensingActionStatus] {
+        switch self {
+        // A warning is decided straight from the proposal; a restrictive action
+        // may be *asked* to be, and the due-process guard then names what is missing.
+        case .proposed: return [.noticeOfIntent, .decided, .withdrawn]
+        case .noticeOfIntent: return [.noticeOfIntent, .decided, .withdrawn]
+        case .decided: return [.appealed, .lifted, .expired]
+        case .appealed: return [.upheld, .overturned]
+        case .upheld: return [.lifted, .expired]
+        case .overturned, .lifted, .expired, .withdrawn: return []
+        }
+    }
+
+    public func canMove(to next: LicensingActionStatus) -> Bool { allowedNext.contains(next) }
+
+    /// Final and in the public register: decided and not under appeal, or upheld on appeal.
+    public var isFinal: Bool { self == .decided || self == .upheld }
+
+    /// Counts on the supplier's record for the proportionality ladder: the
+    /// action was decided and not annulled (an appeal still running does not count).
+    public var countsOnRecord: Bool { [.decided, .upheld, .lifted, .expired].contains(self) }
+}
+
+/// The proportionality ladder: warning before conditions before fine before
+/// suspension before revocation. The next step is one rung above the harshest
+/// action already on the supplier's record; a first action is a warning.
+public enum ProportionalityLadder {
+    public static func suggestion(after record: [LicensingActionType]) -> LicensingActionType {
+        guard let harshest = record.max(by: { $0.rung < $1.rung }) else { return .warning }
+        return LicensingActionType.allCases[min(harshest.rung + 1, LicensingActionType.allCases.count - 1)]
+    }
+
+    /// Deciding a harsher step than suggested needs a written justification.
+    public static func needsJustification(_ type: LicensingActionType, suggested: LicensingActionType) -> Bool {
+        type.rung > suggested.rung
+    }
+}
+
+/// The outcome of an appeal.
+public enum AppealOutcome: String, CaseIterable, Codable, Sendable, NamedVocabulary {
+    public static let noun = "appeal outcome"
+    case upheld, overturned
+
+    public var status: LicensingActionStatus { self == .upheld ? .upheld : .overturned }
+}
+
+/// A licensing action as proposed: what, on which legal basis, why, and from when.
+public struct LicensingActionDraft: Sendable, Equatable {
+    public var facilitatorID: UUIDString
+    public var type: LicensingActionType
+    public var legalBasis: String
+    public var rationale: String
+    public var conditions: String?
+    /// A fine in minor units (cents) of `currency`.
+    public var amountMinor: Int64?
+    public var currency: String?
+    public var effectiveFrom: String?
+    public var effectiveTo: String?
+    public var signalIDs: [UUIDString]
+    public var ladderJustification: String?
+
+    public init(facilitatorID: UUIDString, type: LicensingActionType, legalBasis: String, rationale: String, conditions: String? = nil,
+                amountMinor: Int64? = nil, currency: String? = nil, effectiveFrom: String? = nil, effectiveTo: String? = nil,
+                signalIDs: [UUIDString] = [], ladderJustification: String? = nil) {
+        self.facilitatorID = facilitatorID; self.type = type; self.legalBasis = legalBasis; self.rationale = rationale
+        self.conditions = conditions; self.amountMinor = amountMinor; self.currency = currency
+        self.effectiveFrom = effectiveFrom; self.effectiveTo = effectiveTo; self.signalIDs = signalIDs
+        self.ladderJustification = ladderJustification
+    }
+
+    /// Every rule the proposal breaks, by field.
+    public func problems() -> [FieldError] {
+        var errors = FieldErrors()
+        func text(_ field: String, _ value: String?, max: Int, required: Bool) {
+            guard let value else { if required { errors.add(field, "is required") }; return }
+            if value.allSatisfy(\.isWhitespace) { errors.add(field, "must not be blank") }
+            else if value.count > max { errors.add(field, "must be at most \(max) characters") }
+        }
+        text("legal_basis", legalBasis, max: 500, required: true)
+        text("rationale", rationale, max: 20_000, required: true)
+        text("ladder_justification", ladderJustification, max: 5_000, required: false)
+        if type == .conditions {
+            text("conditions", conditions, max: 10_000, required: true)
+        } else if conditions != nil {
+            errors.add("conditions", "only an action of type conditions has conditions")
+        }
+        if type == .fine {
+            if let amountMinor {
+                if amountMinor <= 0 || amountMinor > 1_000_000_000_000_000 {
+                    errors.add("amount_minor", "must be a positive amount in minor units (cents), at most 10^15")
+                }
+            } else {
+                errors.add("amount_minor", "is required for a fine (in minor units, e.g. 2500000 for EUR 25,000.00)")
+            }
+            if let currency {
+                if !Currency.isKnown(currency) { errors.add("currency", "'\(currency)' is not an ISO 4217 currency code such as EUR") }
+            } else {
+                errors.add("currency", "is required for a fine (ISO 4217, such as EUR)")
+            }
+        } else {
+            if amountMinor != nil { errors.add("amount_minor", "only a fine has an amount") }
+            if currency != nil { errors.add("currency", "only a fine has a currency") }
+        }
+        for (field, day) in [("effective_from", effectiveFrom), ("effective_to", effectiveTo)] {
+            if let day, !ISODay.isValid(day) { errors.add(field, "must be a day written YYYY-MM-DD") }
+        }
+        switch type {
+        case .warning:
+            if effectiveFrom != nil || effectiveTo != nil {
+                errors.add(effectiveFrom != nil ? "effective_from" : "effective_to", "a warning restricts nothing and has no effective dates")
+            }
+        case .suspension:
+            if effectiveFrom == nil { errors.add("effective_from", "is required for a suspension") }
+            if effectiveTo == nil { errors.add("effective_to", "is required for a suspension: say when it ends") }
+        case .revocation:
+            if effectiveTo != nil { errors.add("effective_to", "a revocation does not end; leave effective_to out") }
+        case .conditions, .fine:
+            break
+        }
+        if let from = effectiveFrom, let to = effectiveTo, ISODay.isValid(from), ISODay.isValid(to), to < from {
+            errors.add("effective_to", "must not be before effective_from (\(from))")
+        }
+        if signalIDs.count > 100 { errors.add("signal_ids", "at most 100 signals can be linked at once") }
+        return errors.errors
+    }
+}
+
+/// ISO 4217 currency codes in use.
+public enum Currency {
+    public static let codes: Set<String> = [
+        "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD", "BIF", "BMD",
+        "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY", "COP", "CRC", "CUP", "CVE",
+        "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF",
+        "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS",
+        "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD",
+        "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR",
+        "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK",
+        "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD",
+        "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VES", "VND", "VUV", "WST", "XAF", "XCD", "XOF", "XPF", "YER", "ZAR",
+        "ZMW", "ZWL",
+    ]
+
+    public static func isKnown(_ code: String) -> Bool { codes.contains(code) }
+}

@@ -1,0 +1,601 @@
+import BarrierCore
+import BarrierLetters
+import Foundation
+import PostgresNIO
+
+/// Licensing actions against suppliers who knowingly keep contributing: the
+/// proposal with its evidence, the notice of intent, the decision behind the
+/// due-process guard, the four-eyes rule and the ladder, the appeal, and the
+/// end of the action. Each step is one transaction with its audit event.
+public struct LicensingStore: Sendable {
+    let db: Database
+    let letters: LetterStore
+
+    public init(_ db: Database, letters: LetterStore) {
+        self.db = db
+        self.letters = letters
+    }
+
+    public struct Record: Sendable {
+        public var id: UUID
+        public var json: String
+        public var version: Int
+    }
+
+    /// What a decision may add to the proposal.
+    public struct Decision: Sendable {
+        public var effectiveFrom: String?
+        public var effectiveTo: String?
+        public var ladderJustification: String?
+        public var language: LetterLanguage?
+
+        public init(effectiveFrom: String? = nil, effectiveTo: String? = nil, ladderJustification: String? = nil,
+                    language: LetterLanguage? = nil) {
+            self.effectiveFrom = effectiveFrom; self.effectiveTo = effectiveTo
+            self.ladderJustification = ladderJustification; self.language = language
+        }
+    }
+
+    // MARK: Reading
+
+    public func get(_ id: UUID) async throws -> Record {
+        let rows = try await db.client.query(
+            "SELECT document::text, version FROM licensing_action_documents WHERE id = \(id)", logger: db.logger)
+        for try await (json, version) in rows.decode((String, Int).self) { return Record(id: id, json: json, version: version) }
+        throw StoreError.notFound(entity: "licensing action", id: id.uuidString.lowercased())
+    }
+
+    /// Actions, newest proposal first, by supplier, status or type.
+    public func list(facilitatorID: UUID? = nil, status: LicensingActionStatus? = nil, type: LicensingActionType? = nil,
+                     limit: Int = 100) async throws -> [String] {
+        var binds = SQLBinds()
+        var sql = "SELECT d.document::text FROM licensing_action_documents d JOIN licensing_actions a ON a.id = d.id WHERE true"
+        if let facilitatorID { sql += " AND a.facilitator_id = \(binds.add(facilitatorID))" }
+        if let status { sql += " AND a.status = \(binds.add(status.rawValue))" }
+        if let type { sql += " AND a.type = \(binds.add(type.rawValue))" }
+        sql += " ORDER BY a.proposed_at DESC, a.id LIMIT \(binds.add(limit))"
+        var items: [String] = []
+        for try await json in try await db.client.query(PostgresQuery(unsafeSQL: sql, binds: binds.binds), logger: db.logger).decode(String.self) {
+            items.append(json)
+        }
+        return items
+    }
+
+    /// The step the proportionality ladder suggests for a supplier, with the record it rests on.
+    public func ladder(facilitatorID: UUID) async throws -> String {
+        try await db.transaction { conn in
+            guard try await supplierStatus(facilitatorID, on: conn) != nil else {
+                throw StoreError.notFound(entity: "facilitator", id: facilitatorID.uuidString.lowercased())
+            }
+            let record = try await Self.record(of: facilitatorID, excluding: nil, on: conn, logger: db.logger)
+            let suggested = ProportionalityLadder.suggestion(after: record.map(\.type))
+            let items = record.map {
+                "{\"id\":\"\($0.id.uuidString.lowercased())\",\"type\":\"\($0.type.rawValue)\",\"status\":\"\($0.status)\",\"decided_on\":\"\($0.decidedOn)\"}"
+            }
+            return "{\"facilitator_id\":\"\(facilitatorID.uuidString.lowercased())\",\"suggested_type\":\"\(suggested.rawValue)\","
+                + "\"ladder\":[\"warning\",\"conditions\",\"fine\",\"suspension\",\"revocation\"],\"record\":[" + items.joined(separator: ",") + "]}"
+        }
+    }
+
+    /// Whether the action could be decided today, and what the record lacks if not.
+    public func dueProcess(_ id: UUID) async throws -> String {
+        try await db.transaction { conn in
+            let action = try await lock(id, forUpdate: false, on: conn)
+            let today = try await LetterStore.today(on: conn, logger: db.logger)
+            let gaps = try await gaps(action, today: today, on: conn)
+            let record = try await Self.record(of: action.facilitatorID, excluding: id, on: conn, logger: db.logger)
+            let suggested = ProportionalityLadder.suggestion(after: record.map(\.type))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let gapJSON = String(decoding: try encoder.encode(gaps), as: UTF8.self)
+            return "{\"id\":\"\(id.uuidString.lowercased())\",\"type\":\"\(action.type.rawValue)\",\"status\":\"\(action.status.rawValue)\","
+                + "\"restrictive\":\(action.type.isRestrictive),\"ready\":\(gaps.isEmpty),\"gaps\":\(gapJSON),"
+                + "\"suggested_type\":\"\(suggested.rawValue)\","
+                + "\"needs_justification\":\(ProportionalityLadder.needsJustification(action.type, suggested: suggested))}"
+        }
+    }
+
+    // MARK: Proposing
+
+    public func propose(_ draft: LicensingActionDraft, agencyID: UUID, actor: Actor) async throws -> Record {
+        try await db.transaction { conn in
+            var problems = draft.problems()
+            let facilitatorID = UUID(uuidString: draft.facilitatorID)
+            if let facilitatorID {
+                switch try await supplierStatus(facilitatorID, on: conn) {
+                case nil: problems.append(FieldError(field: "facilitator_id", message: "no supplier with this id"))
+                case "archived": problems.append(FieldError(field: "facilitator_id", message: "the supplier is archived"))
+                default: break
+                }
+            } else {
+                problems.append(FieldError(field: "facilitator_id", message: "must be a supplier id (UUID)"))
+            }
+            let signals = try await checkSignals(draft.signalIDs, facilitatorID: facilitatorID, on: conn, problems: &problems)
+            if !problems.isEmpty { throw StoreError.invalid(problems) }
+            let id = UUID()
+            let userID = actor.userID.flatMap(UUID.init(uuidString:))
+            try await conn.query(
+                """
+                INSERT INTO licensing_actions (id, facilitator_id, agency_id, type, legal_basis, rationale, conditions, amount_minor, currency,
+                    effective_from, effective_to, ladder_justification, proposed_by, proposed_by_label)
+                VALUES (\(id), \(facilitatorID!), \(agencyID), \(draft.type.rawValue), \(draft.legalBasis), \(draft.rationale), \(draft.conditions),
+                    \(draft.amountMinor), \(draft.currency), \(draft.effectiveFrom)::date, \(draft.effectiveTo)::date, \(draft.ladderJustification),
+                    \(userID), \(actor.label))
+                """, logger: db.logger)
+            try await link(id, signals: signals, actor: actor, on: conn)
+            let today = try await LetterStore.today(on: conn, logger: db.logger)
+            try await addEvent(id, status: .proposed, on: today, note: nil, actor: actor, on: conn)
+            let record = try await document(id, on: conn)
+            try await AuditLog.append(on: conn, actor: actor, action: "licensing_action.propose", entityType: "licensing_action",
+                                      entityID: id.uuidString.lowercased(), before: nil, after: record.json, logger: db.logger)
+            return record
+        }
+    }
+
+    /// Links more evidence to an action that is not yet decided.
+    public func linkSignals(_ id: UUID, _ signalIDs: [String], expectedVersion: Int, actor: Actor) async throws -> Record {
+        try await change(id, to: nil, expectedVersion: expectedVersion, actor: actor, auditAction: "licensing_action.link_signals") { conn, action, _ in
+            guard [.proposed, .noticeOfIntent].contains(action.status) else {
+                throw StoreError.conflict("the action is \(action.status.rawValue); evidence is linked before the decision")
+            }
+            var problems: [FieldError] = []
+            if signalIDs.isEmpty { problems.append(FieldError(field: "signal_ids", message: "name at least one signal")) }
+            if signalIDs.count > 100 { problems.append(FieldError(field: "signal_ids", message: "at most 100 signals can be linked at once")) }
+            let signals = try await checkSignals(signalIDs, facilitatorID: action.facilitatorID, on: conn, problems: &problems)
+            if !problems.isEmpty { throw StoreError.invalid(problems) }
+            try await link(id, signals: signals, actor: actor, on: conn)
+            return nil
+        }
+    }
+
+    // MARK: Notice of intent and decision
+
+    /// Writes the notice of intent (a draft letter to approve and send) and
+    /// moves the action to `notice_of_intent`. A notice that came back
+    /// undelivered can be issued again.
+    public func issueNoticeOfIntent(_ id: UUID, responseDays: Int?, language: LetterLanguage?, expectedVersion: Int,
+                                    actor: Actor) async throws -> Record {
+        try await change(id, to: .noticeOfIntent, expectedVersion: expectedVersion, actor: actor,
+                         auditAction: "licensing_action.notice_of_intent") { conn, action, _ in
+            guard action.type.isRestrictive else {
+                throw StoreError.conflict("a warning is itself a notice: decide it directly, without a notice of intent")
+            }
+            if let days = responseDays, !ResponsePeriod.allowedDays.contains(days) {
+                throw StoreError.invalid([FieldError(field: "response_days", message: "must be between 1 and 365")])
+            }
+            if let latest = try await latestNotice(id, on: conn), latest.status != LetterStatus.returned.rawValue {
+                throw StoreError.conflict(
+                    "notice of intent \(latest.reference ?? "(draft)") is \(latest.status); a new one is issued only when it came back undelivered")
+            }
+            let agency = try await letters.loadAgency(action.agencyID, on: conn)
+            let letter = try await letters.draftActionLetter(
+                actionID: id, facilitatorID: action.facilitatorID, agencyID: action.agencyID, kind: .noticeOfIntent, language: language,
+                responseDays: responseDays ?? agency.responseDays, actor: actor, on: conn)
+            return "letter \(letter.id.uuidString.lowercased())"
+        }
+    }
+
+    /// Decides the action, when the four-eyes rule, the due-process guard and
+    /// the ladder allow it, and drafts its decision notice (or, for a warning,
+    /// the warning letter).
+    public func decide(_ id: UUID, _ decision: Decision, expectedVersion: Int, actor: Actor) async throws -> Record {
+        try await change(id, to: .decided, expectedVersion: expectedVersion, actor: actor, auditAction: "licensing_action.decide") { conn, action, today in
+            if action.proposedByLabel == actor.label || (action.proposedBy != nil && action.proposedBy == actor.userID.flatMap(UUID.init(uuidString:))) {
+                throw StoreError.forbidden(
+                    "Four-eyes rule: \(actor.label) proposed this action, so another officer or administrator must decide it.")
+            }
+            var problems: [FieldError] = []
+            // The dates may be restated at the decision; the rest of the proposal stands.
+            var draft = action.draft
+            if let from = decision.effectiveFrom { draft.effectiveFrom = from }
+            if let to = decision.effectiveTo { draft.effectiveTo = to }
+            if let justification = decision.ladderJustification { draft.ladderJustification = justification }
+            problems += draft.problems().filter { ["effective_from", "effective_to", "ladder_justification"].contains($0.field) }
+            if action.type.isRestrictive {
+                if draft.effectiveFrom == nil { draft.effectiveFrom = today }
+                if let from = draft.effectiveFrom, ISODay.isValid(from), from < today {
+                    problems.append(FieldError(
+                        field: "effective_from", message: "\(from) is before the decision day (\(today)); a decision does not act on the past"))
+                }
+            }
+            let record = try await Self.record(of: action.facilitatorID, excluding: id, on: conn, logger: db.logger)
+            let suggested = ProportionalityLadder.suggestion(after: record.map(\.type))
+            if ProportionalityLadder.needsJustification(action.type, suggested: suggested), draft.ladderJustification == nil {
+                problems.append(FieldError(
+                    field: "ladder_justification",
+                    message: "the ladder suggests \(suggested.rawValue) for this supplier; deciding \(action.type.rawValue), a harsher step, "
+                        + "needs a written justification"))
+            }
+            let gaps = try await gaps(action, today: today, on: conn)
+            if !gaps.isEmpty {
+                throw StoreError.refused(
+                    title: "Due process incomplete",
+                    detail: "The \(action.type.rawValue) cannot be decided: the record lacks \(gaps.count) element(s) of due process; each is listed in errors.",
+                    errors: gaps.map { FieldError(field: $0.code.rawValue, message: $0.message) } + problems)
+            }
+            if !problems.isEmpty { throw StoreError.invalid(problems) }
+            let userID = actor.userID.flatMap(UUID.init(uuidString:))
+            try await conn.query(
+                """
+                UPDATE licensing_actions SET decided_on = \(today)::date, decided_at = now(), decided_by = \(userID), decided_by_label = \(actor.label),
+                    suggested_type = \(suggested.rawValue), ladder_justification = \(draft.ladderJustification),
+                    effective_from = \(draft.effectiveFrom)::date, effective_to = \(draft.effectiveTo)::date
+                WHERE id = \(id)
+                """, logger: db.logger)
+            let agency = try await letters.loadAgency(action.agencyID, on: conn)
+            let appealDays = try await appealDays(action.agencyID, on: conn)
+            let letter = try await letters.draftActionLetter(
+                actionID: id, facilitatorID: action.facilitatorID, agencyID: action.agencyID,
+                kind: action.type == .warning ? .warning : .decisionNotice, language: decision.language,
+                responseDays: action.type == .warning ? agency.responseDays : appealDays, actor: actor, on: conn)
+            return "letter \(letter.id.uuidString.lowercased())"
+        }
+    }
+
+    public func withdraw(_ id: UUID, reason: String, expectedVersion: Int, actor: Actor) async throws -> Record {
+        try await change(id, to: .withdrawn, expectedVersion: expectedVersion, actor: actor, auditAction: "licensing_action.withdraw") { conn, _, today in
+            try Self.requireText("reason", reason)
+            try await conn.query("UPDATE licensing_actions SET ended_on = \(today)::date, end_reason = \(reason) WHERE id = \(id)", logger: db.logger)
+            return reason
+        }
+    }
+
+    // MARK: Appeal and end
+
+    /// Records an appeal lodged within the agency's period; the action's effect is suspended until the outcome.
+    public func appeal(_ id: UUID, lodgedOn: String, grounds: String, expectedVersion: Int, actor: Actor) async throws -> Record {
+        try await change(id, to: .appealed, expectedVersion: expectedVersion, actor: actor, auditAction: "licensing_action.appeal",
+                         day: lodgedOn) { conn, action, today in
+            var errors = FieldErrors()
+            if grounds.allSatisfy(\.isWhitespace) { errors.add("grounds", "is required: say what the supplier contests") }
+            else if grounds.count > 20_000 { errors.add("grounds", "must be at most 20000 characters") }
+            let period = try await appealPeriod(id, action: action, on: conn)
+            if !ISODay.isValid(lodgedOn) { errors.add("lodged_on", "must be a day written YYYY-MM-DD") }
+            else if lodgedOn > today { errors.add("lodged_on", "is after today (\(today))") }
+            else if let decided = action.decidedOn, lodgedOn < decided { errors.add("lodged_on", "is before the decision (\(decided))") }
+            else if lodgedOn > period.endsOn {
+                errors.add("lodged_on", "the appeal period of \(period.days) calendar days from \(period.from) ended on \(period.endsOn)")
+            }
+            if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
+            try await conn.query(
+                """
+                INSERT INTO licensing_appeals (action_id, lodged_on, period_ended_on, grounds, recorded_by, recorded_by_label)
+                VALUES (\(id), \(lodgedOn)::date, \(period.endsOn)::date, \(grounds), \(actor.userID.flatMap(UUID.init(uuidString:))), \(actor.label))
+                """, logger: db.logger)
+            return "appeal lodged on \(lodgedOn); effect suspended"
+        }
+    }
+
+    /// The appeal's outcome: upheld (the action takes effect again) or overturned (it never does).
+    public func decideAppeal(_ id: UUID, outcome: AppealOutcome, on day: String, reason: String, expectedVersion: Int,
+                             actor: Actor) async throws -> Record {
+        try await change(id, to: outcome.status, expectedVersion: expectedVersion, actor: actor,
+                         auditAction: "licensing_action.appeal_\(outcome.rawValue)", day: day) { conn, _, today in
+            var errors = FieldErrors()
+            var lodged = ""
+            for try await d in try await conn.query("SELECT lodged_on::text FROM licensing_appeals WHERE action_id = \(id)", logger: db.logger)
+                .decode(String.self) { lodged = d }
+            if !ISODay.isValid(day) { errors.add("decided_on", "must be a day written YYYY-MM-DD") }
+            else if day > today { errors.add("decided_on", "is after today (\(today))") }
+            else if day < lodged { errors.add("decided_on", "is before the appeal was lodged (\(lodged))") }
+            if reason.allSatisfy(\.isWhitespace) { errors.add("reason", "is required: give the grounds of the outcome") }
+            else if reason.count > 20_000 { errors.add("reason", "must be at most 20000 characters") }
+            if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
+            try await conn.query(
+                """
+                UPDATE licensing_appeals SET outcome = \(outcome.rawValue), outcome_on = \(day)::date, outcome_reason = \(reason),
+                    outcome_recorded_by_label = \(actor.label) WHERE action_id = \(id)
+                """, logger: db.logger)
+            return reason
+        }
+    }
+
+    /// Ends an action in force before its time (measures taken, review).
+    public func lift(_ id: UUID, on day: String?, reason: String, expectedVersion: Int, actor: Actor) async throws -> Record {
+        try await change(id, to: .lifted, expectedVersion: expectedVersion, actor: actor, auditAction: "licensing_action.lift",
+                         day: day) { conn, action, today in
+            let day = day ?? today
+            var errors = FieldErrors()
+            if !ISODay.isValid(day) { errors.add("lifted_on", "must be a day written YYYY-MM-DD") }
+            else if day > today { errors.add("lifted_on", "is after today (\(today))") }
+            else if let decided = action.decidedOn, day < decided { errors.add("lifted_on", "is before the decision (\(decided))") }
+            if reason.allSatisfy(\.isWhitespace) { errors.add("reason", "is required: say why the action is lifted") }
+            else if reason.count > 5000 { errors.add("reason", "must be at most 5000 characters") }
+            if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
+            try await conn.query("UPDATE licensing_actions SET ended_on = \(day)::date, end_reason = \(reason) WHERE id = \(id)", logger: db.logger)
+            return reason
+        }
+    }
+
+    /// Marks `expired` every final action whose end date passed before `today`. Returns their ids.
+    @discardableResult
+    public func sweepExpired(today: String? = nil, actor: Actor = Actor(userID: nil, agencyID: nil, label: "system:licensing-sweep")) async throws -> [UUID] {
+        try await db.transaction { conn in
+            var day = today ?? ""
+            if today == nil { day = try await LetterStore.today(on: conn, logger: db.logger) }
+            let rows = try await conn.query(
+                """
+                UPDATE licensing_actions SET status = 'expired', ended_on = effective_to, end_reason = 'its end date passed',
+                    updated_at = now(), version = version + 1
+                WHERE id IN (SELECT id FROM licensing_actions WHERE status IN ('decided', 'upheld') AND effective_to < \(day)::date
+                             ORDER BY id FOR UPDATE SKIP LOCKED)
+                RETURNING id, effective_to::text
+                """, logger: db.logger)
+            var expired: [(UUID, String)] = []
+            for try await row in rows.decode((UUID, String).self) { expired.append(row) }
+            for (id, end) in expired {
+                try await addEvent(id, status: .expired, on: end, note: "its end date passed", actor: actor, on: conn)
+            }
+            if !expired.isEmpty {
+                let list = expired.map { "\"\($0.0.uuidString.lowercased())\"" }.joined(separator: ",")
+                try await AuditLog.append(on: conn, actor: actor, action: "licensing_action.expire", entityType: "licensing_action",
+                                          entityID: nil, before: nil, after: "{\"day\": \"\(day)\", \"ids\": [\(list)]}", logger: db.logger)
+            }
+            return expired.map(\.0)
+        }
+    }
+
+    // MARK: Public register
+
+    public static let registerColumns = [
+        "id", "decided_on", "authority", "supplier_name", "supplier_country", "supplier_registration_number", "type", "status",
+        "legal_basis", "conditions", "amount", "currency", "effective_from", "effective_to", "appeal_outcome", "appeal_decided_on",
+    ]
+
+    /// Restrictive actions that are final, newest decision first, as rows of `registerColumns`.
+    public func publicRegister() async throws -> [[String: String?]] {
+        let rows = try await db.client.query(
+            """
+            SELECT id::text, decided_on::text, authority, supplier_name, supplier_country, supplier_registration_number, type, status,
+                   legal_basis, conditions, amount_minor, currency, effective_from::text, effective_to::text, appeal_outcome,
+                   appeal_decided_on::text
+            FROM public_register ORDER BY decided_on DESC, supplier_name, id
+            """, logger: db.logger)
+        var items: [[String: String?]] = []
+        for try await r in rows.decode((String, String, String, String, String, String?, String, String, String, String?, Int64?, String?,
+                                        String?, String?, String?, String?).self) {
+            let values: [String?] = [r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10.map { Self.decimal($0, currency: r.11 ?? "") },
+                                     r.11, r.12, r.13, r.14, r.15]
+            items.append(Dictionary(uniqueKeysWithValues: zip(Self.registerColumns, values)))
+        }
+        return items
+    }
+
+    public func publicRegisterCSV() async throws -> Data {
+        let items = try await publicRegister()
+        return try FacilitatorTransfer.csvLines([Self.registerColumns] + items.map { item in Self.registerColumns.map { (item[$0] ?? nil) ?? "" } })
+    }
+
+    /// Minor units as a plain decimal (`2500000` EUR → `25000.00`; JPY has no decimals).
+    static func decimal(_ minor: Int64, currency: String) -> String {
+        let zeroDecimals: Set<String> = ["JPY", "KRW", "ISK", "CLP", "VND", "XAF", "XOF", "XPF", "PYG", "UGX", "RWF", "KMF", "GNF", "DJF", "BIF", "VUV"]
+        let threeDecimals: Set<String> = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"]
+        let places = zeroDecimals.contains(currency) ? 0 : threeDecimals.contains(currency) ? 3 : 2
+        guard places > 0 else { return String(minor) }
+        var scale: Int64 = 1
+        for _ in 0..<places { scale *= 10 }
+        let fraction = String(minor % scale)
+        return "\(minor / scale)." + String(repeating: "0", count: places - fraction.count) + fraction
+    }
+
+    // MARK: Pieces
+
+    struct Locked {
+        var id: UUID
+        var facilitatorID: UUID
+        var agencyID: UUID
+        var type: LicensingActionType
+        var status: LicensingActionStatus
+        var version: Int
+        var proposedBy: UUID?
+        var proposedByLabel: String
+        var decidedOn: String?
+        var draft: LicensingActionDraft
+    }
+
+    func lock(_ id: UUID, forUpdate: Bool = true, on conn: PostgresConnection) async throws -> Locked {
+        let rows = try await conn.query(
+            PostgresQuery(unsafeSQL: """
+                SELECT facilitator_id, agency_id, type, status, version, proposed_by, proposed_by_label, decided_on::text, legal_basis,
+                       rationale, conditions, amount_minor, currency, effective_from::text, effective_to::text, ladder_justification
+                FROM licensing_actions WHERE id = $1\(forUpdate ? " FOR UPDATE" : "")
+                """, binds: { var b = PostgresBindings(); b.append(id); return b }()), logger: db.logger)
+        for try await r in rows.decode((UUID, UUID, String, String, Int, UUID?, String, String?, String, String, String?, Int64?, String?,
+                                        String?, String?, String?).self) {
+            let type = LicensingActionType(rawValue: r.2)!
+            return Locked(
+                id: id, facilitatorID: r.0, agencyID: r.1, type: type, status: LicensingActionStatus(rawValue: r.3)!, version: r.4, proposedBy: r.5,
+                proposedByLabel: r.6, decidedOn: r.7,
+                draft: LicensingActionDraft(facilitatorID: r.0.uuidString.lowercased(), type: type, legalBasis: r.8, rationale: r.9,
+                                            conditions: r.10, amountMinor: r.11, currency: r.12, effectiveFrom: r.13, effectiveTo: r.14,
+                                            ladderJustification: r.15))
+        }
+        throw StoreError.notFound(entity: "licensing action", id: id.uuidString.lowercased())
+    }
+
+    /// One step of an action: lock, check version and transition, run `body`
+    /// (which returns the event's note), move the status, record the event and audit.
+    func change(_ id: UUID, to next: LicensingActionStatus?, expectedVersion: Int, actor: Actor, auditAction: String, day: String? = nil,
+                _ body: (PostgresConnection, Locked, String) async throws -> String?) async throws -> Record {
+        try await db.transaction { conn in
+            let action = try await lock(id, on: conn)
+            guard action.version == expectedVersion else { throw StoreError.versionConflict(current: action.version) }
+            if let next, !action.status.canMove(to: next) {
+                throw StoreError.transition(entity: "licensing action", from: action.status.rawValue, to: next.rawValue,
+                                            allowed: action.status.allowedNext.map(\.rawValue))
+            }
+            let today = try await LetterStore.today(on: conn, logger: db.logger)
+            let before = try await document(id, on: conn)
+            let note = try await body(conn, action, today)
+            try await conn.query(
+                """
+                UPDATE licensing_actions SET status = \(next?.rawValue ?? action.status.rawValue), updated_at = now(), version = version + 1
+                WHERE id = \(id)
+                """, logger: db.logger)
+            if let next { try await addEvent(id, status: next, on: day ?? today, note: note, actor: actor, on: conn) }
+            let after = try await document(id, on: conn)
+            try await AuditLog.append(on: conn, actor: actor, action: auditAction, entityType: "licensing_action",
+                                      entityID: id.uuidString.lowercased(), before: before.json, after: after.json, logger: db.logger)
+            return after
+        }
+    }
+
+    /// What the due-process guard finds missing, from the record as it stands.
+    func gaps(_ action: Locked, today: String, on conn: PostgresConnection) async throws -> [DueProcessGap] {
+        guard action.type.isRestrictive else { return [] }
+        // Notices: the supplier's outreach letters and warnings, with the day each reached it (delivered, or answered).
+        var notices: [DueProcessNotice] = []
+        for try await (reference, reached) in try await conn.query(
+            """
+            SELECT reference, coalesce(delivered_on, responded_on)::text FROM letters
+            WHERE facilitator_id = \(action.facilitatorID) AND status <> 'draft' AND kind IN ('inform_call_to_action', 'reminder', 'warning')
+            """, logger: db.logger).decode((String, String?).self) {
+            notices.append(DueProcessNotice(reference: reference, reachedOn: reached))
+        }
+        // The evidence linked to this action, by the observed day of each signal's current version.
+        var signalDays: [String] = []
+        for try await day in try await conn.query(
+            """
+            SELECT (SELECT v.observed_on FROM signal_versions v WHERE v.signal_id = l.signal_id ORDER BY v.version DESC LIMIT 1)::text
+            FROM licensing_action_signals l WHERE l.action_id = \(action.id)
+            """, logger: db.logger).decode(String.self) {
+            signalDays.append(day)
+        }
+        var intent: NoticeOfIntent?
+        if let latest = try await latestNotice(action.id, on: conn) {
+            intent = NoticeOfIntent(reference: latest.reference ?? "(a draft, not yet approved)", deliveredOn: latest.reachedOn,
+                                    responseDeadline: latest.deadline ?? "", respondedOn: latest.respondedOn)
+        }
+        return DueProcess.gaps(type: action.type, notices: notices, linkedSignalDays: signalDays, noticeOfIntent: intent, today: today)
+    }
+
+    struct NoticeLetter {
+        var reference: String?
+        var status: String
+        var reachedOn: String?
+        var deadline: String?
+        var respondedOn: String?
+    }
+
+    /// The action's most recent notice of intent; a response proves it arrived.
+    func latestNotice(_ actionID: UUID, on conn: PostgresConnection) async throws -> NoticeLetter? {
+        let rows = try await conn.query(
+            """
+            SELECT reference, status, coalesce(delivered_on, responded_on)::text, response_deadline::text, responded_on::text
+            FROM letters WHERE licensing_action_id = \(actionID) AND kind = 'notice_of_intent' ORDER BY created_at DESC, id LIMIT 1
+            """, logger: db.logger)
+        for try await r in rows.decode((String?, String, String?, String?, String?).self) {
+            return NoticeLetter(reference: r.0, status: r.1, reachedOn: r.2, deadline: r.3, respondedOn: r.4)
+        }
+        return nil
+    }
+
+    struct RecordEntry {
+        var id: UUID
+        var type: LicensingActionType
+        var status: String
+        var decidedOn: String
+    }
+
+    /// The supplier's decided actions that stand (the ladder's input), oldest first.
+    static func record(of facilitatorID: UUID, excluding: UUID?, on conn: PostgresConnection, logger: Logger) async throws -> [RecordEntry] {
+        let counted = LicensingActionStatus.allCases.filter(\.countsOnRecord).map(\.rawValue)
+        let rows = try await conn.query(
+            """
+            SELECT id, type, status, decided_on::text FROM licensing_actions
+            WHERE facilitator_id = \(facilitatorID) AND status = ANY(\(counted)) AND id IS DISTINCT FROM \(excluding)
+            ORDER BY decided_on, id
+            """, logger: logger)
+        var entries: [RecordEntry] = []
+        for try await (id, type, status, decided) in rows.decode((UUID, String, String, String).self) {
+            entries.append(RecordEntry(id: id, type: LicensingActionType(rawValue: type)!, status: status, decidedOn: decided))
+        }
+        return entries
+    }
+
+    func supplierStatus(_ id: UUID, on conn: PostgresConnection) async throws -> String? {
+        for try await status in try await conn.query("SELECT status FROM facilitators WHERE id = \(id)", logger: db.logger).decode(String.self) {
+            return status
+        }
+        return nil
+    }
+
+    /// The signals named, each checked to exist and to concern the supplier.
+    func checkSignals(_ raw: [String], facilitatorID: UUID?, on conn: PostgresConnection, problems: inout [FieldError]) async throws -> [UUID] {
+        var ids: [UUID] = []
+        for text in raw {
+            guard let id = UUID(uuidString: text) else {
+                problems.append(FieldError(field: "signal_ids", message: "'\(text)' is not a signal id (UUID)"))
+                continue
+            }
+            ids.append(id)
+        }
+        guard !ids.isEmpty, let facilitatorID else { return ids }
+        var concerning: Set<UUID> = [], existing: Set<UUID> = []
+        for try await (id, concerns) in try await conn.query(
+            """
+            SELECT s.id, EXISTS (SELECT 1 FROM signal_facilitators f WHERE f.signal_id = s.id AND f.facilitator_id = \(facilitatorID))
+            FROM signals s WHERE s.id = ANY(\(ids)::uuid[])
+            """, logger: db.logger).decode((UUID, Bool).self) {
+            existing.insert(id)
+            if concerns { concerning.insert(id) }
+        }
+        for id in ids {
+            let text = id.uuidString.lowercased()
+            if !existing.contains(id) { problems.append(FieldError(field: "signal_ids", message: "no signal \(text)")) }
+            else if !concerning.contains(id) {
+                problems.append(FieldError(field: "signal_ids", message: "signal \(text) does not concern this supplier"))
+            }
+        }
+        return ids
+    }
+
+    func link(_ id: UUID, signals: [UUID], actor: Actor, on conn: PostgresConnection) async throws {
+        guard !signals.isEmpty else { return }
+        try await conn.query(
+            """
+            INSERT INTO licensing_action_signals (action_id, signal_id, linked_by_label)
+            SELECT \(id), unnest(\(signals)::uuid[]), \(actor.label) ON CONFLICT DO NOTHING
+            """, logger: db.logger)
+    }
+
+    func addEvent(_ id: UUID, status: LicensingActionStatus, on day: String, note: String?, actor: Actor, on conn: PostgresConnection) async throws {
+        try await conn.query(
+            """
+            INSERT INTO licensing_action_events (action_id, seq, status, occurred_on, recorded_by, recorded_by_label, note)
+            SELECT \(id), coalesce(max(seq), 0) + 1, \(status.rawValue), \(day)::date, \(actor.userID.flatMap(UUID.init(uuidString:))),
+                   \(actor.label), \(note)
+            FROM licensing_action_events WHERE action_id = \(id)
+            """, logger: db.logger)
+    }
+
+    func document(_ id: UUID, on conn: PostgresConnection) async throws -> Record {
+        let rows = try await conn.query("SELECT document::text, version FROM licensing_action_documents WHERE id = \(id)", logger: db.logger)
+        for try await (json, version) in rows.decode((String, Int).self) { return Record(id: id, json: json, version: version) }
+        throw StoreError.notFound(entity: "licensing action", id: id.uuidString.lowercased())
+    }
+
+    func appealDays(_ agencyID: UUID, on conn: PostgresConnection) async throws -> Int {
+        for try await days in try await conn.query("SELECT appeal_days FROM agencies WHERE id = \(agencyID)", logger: db.logger).decode(Int.self) {
+            return days
+        }
+        throw StoreError.notFound(entity: "agency", id: agencyID.uuidString.lowercased())
+    }
+
+    /// The appeal period: calendar days from the decision letter's date (the decision day while the letter is unsent).
+    func appealPeriod(_ id: UUID, action: Locked, on conn: PostgresConnection) async throws -> (from: String, days: Int, endsOn: String) {
+        var from = action.decidedOn ?? ""
+        for try await day in try await conn.query(
+            """
+            SELECT letter_date::text FROM letters WHERE licensing_action_id = \(id) AND kind IN ('decision_notice', 'warning')
+              AND letter_date IS NOT NULL ORDER BY created_at DESC LIMIT 1
+            """, logger: db.logger).decode(String.self) { from = day }
+        let days = try await appealDays(action.agencyID, on: conn)
+        return (from, days, LetterStore.day(from, plus: days))
+    }
+
+    static func requireText(_ field: String, _ value: String, max: Int = 5000) throws {
+        if value.allSatisfy(\.isWhitespace) { throw StoreError.invalid([FieldError(field: field, message: "is required")]) }
+        if value.count > max { throw StoreError.invalid([FieldError(field: field, message: "must be at most \(max) characters")]) }
+    }
+}

@@ -1,0 +1,82 @@
+import Testing
+
+@testable import BarrierCore
+
+@Suite("Licensing actions: lifecycle, ladder and proposals")
+struct LicensingTests {
+    @Test("only the lifecycle's steps exist, and only decided or upheld actions are final")
+    func lifecycle() {
+        let steps: [LicensingActionStatus: Set<LicensingActionStatus>] = [
+            .proposed: [.noticeOfIntent, .decided, .withdrawn],
+            .noticeOfIntent: [.noticeOfIntent, .decided, .withdrawn],
+            .decided: [.appealed, .lifted, .expired],
+            .appealed: [.upheld, .overturned],
+            .upheld: [.lifted, .expired],
+            .overturned: [], .lifted: [], .expired: [], .withdrawn: [],
+        ]
+        for from in LicensingActionStatus.allCases {
+            for to in LicensingActionStatus.allCases {
+                #expect(from.canMove(to: to) == steps[from]!.contains(to), "\(from) → \(to)")
+            }
+        }
+        #expect(LicensingActionStatus.allCases.filter(\.isFinal) == [.decided, .upheld])
+        #expect(!LicensingActionStatus.appealed.countsOnRecord && !LicensingActionStatus.overturned.countsOnRecord)
+        #expect(LicensingActionStatus.lifted.countsOnRecord && LicensingActionStatus.expired.countsOnRecord)
+    }
+
+    @Test("the ladder suggests one rung above the harshest action on record, a warning first, and never beyond revocation",
+          arguments: [
+              ([], LicensingActionType.warning),
+              ([.warning], .conditions),
+              ([.warning, .conditions], .fine),
+              ([.fine, .warning], .suspension),
+              ([.suspension], .revocation),
+              ([.revocation], .revocation),
+          ] as [([LicensingActionType], LicensingActionType)])
+    func ladder(record: [LicensingActionType], suggested: LicensingActionType) {
+        #expect(ProportionalityLadder.suggestion(after: record) == suggested)
+        for type in LicensingActionType.allCases {
+            #expect(ProportionalityLadder.needsJustification(type, suggested: suggested) == (type.rung > suggested.rung))
+        }
+    }
+
+    static func draft(_ type: LicensingActionType) -> LicensingActionDraft {
+        LicensingActionDraft(facilitatorID: "6f1c1a52-7d5e-4f83-9a3e-0c2f6d8b9e11", type: type, legalBasis: "Art. 12 Licensing Act",
+                             rationale: "Kept shipping after the warning.")
+    }
+
+    @Test("each type asks for its own fields and refuses the others'")
+    func typeSpecificFields() {
+        #expect(Self.draft(.warning).problems().isEmpty)
+        #expect(Self.draft(.revocation).problems().isEmpty)
+        #expect(Set(Self.draft(.conditions).problems().map(\.field)) == ["conditions"])
+        #expect(Set(Self.draft(.fine).problems().map(\.field)) == ["amount_minor", "currency"])
+        #expect(Set(Self.draft(.suspension).problems().map(\.field)) == ["effective_from", "effective_to"])
+
+        var fine = Self.draft(.fine)
+        fine.amountMinor = 2_500_000
+        fine.currency = "EUR"
+        #expect(fine.problems().isEmpty)
+        fine.currency = "EURO"
+        fine.amountMinor = -5
+        #expect(Set(fine.problems().map(\.field)) == ["amount_minor", "currency"])
+
+        var warning = Self.draft(.warning)
+        warning.conditions = "Check bulk senders."
+        warning.amountMinor = 100
+        warning.effectiveTo = "2026-12-31"
+        #expect(Set(warning.problems().map(\.field)) == ["conditions", "amount_minor", "effective_to"])
+
+        var suspension = Self.draft(.suspension)
+        suspension.effectiveFrom = "2026-07-01"
+        suspension.effectiveTo = "2026-06-30"
+        #expect(suspension.problems().map(\.field) == ["effective_to"])
+        suspension.effectiveTo = "2026-02-30"
+        #expect(suspension.problems().map(\.field) == ["effective_to"])
+
+        var revocation = Self.draft(.revocation)
+        revocation.effectiveTo = "2027-01-01"
+        revocation.legalBasis = "  "
+        #expect(Set(revocation.problems().map(\.field)) == ["effective_to", "legal_basis"])
+    }
+}

@@ -1,0 +1,155 @@
+import BarrierCore
+import BarrierTestSupport
+import Foundation
+import Testing
+@testable import BarrierStore
+
+@Suite("Licensing actions in the store")
+struct LicensingStoreTests {
+    static let officer = Actor(userID: nil, agencyID: nil, label: "cli:officer")
+    static let director = Actor(userID: nil, agencyID: nil, label: "cli:director")
+
+    struct Setting {
+        let db: Database
+        let letters: LetterStore
+        let store: LicensingStore
+        let agency: UUID
+        let supplier: UUID
+    }
+
+    static func setting(_ body: @Sendable (Setting) async throws -> Void) async throws {
+        try await TestDatabase.withFresh { db in
+            let agency = try await Fixtures.letterheadAgency(db)
+            let letters = try await Fixtures.letterStore(db)
+            let supplier = try await FacilitatorStore(db).create(Fixtures.patch("Paketblitz Logistik GmbH", sector: "parcel_delivery"),
+                                                                allowDuplicates: false, actor: Fixtures.system)
+            try await body(Setting(db: db, letters: letters, store: LicensingStore(db, letters: letters), agency: agency, supplier: supplier.id))
+        }
+    }
+
+    static func warning(_ s: Setting) async throws -> LicensingStore.Record {
+        let draft = LicensingActionDraft(facilitatorID: s.supplier.uuidString.lowercased(), type: .warning, legalBasis: "§ 12 PostG",
+                                         rationale: "Bulk consignments without tracking from a known vendor.")
+        let proposed = try await s.store.propose(draft, agencyID: s.agency, actor: officer)
+        return try await s.store.decide(proposed.id, .init(), expectedVersion: proposed.version, actor: director)
+    }
+
+    @Test("an appeal is accepted within the agency's calendar days from the decision letter and refused after; the refusal changes nothing")
+    func appealPeriod() async throws {
+        try await Self.setting { s in
+            let decided = try await Self.warning(s)
+            try await TestDatabase.sql(s.db, "UPDATE agencies SET appeal_days = 5")
+            try await TestDatabase.sql(s.db, "UPDATE licensing_actions SET decided_on = current_date - 10")
+            let today = try await TestDatabase.scalar(s.db, "SELECT current_date::text")!
+            let ended = try await TestDatabase.scalar(s.db, "SELECT (current_date - 5)::text")!
+            do {
+                _ = try await s.store.appeal(decided.id, lodgedOn: today, grounds: "Too late.", expectedVersion: decided.version, actor: Self.officer)
+                Issue.record("a late appeal was recorded")
+            } catch StoreError.invalid(let errors) {
+                #expect(errors.map(\.field) == ["lodged_on"] && errors[0].message.contains("ended on \(ended)"))
+            }
+            #expect(try await s.store.get(decided.id).json.contains("\"status\" : \"decided\""))
+            // Once the decision letter is dated, the period runs from the letter.
+            let letter = try #require(try await TestDatabase.scalar(s.db, "SELECT id::text FROM letters WHERE licensing_action_id IS NOT NULL"))
+            let approved = try await s.letters.approve(UUID(uuidString: letter)!, expectedVersion: 1, actor: Self.director)
+            #expect(approved.reference != nil)
+            let appealed = try await s.store.appeal(decided.id, lodgedOn: today, grounds: "The facts are disputed.",
+                                                    expectedVersion: decided.version, actor: Self.officer)
+            #expect(appealed.json.contains("\"effect_suspended\" : true"))
+            let overturned = try await s.store.decideAppeal(decided.id, outcome: .overturned, on: today, reason: "Facts not proven.",
+                                                            expectedVersion: appealed.version, actor: Self.director)
+            #expect(overturned.json.contains("\"status\" : \"overturned\""))
+            let ladder = try await s.store.ladder(facilitatorID: s.supplier)
+            #expect(ladder.contains("\"suggested_type\":\"warning\""), "an overturned action does not count on the record")
+        }
+    }
+
+    @Test("a notice of intent is issued again only after the first came back undelivered")
+    func noticeReissue() async throws {
+        try await Self.setting { s in
+            let draft = LicensingActionDraft(facilitatorID: s.supplier.uuidString.lowercased(), type: .conditions, legalBasis: "§ 12 PostG",
+                                             rationale: "Bulk consignments without tracking.", conditions: "Track-and-trace on every parcel.")
+            let proposed = try await s.store.propose(draft, agencyID: s.agency, actor: Self.officer)
+            let first = try await s.store.issueNoticeOfIntent(proposed.id, responseDays: 14, language: .de, expectedVersion: proposed.version,
+                                                              actor: Self.officer)
+            await #expect(throws: StoreError.self) {
+                try await s.store.issueNoticeOfIntent(proposed.id, responseDays: nil, language: nil, expectedVersion: first.version, actor: Self.officer)
+            }
+            let letter = UUID(uuidString: try #require(try await TestDatabase.scalar(s.db, "SELECT id::text FROM letters")))!
+            let approved = try await s.letters.approve(letter, expectedVersion: 1, actor: Self.officer)
+            let day = try await TestDatabase.scalar(s.db, "SELECT current_date::text")!
+            let sent = try await s.letters.record(letter, step: .sent(on: day, method: .registeredPost, trackingNumber: nil),
+                                                  expectedVersion: approved.version, actor: Self.officer)
+            _ = try await s.letters.record(letter, step: .returned(on: day, reason: "Addressee unknown"), expectedVersion: sent.version,
+                                           actor: Self.officer)
+            let second = try await s.store.issueNoticeOfIntent(proposed.id, responseDays: nil, language: nil, expectedVersion: first.version,
+                                                               actor: Self.officer)
+            #expect(try await TestDatabase.scalar(s.db, "SELECT count(*)::text FROM letters WHERE kind = 'notice_of_intent'") == "2")
+            let gaps = try await s.store.dueProcess(proposed.id)
+            #expect(gaps.contains("notice_of_intent_not_delivered") && gaps.contains("no_notice_reached"))
+            #expect(second.json.contains("\"status\" : \"notice_of_intent\""))
+            let text = try await s.letters.preview(letter).text
+            #expect(text.contains("Track-and-trace on every parcel."))
+        }
+    }
+
+    @Test("the sweep marks final actions past their end date expired, once, and the register drops them")
+    func expirySweep() async throws {
+        try await Self.setting { s in
+            let agency = s.agency.uuidString.lowercased(), supplier = s.supplier.uuidString.lowercased()
+            for (end, status) in [("current_date - 1", "decided"), ("current_date - 3", "upheld"), ("current_date", "decided"),
+                                  ("current_date - 2", "appealed")] {
+                try await TestDatabase.sql(s.db, """
+                    INSERT INTO licensing_actions (facilitator_id, agency_id, type, status, legal_basis, rationale, effective_from, effective_to,
+                        proposed_by_label, decided_on, decided_at, decided_by_label, suggested_type)
+                    VALUES ('\(supplier)', '\(agency)', 'suspension', '\(status)', '§ 12 PostG', 'Kept shipping.', current_date - 30, \(end),
+                        'cli:officer', current_date - 40, now(), 'cli:director', 'warning')
+                    """)
+            }
+            #expect(try await s.store.publicRegister().count == 3)
+            let expired = try await s.store.sweepExpired()
+            #expect(expired.count == 2)
+            #expect(try await s.store.sweepExpired().isEmpty)
+            #expect(try await s.store.publicRegister().count == 1, "only the action ending today is still in force")
+            #expect(try await TestDatabase.scalar(s.db, "SELECT string_agg(status, ',' ORDER BY status) FROM licensing_action_events") == "expired,expired")
+            #expect(try await TestDatabase.scalar(s.db, "SELECT count(*)::text FROM audit_events WHERE action = 'licensing_action.expire'") == "1")
+        }
+    }
+
+    @Test("the database keeps the rules even against psql: four eyes, the fields of each type, frozen evidence and history")
+    func databaseRules() async throws {
+        try await Self.setting { s in
+            let decided = try await Self.warning(s)
+            let id = decided.id.uuidString.lowercased()
+            for statement in [
+                "UPDATE licensing_actions SET decided_by_label = proposed_by_label",
+                "UPDATE licensing_actions SET amount_minor = 100, currency = 'EUR'",
+                "UPDATE licensing_actions SET status = 'lifted'",
+                "DELETE FROM licensing_action_events",
+                "UPDATE letters SET licensing_action_id = NULL WHERE licensing_action_id = '\(id)'",
+            ] {
+                await #expect(throws: (any Error).self, "\(statement)") { try await TestDatabase.sql(s.db, statement) }
+            }
+        }
+    }
+
+    @Test("two deciders at once: one decision, one 412, one decision letter")
+    func concurrentDecisions() async throws {
+        try await Self.setting { s in
+            let draft = LicensingActionDraft(facilitatorID: s.supplier.uuidString.lowercased(), type: .warning, legalBasis: "§ 12 PostG",
+                                             rationale: "Bulk consignments without tracking.")
+            let proposed = try await s.store.propose(draft, agencyID: s.agency, actor: Self.officer)
+            let outcomes = await withTaskGroup(of: Bool.self) { group in
+                for n in 0..<2 {
+                    group.addTask {
+                        let decider = Actor(userID: nil, agencyID: nil, label: "cli:director\(n)")
+                        return (try? await s.store.decide(proposed.id, .init(), expectedVersion: proposed.version, actor: decider)) != nil
+                    }
+                }
+                return await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 }.count == 1)
+            #expect(try await TestDatabase.scalar(s.db, "SELECT count(*)::text FROM letters WHERE kind = 'warning'") == "1")
+        }
+    }
+}
