@@ -82,16 +82,11 @@ public struct LicensingActionDraft: Sendable, Equatable {
     /// Every rule the proposal breaks, by field.
     public func problems() -> [FieldError] {
         var errors = FieldErrors()
-        func text(_ field: String, _ value: String?, max: Int, required: Bool) {
-            guard let value else { if required { errors.add(field, "is required") }; return }
-            if value.allSatisfy(\.isWhitespace) { errors.add(field, "must not be blank") }
-            else if value.count > max { errors.add(field, "must be at most \(max) characters") }
-        }
-        text("legal_basis", legalBasis, max: 500, required: true)
-        text("rationale", rationale, max: 20_000, required: true)
-        text("ladder_justification", ladderJustification, max: 5_000, required: false)
+        errors.text("legal_basis", legalBasis, max: 500)
+        errors.text("rationale", rationale, max: 20_000)
+        errors.text("ladder_justification", ladderJustification, max: 5_000, required: false)
         if type == .conditions {
-            text("conditions", conditions, max: 10_000, required: true)
+            errors.text("conditions", conditions, max: 10_000)
         } else if conditions != nil {
             errors.add("conditions", "only an action of type conditions has conditions")
         }

@@ -38,6 +38,20 @@ public struct FieldErrors: Sendable {
 
     public var isEmpty: Bool { errors.isEmpty }
 
+    /// A free text that must say something, within `max` characters; `missing` says what to write.
+    public mutating func text(_ field: String, _ value: String?, max: Int, required: Bool = true, missing: String = "is required") {
+        guard let value else { if required { add(field, missing) }; return }
+        if value.allSatisfy(\.isWhitespace) { add(field, required ? missing : "must not be blank") }
+        else if value.count > max { add(field, "must be at most \(max) characters") }
+    }
+
+    /// A day that has happened (not after `today`) and not before `earliest`, named as `earliestIs` ("the decision").
+    public mutating func pastDay(_ field: String, _ day: String, today: String, earliest: String? = nil, earliestIs: String = "") {
+        if !ISODay.isValid(day) { add(field, "must be a day written YYYY-MM-DD") }
+        else if day > today { add(field, "is after today (\(today)); record what has happened") }
+        else if let earliest, day < earliest { add(field, "is before \(earliestIs) (\(earliest))") }
+    }
+
     /// Throws when anything was collected.
     public func check() throws(ValidationFailure) {
         if !errors.isEmpty { throw ValidationFailure(errors) }

@@ -234,7 +234,9 @@ public struct LicensingStore: Sendable {
 
     public func withdraw(_ id: UUID, reason: String, expectedVersion: Int, actor: Actor) async throws -> Record {
         try await change(id, to: .withdrawn, expectedVersion: expectedVersion, actor: actor, auditAction: "licensing_action.withdraw") { conn, _, today in
-            try Self.requireText("reason", reason)
+            var errors = FieldErrors()
+            errors.text("reason", reason, max: 5000, missing: "is required: say why the action is withdrawn")
+            if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
             try await conn.query("UPDATE licensing_actions SET ended_on = \(today)::date, end_reason = \(reason) WHERE id = \(id)", logger: db.logger)
             return reason
         }
@@ -247,13 +249,10 @@ public struct LicensingStore: Sendable {
         try await change(id, to: .appealed, expectedVersion: expectedVersion, actor: actor, auditAction: "licensing_action.appeal",
                          day: lodgedOn) { conn, action, today in
             var errors = FieldErrors()
-            if grounds.allSatisfy(\.isWhitespace) { errors.add("grounds", "is required: say what the supplier contests") }
-            else if grounds.count > 20_000 { errors.add("grounds", "must be at most 20000 characters") }
+            errors.text("grounds", grounds, max: 20_000, missing: "is required: say what the supplier contests")
             let period = try await appealPeriod(id, action: action, on: conn)
-            if !ISODay.isValid(lodgedOn) { errors.add("lodged_on", "must be a day written YYYY-MM-DD") }
-            else if lodgedOn > today { errors.add("lodged_on", "is after today (\(today))") }
-            else if let decided = action.decidedOn, lodgedOn < decided { errors.add("lodged_on", "is before the decision (\(decided))") }
-            else if lodgedOn > period.endsOn {
+            errors.pastDay("lodged_on", lodgedOn, today: today, earliest: action.decidedOn, earliestIs: "the decision")
+            if !errors.errors.contains(where: { $0.field == "lodged_on" }) && lodgedOn > period.endsOn {
                 errors.add("lodged_on", "the appeal period of \(period.days) calendar days from \(period.from) ended on \(period.endsOn)")
             }
             if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
@@ -275,11 +274,8 @@ public struct LicensingStore: Sendable {
             var lodged = ""
             for try await d in try await conn.query("SELECT lodged_on::text FROM licensing_appeals WHERE action_id = \(id)", logger: db.logger)
                 .decode(String.self) { lodged = d }
-            if !ISODay.isValid(day) { errors.add("decided_on", "must be a day written YYYY-MM-DD") }
-            else if day > today { errors.add("decided_on", "is after today (\(today))") }
-            else if day < lodged { errors.add("decided_on", "is before the appeal was lodged (\(lodged))") }
-            if reason.allSatisfy(\.isWhitespace) { errors.add("reason", "is required: give the grounds of the outcome") }
-            else if reason.count > 20_000 { errors.add("reason", "must be at most 20000 characters") }
+            errors.pastDay("decided_on", day, today: today, earliest: lodged, earliestIs: "the day the appeal was lodged")
+            errors.text("reason", reason, max: 20_000, missing: "is required: give the grounds of the outcome")
             if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
             try await conn.query(
                 """
@@ -296,11 +292,8 @@ public struct LicensingStore: Sendable {
                          day: day) { conn, action, today in
             let day = day ?? today
             var errors = FieldErrors()
-            if !ISODay.isValid(day) { errors.add("lifted_on", "must be a day written YYYY-MM-DD") }
-            else if day > today { errors.add("lifted_on", "is after today (\(today))") }
-            else if let decided = action.decidedOn, day < decided { errors.add("lifted_on", "is before the decision (\(decided))") }
-            if reason.allSatisfy(\.isWhitespace) { errors.add("reason", "is required: say why the action is lifted") }
-            else if reason.count > 5000 { errors.add("reason", "must be at most 5000 characters") }
+            errors.pastDay("lifted_on", day, today: today, earliest: action.decidedOn, earliestIs: "the decision")
+            errors.text("reason", reason, max: 5000, missing: "is required: say why the action is lifted")
             if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
             try await conn.query("UPDATE licensing_actions SET ended_on = \(day)::date, end_reason = \(reason) WHERE id = \(id)", logger: db.logger)
             return reason
@@ -592,10 +585,5 @@ public struct LicensingStore: Sendable {
             """, logger: db.logger).decode(String.self) { from = day }
         let days = try await appealDays(action.agencyID, on: conn)
         return (from, days, LetterStore.day(from, plus: days))
-    }
-
-    static func requireText(_ field: String, _ value: String, max: Int = 5000) throws {
-        if value.allSatisfy(\.isWhitespace) { throw StoreError.invalid([FieldError(field: field, message: "is required")]) }
-        if value.count > max { throw StoreError.invalid([FieldError(field: field, message: "must be at most \(max) characters")]) }
     }
 }

@@ -17,6 +17,17 @@ struct Barrier: AsyncParsableCommand {
         ])
 }
 
+/// A word of one of the closed lists, read from an option; one line naming the list when it is not one.
+func vocabulary<T: NamedVocabulary>(_ raw: String, option: String) throws -> T {
+    guard let value = T(rawValue: raw) else { throw CLIFailure(description: "--\(option): \(T.notOne(raw))") }
+    return value
+}
+
+/// The same for an option that may be left out.
+func vocabulary<T: NamedVocabulary>(_ raw: String?, option: String) throws -> T? {
+    try raw.map { try vocabulary($0, option: option) as T }
+}
+
 /// The one line a command prints on stderr when it refuses bad input.
 struct CLIFailure: Error, CustomStringConvertible {
     var description: String

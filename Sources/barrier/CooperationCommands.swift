@@ -29,7 +29,7 @@ struct CooperationCommand: AsyncParsableCommand {
         @Option(help: "The logged contact it rests on.") var contact: String?
 
         func execute() async throws {
-            guard let level = CooperationLevel(rawValue: level) else { throw CLIFailure(description: "--level: \(CooperationLevel.notOne(self.level))") }
+            let level: CooperationLevel = try vocabulary(level, option: "level")
             let id = try parseID(facilitator, "supplier")
             let (letterID, contactID) = (try letter.map { try parseID($0) }, try contact.map { try parseID($0, "contact") })
             let reason = self.reason
@@ -52,7 +52,7 @@ struct CooperationCommand: AsyncParsableCommand {
         @Option var notes: String = ""
 
         func execute() async throws {
-            guard let kind = ContactKind(rawValue: kind) else { throw CLIFailure(description: "--kind: \(ContactKind.notOne(self.kind))") }
+            let kind: ContactKind = try vocabulary(kind, option: "kind")
             let id = try parseID(facilitator, "supplier")
             let (day, people, notes) = (on, participants, self.notes)
             let json = try await withMigratedDatabase { db in

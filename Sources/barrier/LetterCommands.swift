@@ -55,12 +55,8 @@ struct LetterCommand: AsyncParsableCommand {
         @Option(help: "Agency name or id (default: the only agency).") var agency: String?
 
         func execute() async throws {
-            guard let kind = LetterKind(rawValue: kind) else { throw CLIFailure(description: "--kind: \(LetterKind.notOne(self.kind))") }
-            var language: LetterLanguage?
-            if let raw = self.language {
-                guard let l = LetterLanguage(rawValue: raw) else { throw CLIFailure(description: "--language: \(LetterLanguage.notOne(raw))") }
-                language = l
-            }
+            let kind: LetterKind = try vocabulary(kind, option: "kind")
+            let language: LetterLanguage? = try vocabulary(self.language, option: "language")
             let request = LetterStore.DraftRequest(
                 facilitatorID: try parseID(facilitator, "supplier"), kind: kind, language: language, responseDays: responseDays,
                 deadline: deadline, reminderOf: try reminderOf.map { try parseID($0) })
@@ -82,11 +78,7 @@ struct LetterCommand: AsyncParsableCommand {
         @Flag(help: "Print the JSON documents.") var json = false
 
         func execute() async throws {
-            var status: LetterStatus?
-            if let raw = self.status {
-                guard let s = LetterStatus(rawValue: raw) else { throw CLIFailure(description: "--status: \(LetterStatus.notOne(raw))") }
-                status = s
-            }
+            let status: LetterStatus? = try vocabulary(self.status, option: "status")
             guard (1...1000).contains(limit) else { throw CLIFailure(description: "--limit must be from 1 to 1000") }
             let (facilitator, campaign) = (try self.facilitator.map { try parseID($0, "supplier") }, try self.campaign.map { try parseID($0, "campaign") })
             let (overdue, limit, statusFilter) = (self.overdue, self.limit, status)
@@ -157,7 +149,7 @@ struct LetterCommand: AsyncParsableCommand {
         @Option(help: "E-mail: the recipient (default: the supplier's contact).") var to: String?
 
         func execute() async throws {
-            guard let method = SendMethod(rawValue: method) else { throw CLIFailure(description: "--method: \(SendMethod.notOne(self.method))") }
+            let method: SendMethod = try vocabulary(method, option: "method")
             let id = try parseID(self.id)
             if method == .email {
                 let config = try AppConfiguration.fromEnvironment()
@@ -205,7 +197,7 @@ struct LetterCommand: AsyncParsableCommand {
         @Option(help: "The response document (PDF, text, PNG, JPEG, e-mail or DOCX).") var document: String?
 
         func execute() async throws {
-            guard let channel = ResponseChannel(rawValue: channel) else { throw CLIFailure(description: "--channel: \(ResponseChannel.notOne(self.channel))") }
+            let channel: ResponseChannel = try vocabulary(channel, option: "channel")
             let attachment = try document.map(uploadedDocument)
             try await track(try parseID(id), .responded(on: on, channel: channel, summary: summary), attachment: attachment)
         }

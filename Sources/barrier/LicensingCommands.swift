@@ -55,7 +55,7 @@ struct LicensingCommand: AsyncParsableCommand {
         @OptionGroup var user: ActingUser
 
         func execute() async throws {
-            guard let type = LicensingActionType(rawValue: type) else { throw CLIFailure(description: "--type: \(LicensingActionType.notOne(self.type))") }
+            let type: LicensingActionType = try vocabulary(type, option: "type")
             let draft = LicensingActionDraft(
                 facilitatorID: facilitator.lowercased(), type: type, legalBasis: legalBasis, rationale: rationale, conditions: conditions,
                 amountMinor: amountMinor, currency: currency, effectiveFrom: effectiveFrom, effectiveTo: effectiveTo,
@@ -79,16 +79,8 @@ struct LicensingCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let facilitator = try self.facilitator.map { try parseID($0, "supplier") }
-            var status: LicensingActionStatus?, type: LicensingActionType?
-            if let raw = self.status {
-                guard let s = LicensingActionStatus(rawValue: raw) else { throw CLIFailure(description: "--status: \(LicensingActionStatus.notOne(raw))") }
-                status = s
-            }
-            if let raw = self.type {
-                guard let t = LicensingActionType(rawValue: raw) else { throw CLIFailure(description: "--type: \(LicensingActionType.notOne(raw))") }
-                type = t
-            }
-            let (s, t) = (status, type)
+            let s: LicensingActionStatus? = try vocabulary(status, option: "status")
+            let t: LicensingActionType? = try vocabulary(type, option: "type")
             let items = try await withLetters { db, letters in
                 try await LicensingStore(db, letters: letters).list(facilitatorID: facilitator, status: s, type: t)
             }
@@ -147,10 +139,7 @@ struct LicensingCommand: AsyncParsableCommand {
         @OptionGroup var user: ActingUser
 
         func execute() async throws {
-            let language = try self.language.map { raw in
-                guard let l = LetterLanguage(rawValue: raw) else { throw CLIFailure(description: "--language: \(LetterLanguage.notOne(raw))") }
-                return l
-            }
+            let language: LetterLanguage? = try vocabulary(self.language, option: "language")
             let days = responseDays
             try await licensingStep(id, as: user) { store, id, version, actor in
                 try await store.issueNoticeOfIntent(id, responseDays: days, language: language, expectedVersion: version, actor: actor)
@@ -169,10 +158,7 @@ struct LicensingCommand: AsyncParsableCommand {
         @OptionGroup var user: ActingUser
 
         func execute() async throws {
-            let language = try self.language.map { raw in
-                guard let l = LetterLanguage(rawValue: raw) else { throw CLIFailure(description: "--language: \(LetterLanguage.notOne(raw))") }
-                return l
-            }
+            let language: LetterLanguage? = try vocabulary(self.language, option: "language")
             let decision = LicensingStore.Decision(effectiveFrom: effectiveFrom, effectiveTo: effectiveTo, ladderJustification: justification,
                                                    language: language)
             try await licensingStep(id, as: user) { store, id, version, actor in
@@ -219,7 +205,7 @@ struct LicensingCommand: AsyncParsableCommand {
         @OptionGroup var user: ActingUser
 
         func execute() async throws {
-            guard let outcome = AppealOutcome(rawValue: outcome) else { throw CLIFailure(description: "--outcome: \(AppealOutcome.notOne(self.outcome))") }
+            let outcome: AppealOutcome = try vocabulary(outcome, option: "outcome")
             let (day, reason) = (decidedOn, self.reason)
             try await licensingStep(id, as: user) { store, id, version, actor in
                 try await store.decideAppeal(id, outcome: outcome, on: day, reason: reason, expectedVersion: version, actor: actor)

@@ -17,8 +17,8 @@ struct SignalOptions: ParsableArguments {
     @Option var description: String = ""
 
     func draft() throws -> SignalDraft {
-        guard let type = SignalType(rawValue: type) else { throw CLIFailure(description: "--type: \(SignalType.notOne(self.type))") }
-        guard let stage = Stage(rawValue: stage) else { throw CLIFailure(description: "--stage: \(Stage.notOne(self.stage))") }
+        let type: SignalType = try vocabulary(type, option: "type")
+        let stage: Stage = try vocabulary(stage, option: "stage")
         return SignalDraft(type: type, stage: stage, indicatorCode: indicator, indicatorText: indicatorText, observedOn: observedOn,
                            source: source, reporter: reporter, description: description, facilitatorIDs: facilitators.map { $0.lowercased() })
     }
@@ -48,10 +48,8 @@ struct SignalCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let facilitator = try self.facilitator.map { try parseID($0, "supplier") }
-            var type: SignalType?, stage: Stage?
-            if let raw = self.type { guard let t = SignalType(rawValue: raw) else { throw CLIFailure(description: "--type: \(SignalType.notOne(raw))") }; type = t }
-            if let raw = self.stage { guard let s = Stage(rawValue: raw) else { throw CLIFailure(description: "--stage: \(Stage.notOne(raw))") }; stage = s }
-            let (t, s) = (type, stage)
+            let t: SignalType? = try vocabulary(type, option: "type")
+            let s: Stage? = try vocabulary(stage, option: "stage")
             let items = try await withMigratedDatabase { db in try await SignalStore(db).list(facilitatorID: facilitator, type: t, stage: s) }
             printTable(["ID", "OBSERVED", "TYPE", "STAGE", "INDICATOR"], items.map { json in
                 let o = jsonObject(json)
