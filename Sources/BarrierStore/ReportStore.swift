@@ -1,0 +1,388 @@
+import BarrierCore
+import Foundation
+import PostgresNIO
+
+/// One table of a report: named columns, rows of text cells (nil is empty).
+/// Numeric columns are written as numbers in JSON.
+public struct ReportTable: Sendable, Equatable {
+    public struct Column: Sendable, Equatable {
+        public var name: String
+        public var numeric: Bool
+    }
+
+    public var name: String
+    public var title: String
+    public var description: String
+    public var columns: [Column]
+    public var rows: [[String?]]
+
+    public func value(_ row: Int, _ column: String) -> String? {
+        guard let i = columns.firstIndex(where: { $0.name == column }) else { return nil }
+        return rows[row][i]
+    }
+
+    /// The rows whose `column` equals `value`.
+    public func rows(where column: String, is value: String) -> [[String?]] {
+        guard let i = columns.firstIndex(where: { $0.name == column }) else { return [] }
+        return rows.filter { $0[i] == value }
+    }
+
+    public func json() -> String {
+        var out = "{\"name\":\(jsonString(name)),\"title\":\(jsonString(title)),\"description\":\(jsonString(description)),\"columns\":["
+        out += columns.map { jsonString($0.name) }.joined(separator: ",") + "],\"rows\":["
+        out += rows.map { row in
+            "{" + zip(columns, row).map { column, cell in
+                let value = cell.map { column.numeric ? $0 : jsonString($0) } ?? "null"
+                return jsonString(column.name) + ":" + value
+            }.joined(separator: ",") + "}"
+        }.joined(separator: ",")
+        return out + "]}"
+    }
+
+    public func csv() throws -> Data {
+        try FacilitatorTransfer.csvLines([columns.map(\.name)] + rows.map { $0.map { $0 ?? "" } })
+    }
+}
+
+/// A report: its tables, and the filters it was computed with.
+public struct Report: Sendable {
+    public var kind: ReportKind
+    public var filter: ReportFilter
+    public var tables: [ReportTable]
+
+    public func table(_ name: String) -> ReportTable? { tables.first { $0.name == name } }
+
+    public func json() -> String {
+        var filters: [String] = []
+        if let v = filter.from { filters.append("\"from\":\(jsonString(v))") }
+        if let v = filter.to { filters.append("\"to\":\(jsonString(v))") }
+        if let v = filter.sector { filters.append("\"sector\":\(jsonString(v))") }
+        if let v = filter.country { filters.append("\"country\":\(jsonString(v))") }
+        if let v = filter.stage { filters.append("\"stage\":\(jsonString(v.rawValue))") }
+        if let v = filter.agencyID { filters.append("\"agency\":\(jsonString(v))") }
+        return "{\"report\":\"\(kind.rawValue)\",\"title\":\(jsonString(kind.title)),\"filters\":{\(filters.joined(separator: ","))},"
+            + "\"tables\":[" + tables.map { $0.json() }.joined(separator: ",") + "]}"
+    }
+}
+
+/// The reports, computed in PostgreSQL: cooperation from its tallies, the rest
+/// from the rows through the indexes of migration 0009.
+public struct ReportStore: Sendable {
+    let db: Database
+
+    public init(_ db: Database) { self.db = db }
+
+    public func report(_ kind: ReportKind, _ filter: ReportFilter, by dimension: ReportDimension = .sector,
+                       gapRule: MatrixGapRule = MatrixGapRule()) async throws -> Report {
+        let problems = filter.problems()
+        if !problems.isEmpty { throw StoreError.invalid(problems) }
+        let tables: [ReportTable]
+        switch kind {
+        case .cooperation: tables = [try await cooperationNow(filter, by: dimension), try await cooperationMonthly(filter)]
+        case .funnel: tables = [try await funnel(filter, byCampaign: false), try await funnel(filter, byCampaign: true)]
+        case .licensing: tables = try await licensing(filter)
+        case .matrix: tables = [try await matrix(filter, gapRule: gapRule)]
+        case .signals: tables = [try await signalsMonthly(filter)]
+        }
+        return Report(kind: kind, filter: filter, tables: tables)
+    }
+
+    /// The SQL each table of `kind` runs, with its binds (for EXPLAIN ANALYZE in the bench).
+    public func statements(_ kind: ReportKind, _ filter: ReportFilter, by dimension: ReportDimension = .sector,
+                           gapRule: MatrixGapRule = MatrixGapRule()) -> [(name: String, query: PostgresQuery)] {
+        switch kind {
+        case .cooperation: return [("levels", cooperationNowSQL(filter, by: dimension)), ("monthly", cooperationMonthlySQL(filter))]
+        case .funnel: return [("by_sector", funnelSQL(filter, byCampaign: false)), ("by_campaign", funnelSQL(filter, byCampaign: true))]
+        case .licensing: return licensingSQL(filter).map { ($0.name, $0.query) }
+        case .matrix: return [("cells", matrixSQL(filter, gapRule: gapRule))]
+        case .signals: return [("monthly", signalsMonthlySQL(filter))]
+        }
+    }
+
+    // MARK: Running
+
+    func table(_ name: String, _ title: String, _ description: String, columns: [(String, Bool)], _ query: PostgresQuery) async throws -> ReportTable {
+        let rows = try await db.client.query(query, logger: db.logger)
+        var cells: [[String?]] = []
+        for try await row in rows {
+            let random = row.makeRandomAccess()
+            cells.append(try (0..<columns.count).map { try random[$0].decode(String?.self) })
+        }
+        return ReportTable(name: name, title: title, description: description,
+                           columns: columns.map { ReportTable.Column(name: $0.0, numeric: $0.1) }, rows: cells)
+    }
+
+    static func query(_ sql: String, _ binds: SQLBinds) -> PostgresQuery { PostgresQuery(unsafeSQL: sql, binds: binds.binds) }
+
+    /// The period as two days: the filter's, or the last twelve whole months up to today.
+    static func period(_ filter: ReportFilter, _ binds: inout SQLBinds) -> (from: String, to: String) {
+        let to = filter.to.map { "\(binds.add($0))::date" } ?? "current_date"
+        let from = filter.from.map { "\(binds.add($0))::date" } ?? "(date_trunc('month', \(to)) - interval '11 months')::date"
+        return (from, to)
+    }
+
+    /// Supplier conditions on `alias` (a facilitators row): sector, country, stage.
+    static func supplierConditions(_ filter: ReportFilter, _ alias: String, _ binds: inout SQLBinds) -> String {
+        var sql = ""
+        if let sector = filter.sector { sql += " AND \(alias).sector = \(binds.add(sector))" }
+        if let country = filter.country { sql += " AND \(alias).country = \(binds.add(country))" }
+        if let stage = filter.stage { sql += " AND \(binds.add(stage.rawValue)) = ANY(\(alias).stages)" }
+        return sql
+    }
+
+    // MARK: Cooperation
+
+    static let cooperatingLevels = "('cooperating', 'partially_cooperating')"
+
+    func cooperationNowSQL(_ filter: ReportFilter, by dimension: ReportDimension) -> PostgresQuery {
+        var binds = SQLBinds()
+        var conditions = ""
+        if let sector = filter.sector { conditions += " AND sector = \(binds.add(sector))" }
+        if let country = filter.country { conditions += " AND country = \(binds.add(country))" }
+        // Stage rows count a supplier once per stage it serves; '*' counts it once.
+        if let stage = filter.stage { conditions += " AND stage = \(binds.add(stage.rawValue))" }
+        else if dimension == .stage { conditions += " AND stage <> '*'" }
+        else { conditions += " AND stage = '*'" }
+        let group = dimension == .country ? "country::text" : dimension.rawValue
+        let levels = CooperationLevel.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        let sql = """
+            WITH counts AS (SELECT \(group) AS grp, level, sum(suppliers) AS n FROM cooperation_tally WHERE true\(conditions) GROUP BY 1, 2),
+            groups AS (SELECT grp, sum(n) AS total FROM counts GROUP BY grp HAVING sum(n) > 0)
+            SELECT g.grp, l.level, coalesce(c.n, 0)::text, g.total::text, round(coalesce(c.n, 0)::numeric / g.total, 4)::text
+            FROM groups g CROSS JOIN unnest(ARRAY[\(levels)]) WITH ORDINALITY l (level, o)
+            LEFT JOIN counts c ON c.grp = g.grp AND c.level = l.level
+            ORDER BY g.grp, l.o
+            """
+        return Self.query(sql, binds)
+    }
+
+    func cooperationNow(_ filter: ReportFilter, by dimension: ReportDimension) async throws -> ReportTable {
+        try await table("levels", "Cooperation levels by \(dimension.rawValue), today",
+                        "Registered suppliers (archived ones left out) at each cooperation level, per \(dimension.rawValue), with the share of the \(dimension.rawValue)'s total."
+                            + (dimension == .stage ? " A supplier serving several stages counts in each." : ""),
+                        columns: [(dimension.rawValue, false), ("level", false), ("suppliers", true), ("total", true), ("share", true)],
+                        cooperationNowSQL(filter, by: dimension))
+    }
+
+    func cooperationMonthlySQL(_ filter: ReportFilter) -> PostgresQuery {
+        var binds = SQLBinds()
+        let (from, to) = Self.period(filter, &binds)
+        var conditions = filter.stage.map { " AND stage = \(binds.add($0.rawValue))" } ?? " AND stage = '*'"
+        if let sector = filter.sector { conditions += " AND sector = \(binds.add(sector))" }
+        if let country = filter.country { conditions += " AND country = \(binds.add(country))" }
+        let levels = CooperationLevel.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        let sql = """
+            WITH months AS (SELECT generate_series(date_trunc('month', \(from)), date_trunc('month', \(to)), interval '1 month')::date AS month),
+            deltas AS (SELECT month, level, sum(delta) AS delta FROM cooperation_month_tally
+                       WHERE month <= date_trunc('month', \(to))\(conditions) GROUP BY 1, 2),
+            cells AS (SELECT m.month, l.level, l.o,
+                             (SELECT coalesce(sum(d.delta), 0) FROM deltas d WHERE d.level = l.level AND d.month <= m.month) AS n
+                      FROM months m CROSS JOIN unnest(ARRAY[\(levels)]) WITH ORDINALITY l (level, o))
+            SELECT to_char(month, 'YYYY-MM'), level, n::text, sum(n) OVER (PARTITION BY month)::text,
+                   CASE WHEN sum(n) OVER (PARTITION BY month) = 0 THEN NULL ELSE round(n::numeric / sum(n) OVER (PARTITION BY month), 4)::text END
+            FROM cells ORDER BY month, o
+            """
+        return Self.query(sql, binds)
+    }
+
+    func cooperationMonthly(_ filter: ReportFilter) async throws -> ReportTable {
+        try await table("monthly", "Cooperation levels at each month's end",
+                        "From the history of levels: every supplier registered by the month's end (archived ones included), at the level it had then.",
+                        columns: [("month", false), ("level", false), ("suppliers", true), ("total", true), ("share", true)],
+                        cooperationMonthlySQL(filter))
+    }
+
+    // MARK: Funnel
+
+    func funnelSQL(_ filter: ReportFilter, byCampaign: Bool) -> PostgresQuery {
+        var binds = SQLBinds()
+        let (from, to) = Self.period(filter, &binds)
+        var conditions = Self.supplierConditions(filter, "f", &binds)
+        if let agency = filter.agencyID { conditions += " AND l.agency_id = \(binds.add(agency))::uuid" }
+        let group = byCampaign ? "coalesce(c.name, '(no campaign)')" : "f.sector"
+        let sql = """
+            WITH sent AS (
+                SELECT \(group) AS grp, l.sent_on, coalesce(l.delivered_on, l.responded_on) AS reached_on, l.responded_on, l.letter_date,
+                       l.facilitator_id
+                FROM letters l JOIN facilitators f ON f.id = l.facilitator_id
+                \(byCampaign ? "LEFT JOIN campaigns c ON c.id = l.campaign_id" : "")
+                WHERE l.kind = 'inform_call_to_action' AND l.sent_on BETWEEN \(from) AND \(to)\(conditions)),
+            steps AS (
+                SELECT s.grp, s.sent_on, s.reached_on, s.responded_on,
+                       EXISTS (SELECT 1 FROM measure_commitments m WHERE m.facilitator_id = s.facilitator_id AND m.committed_on >= s.letter_date) AS committed,
+                       EXISTS (SELECT 1 FROM measure_commitments m WHERE m.facilitator_id = s.facilitator_id AND m.committed_on >= s.letter_date
+                               AND m.status = 'verified') AS verified
+                FROM sent s)
+            SELECT grp, count(*)::text, count(reached_on)::text, count(responded_on)::text, count(*) FILTER (WHERE committed)::text,
+                   count(*) FILTER (WHERE verified)::text,
+                   round(count(reached_on)::numeric / count(*), 4)::text, round(count(responded_on)::numeric / count(*), 4)::text,
+                   round((count(*) FILTER (WHERE committed))::numeric / count(*), 4)::text,
+                   round((count(*) FILTER (WHERE verified))::numeric / count(*), 4)::text,
+                   (percentile_cont(0.5) WITHIN GROUP (ORDER BY responded_on - sent_on) FILTER (WHERE responded_on IS NOT NULL))::text
+            FROM steps GROUP BY grp ORDER BY grp
+            """
+        return Self.query(sql, binds)
+    }
+
+    func funnel(_ filter: ReportFilter, byCampaign: Bool) async throws -> ReportTable {
+        let group = byCampaign ? "campaign" : "sector"
+        return try await table(
+            byCampaign ? "by_campaign" : "by_sector", "Outreach funnel by \(group)",
+            "First letters (inform and call to action) sent in the period: how many reached the supplier (delivered or answered), "
+                + "were answered, led to a commitment to a measure and to a verified one; rates are of the letters sent; median days from sending to answer.",
+            columns: [(group, false), ("sent", true), ("delivered", true), ("responded", true), ("committed", true), ("verified", true),
+                      ("delivery_rate", true), ("response_rate", true), ("commitment_rate", true), ("verification_rate", true),
+                      ("median_days_to_respond", true)],
+            funnelSQL(filter, byCampaign: byCampaign))
+    }
+
+    // MARK: Licensing
+
+    /// The actions counted: proposed in the period, of the filtered suppliers and agency.
+    static func actionScope(_ filter: ReportFilter, _ binds: inout SQLBinds) -> String {
+        let (from, to) = period(filter, &binds)
+        var sql = "FROM licensing_actions a JOIN facilitators f ON f.id = a.facilitator_id WHERE a.proposed_at::date BETWEEN \(from) AND \(to)"
+        sql += supplierConditions(filter, "f", &binds)
+        if let agency = filter.agencyID { sql += " AND a.agency_id = \(binds.add(agency))::uuid" }
+        return sql
+    }
+
+    func licensingSQL(_ filter: ReportFilter) -> [(name: String, query: PostgresQuery)] {
+        var out: [(String, PostgresQuery)] = []
+        var b1 = SQLBinds()
+        out.append(("by_type_status", Self.query(
+            "SELECT a.type, a.status, count(*)::text \(Self.actionScope(filter, &b1)) GROUP BY 1, 2 ORDER BY 1, 2", b1)))
+        var b2 = SQLBinds()
+        out.append(("by_sector", Self.query(
+            "SELECT f.sector, a.type, count(*)::text \(Self.actionScope(filter, &b2)) GROUP BY 1, 2 ORDER BY 1, 2", b2)))
+        var b3 = SQLBinds()
+        out.append(("by_country", Self.query(
+            "SELECT f.country::text, a.type, count(*)::text \(Self.actionScope(filter, &b3)) GROUP BY 1, 2 ORDER BY 1, 2", b3)))
+        var b4 = SQLBinds()
+        out.append(("fines", Self.query(
+            """
+            SELECT a.currency, count(*)::text, sum(a.amount_minor)::text \(Self.actionScope(filter, &b4))
+              AND a.type = 'fine' AND a.status IN ('decided', 'upheld', 'lifted', 'expired') GROUP BY 1 ORDER BY 1
+            """, b4)))
+        var b5 = SQLBinds()
+        out.append(("appeals", Self.query(
+            """
+            SELECT count(*) FILTER (WHERE a.decided_on IS NOT NULL)::text,
+                   count(*) FILTER (WHERE a.status = 'appealed')::text,
+                   CASE WHEN count(*) FILTER (WHERE a.decided_on IS NOT NULL) = 0 THEN NULL
+                        ELSE round((count(*) FILTER (WHERE a.status = 'appealed'))::numeric / count(*) FILTER (WHERE a.decided_on IS NOT NULL), 4)::text END,
+                   count(p.action_id)::text, count(*) FILTER (WHERE p.outcome = 'upheld')::text, count(*) FILTER (WHERE p.outcome = 'overturned')::text
+            \(Self.actionScope(filter, &b5).replacingOccurrences(of: "JOIN facilitators f ON f.id = a.facilitator_id",
+                                                                  with: "JOIN facilitators f ON f.id = a.facilitator_id LEFT JOIN licensing_appeals p ON p.action_id = a.id"))
+            """, b5)))
+        return out
+    }
+
+    func licensing(_ filter: ReportFilter) async throws -> [ReportTable] {
+        let sql = Dictionary(uniqueKeysWithValues: licensingSQL(filter).map { ($0.name, $0.query) })
+        let scope = "Licensing actions proposed in the period"
+        return [
+            try await table("by_type_status", "Actions by type and status", "\(scope), by type and where each stands.",
+                            columns: [("type", false), ("status", false), ("actions", true)], sql["by_type_status"]!),
+            try await table("by_sector", "Actions by sector", "\(scope), by the supplier's sector and the type.",
+                            columns: [("sector", false), ("type", false), ("actions", true)], sql["by_sector"]!),
+            try await table("by_country", "Actions by country", "\(scope), by the supplier's country and the type.",
+                            columns: [("country", false), ("type", false), ("actions", true)], sql["by_country"]!),
+            try await table("fines", "Fines by currency", "Fines decided and not overturned or under appeal, in minor units of each currency.",
+                            columns: [("currency", false), ("fines", true), ("total_minor", true)], sql["fines"]!),
+            try await table("appeals", "Appeals", "Of the actions decided: how many are under appeal now, the share, and the outcomes of appeals.",
+                            columns: [("decided", true), ("under_appeal", true), ("share_under_appeal", true), ("appeals", true),
+                                      ("upheld", true), ("overturned", true)], sql["appeals"]!),
+        ]
+    }
+
+    // MARK: Barrier matrix
+
+    func matrixSQL(_ filter: ReportFilter, gapRule: MatrixGapRule) -> PostgresQuery {
+        var binds = SQLBinds()
+        let (from, to) = Self.period(filter, &binds)
+        var tally = ""
+        if let sector = filter.sector { tally += " AND t.sector = \(binds.add(sector))" }
+        if let country = filter.country { tally += " AND t.country = \(binds.add(country))" }
+        let suppliers = Self.supplierConditions(ReportFilter(sector: filter.sector, country: filter.country), "f", &binds)
+        let minimum = binds.add(gapRule.minimumSignals), share = binds.add(gapRule.maximumShareCooperating)
+        let cellSector = filter.sector.map { " AND s.code = \(binds.add($0))" } ?? ""
+        let stages = Stage.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        let sql = """
+            WITH cells AS (
+                SELECT st.stage, st.o, s.code AS sector FROM unnest(ARRAY[\(stages)]) WITH ORDINALITY st (stage, o) CROSS JOIN sectors s
+                WHERE true\(cellSector)),
+            tallied AS (
+                SELECT t.stage, t.sector, sum(t.suppliers) AS suppliers,
+                       sum(t.suppliers) FILTER (WHERE t.level <> 'not_contacted') AS contacted,
+                       sum(t.suppliers) FILTER (WHERE t.level IN \(Self.cooperatingLevels)) AS cooperating
+                FROM cooperation_tally t WHERE t.stage <> '*'\(tally) GROUP BY 1, 2),
+            current_signals AS (
+                SELECT v.signal_id, v.stage, v.observed_on FROM signal_versions v
+                WHERE v.observed_on BETWEEN \(from) AND \(to) AND \(Self.currentVersion)),
+            signalled AS (
+                SELECT c.stage, f.sector, count(DISTINCT c.signal_id) AS signals
+                FROM current_signals c JOIN signal_facilitators sf ON sf.signal_id = c.signal_id JOIN facilitators f ON f.id = sf.facilitator_id
+                WHERE c.stage = ANY(f.stages)\(suppliers) GROUP BY 1, 2),
+            verified AS (
+                SELECT st.stage, f.sector, count(*) AS measures
+                FROM measure_commitments m JOIN facilitators f ON f.id = m.facilitator_id CROSS JOIN LATERAL unnest(f.stages) st (stage)
+                WHERE m.status = 'verified'\(suppliers) GROUP BY 1, 2)
+            SELECT c.stage, c.sector, coalesce(t.suppliers, 0)::text,
+                   CASE WHEN coalesce(t.suppliers, 0) = 0 THEN NULL ELSE round(coalesce(t.contacted, 0)::numeric / t.suppliers, 4)::text END,
+                   CASE WHEN coalesce(t.suppliers, 0) = 0 THEN NULL ELSE round(coalesce(t.cooperating, 0)::numeric / t.suppliers, 4)::text END,
+                   coalesce(s.signals, 0)::text, coalesce(v.measures, 0)::text,
+                   (coalesce(s.signals, 0) >= \(minimum) AND (coalesce(t.suppliers, 0) = 0
+                        OR coalesce(t.cooperating, 0)::numeric / t.suppliers < \(share)::float8))::text
+            FROM cells c
+            LEFT JOIN tallied t ON t.stage = c.stage AND t.sector = c.sector
+            LEFT JOIN signalled s ON s.stage = c.stage AND s.sector = c.sector
+            LEFT JOIN verified v ON v.stage = c.stage AND v.sector = c.sector
+            ORDER BY c.o, c.sector
+            """
+        return Self.query(sql, binds)
+    }
+
+    func matrix(_ filter: ReportFilter, gapRule: MatrixGapRule) async throws -> ReportTable {
+        try await table(
+            "cells", "Barrier matrix: stages × sectors",
+            "Each cell: suppliers of the sector serving the stage, the share contacted and cooperating (cooperating or partially), "
+                + "signals at that stage about them observed in the period, and their verified measures. A gap has at least "
+                + "\(gapRule.minimumSignals) signals and under \(Int(gapRule.maximumShareCooperating * 100))% cooperating.",
+            columns: [("stage", false), ("sector", false), ("suppliers", true), ("share_contacted", true), ("share_cooperating", true),
+                      ("open_signals", true), ("verified_measures", true), ("gap", true)],
+            matrixSQL(filter, gapRule: gapRule))
+    }
+
+    // MARK: Signals
+
+    /// `v` (a signal_versions row) is its signal's current version: a correction that moved it out of the period moves it out of the count.
+    static let currentVersion = "NOT EXISTS (SELECT 1 FROM signal_versions w WHERE w.signal_id = v.signal_id AND w.version > v.version)"
+
+    func signalsMonthlySQL(_ filter: ReportFilter) -> PostgresQuery {
+        var binds = SQLBinds()
+        let (from, to) = Self.period(filter, &binds)
+        let suppliers = Self.supplierConditions(ReportFilter(sector: filter.sector, country: filter.country), "f", &binds)
+        let supplierFilter = suppliers.isEmpty ? "" : """
+             AND EXISTS (SELECT 1 FROM signal_facilitators sf JOIN facilitators f ON f.id = sf.facilitator_id
+                         WHERE sf.signal_id = c.signal_id\(suppliers))
+            """
+        let stageFilter = filter.stage.map { " AND c.stage = \(binds.add($0.rawValue))" } ?? ""
+        let sql = """
+            WITH current_signals AS (
+                SELECT v.signal_id, v.type, v.stage, v.observed_on FROM signal_versions v
+                WHERE v.observed_on BETWEEN \(from) AND \(to) AND \(Self.currentVersion))
+            SELECT to_char(date_trunc('month', c.observed_on), 'YYYY-MM'), c.type, c.stage, count(*)::text
+            FROM current_signals c
+            WHERE true\(stageFilter)\(supplierFilter)
+            GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+            """
+        return Self.query(sql, binds)
+    }
+
+    func signalsMonthly(_ filter: ReportFilter) async throws -> ReportTable {
+        try await table("monthly", "Signals by type and stage, month by month",
+                        "Signals observed in the period (their current version), by month, type and stage.",
+                        columns: [("month", false), ("type", false), ("stage", false), ("signals", true)], signalsMonthlySQL(filter))
+    }
+}
