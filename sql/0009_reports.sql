@@ -245,3 +245,80 @@ CREATE TABLE action_plan_indicators (
     CHECK (metric = 'manual' OR (measured IS NULL AND measured_on IS NULL)),
     CHECK ((measured IS NULL) = (measured_on IS NULL))
 );
+
+-- What each indicator measures today: a value recorded by hand, or a report
+-- figure over the plan's period and the indicator's sector and country.
+CREATE VIEW action_plan_indicator_values AS
+SELECT i.plan_id, i.position,
+    CASE i.metric
+    WHEN 'manual' THEN i.measured
+    WHEN 'share_contacted' THEN (
+        SELECT round(100.0 * sum(t.suppliers) FILTER (WHERE t.level <> 'not_contacted') / nullif(sum(t.suppliers), 0), 2)
+        FROM cooperation_tally t WHERE t.stage = '*' AND t.sector = coalesce(i.sector, t.sector) AND t.country = coalesce(i.country, t.country))
+    WHEN 'share_cooperating' THEN (
+        SELECT round(100.0 * sum(t.suppliers) FILTER (WHERE t.level IN ('cooperating', 'partially_cooperating')) / nullif(sum(t.suppliers), 0), 2)
+        FROM cooperation_tally t WHERE t.stage = '*' AND t.sector = coalesce(i.sector, t.sector) AND t.country = coalesce(i.country, t.country))
+    WHEN 'response_rate' THEN (
+        SELECT round(100.0 * count(l.responded_on) / nullif(count(*), 0), 2)
+        FROM letters l JOIN facilitators f ON f.id = l.facilitator_id
+        WHERE l.kind = 'inform_call_to_action' AND l.sent_on BETWEEN p.starts_on AND p.ends_on
+          AND f.sector = coalesce(i.sector, f.sector) AND f.country = coalesce(i.country, f.country))
+    WHEN 'verified_measures' THEN (
+        SELECT count(*) FROM measure_commitments m JOIN facilitators f ON f.id = m.facilitator_id
+        WHERE m.status = 'verified' AND m.verified_on BETWEEN p.starts_on AND p.ends_on
+          AND f.sector = coalesce(i.sector, f.sector) AND f.country = coalesce(i.country, f.country))
+    WHEN 'signals_observed' THEN (
+        SELECT count(*) FROM signal_versions v
+        WHERE v.observed_on BETWEEN p.starts_on AND p.ends_on
+          AND NOT EXISTS (SELECT 1 FROM signal_versions w WHERE w.signal_id = v.signal_id AND w.version > v.version)
+          AND EXISTS (SELECT 1 FROM signal_facilitators sf JOIN facilitators f ON f.id = sf.facilitator_id
+                      WHERE sf.signal_id = v.signal_id AND f.sector = coalesce(i.sector, f.sector) AND f.country = coalesce(i.country, f.country)))
+    WHEN 'final_restrictive_actions' THEN (
+        SELECT count(*) FROM licensing_actions a JOIN facilitators f ON f.id = a.facilitator_id
+        WHERE a.type <> 'warning' AND a.status IN ('decided', 'upheld') AND a.decided_on BETWEEN p.starts_on AND p.ends_on
+          AND f.sector = coalesce(i.sector, f.sector) AND f.country = coalesce(i.country, f.country))
+    END AS measured
+FROM action_plan_indicators i JOIN action_plans p ON p.id = i.plan_id;
+
+-- The API's document of a plan, with each indicator's measured value and progress towards its target.
+CREATE VIEW action_plan_documents AS
+SELECT p.id, p.version, p.agency_id, json_build_object(
+        'id', p.id, 'agency_id', p.agency_id, 'title', p.title, 'description', p.description,
+        'coordinating_agency', json_build_object('id', c.id, 'name', c.name, 'country', c.country),
+        'starts_on', p.starts_on, 'ends_on', p.ends_on,
+        'evaluations', coalesce((SELECT json_agg(json_build_object('on', d, 'done', d <= current_date) ORDER BY d)
+                                 FROM unnest(p.evaluation_dates) d), '[]'::json),
+        'next_evaluation', (SELECT min(d) FROM unnest(p.evaluation_dates) d WHERE d > current_date),
+        'objectives', coalesce((SELECT json_agg(json_build_object('position', o.position, 'text', o.text) ORDER BY o.position)
+                                FROM action_plan_objectives o WHERE o.plan_id = p.id), '[]'::json),
+        'measures', coalesce((SELECT json_agg(json_build_object('position', m.position, 'objective', m.objective, 'description', m.description,
+                                                               'responsible', m.responsible, 'due_on', m.due_on, 'status', m.status,
+                                                               'overdue', m.status IN ('planned', 'in_progress') AND m.due_on < current_date)
+                                              ORDER BY m.position)
+                              FROM action_plan_measures m WHERE m.plan_id = p.id), '[]'::json),
+        'indicators', coalesce((SELECT json_agg(json_build_object('position', i.position, 'objective', i.objective, 'name', i.name,
+                                                                 'metric', i.metric, 'sector', i.sector, 'country', i.country,
+                                                                 'target', i.target, 'baseline', i.baseline, 'measured', v.measured,
+                                                                 'measured_on', CASE WHEN i.metric = 'manual' THEN i.measured_on ELSE current_date END,
+                                                                 'progress', CASE WHEN v.measured IS NULL THEN NULL
+                                                                     WHEN i.target = coalesce(i.baseline, 0) THEN CASE WHEN v.measured >= i.target THEN 1 ELSE 0 END
+                                                                     ELSE round(greatest(0, least(1, (v.measured - coalesce(i.baseline, 0))
+                                                                                                   / (i.target - coalesce(i.baseline, 0)))), 4) END)
+                                                ORDER BY i.position)
+                                FROM action_plan_indicators i JOIN action_plan_indicator_values v ON v.plan_id = i.plan_id AND v.position = i.position
+                                WHERE i.plan_id = p.id), '[]'::json),
+        'measures_done', (SELECT count(*) FROM action_plan_measures m WHERE m.plan_id = p.id AND m.status = 'done'),
+        'measures_total', (SELECT count(*) FROM action_plan_measures m WHERE m.plan_id = p.id AND m.status <> 'dropped'),
+        'created_at', p.created_at, 'version', p.version) AS document
+FROM action_plans p JOIN agencies c ON c.id = p.coordinating_agency_id;
+
+-- Signed-in browser sessions for the HTML pages: the cookie holds a random
+-- token, the table its SHA-256, with the token that guards the session's forms.
+CREATE TABLE web_sessions (
+    token_hash bytea PRIMARY KEY CHECK (length(token_hash) = 32),
+    user_id uuid NOT NULL REFERENCES users (id),
+    csrf_token text NOT NULL CHECK (length(csrf_token) >= 32),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL
+);
+CREATE INDEX web_sessions_expiry_idx ON web_sessions (expires_at);

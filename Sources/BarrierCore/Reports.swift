@@ -100,3 +100,98 @@ public enum IndicatorMetric: String, CaseIterable, Codable, Sendable, NamedVocab
         }
     }
 }
+
+/// Where a measure of an action plan stands.
+public enum PlanMeasureStatus: String, CaseIterable, Codable, Sendable, NamedVocabulary {
+    public static let noun = "measure status"
+    case planned
+    case inProgress = "in_progress"
+    case done, dropped
+}
+
+/// An action plan as written: objectives, the measures that serve them, the
+/// indicators that tell whether they are met, and when the plan is evaluated.
+public struct ActionPlanDraft: Sendable, Equatable {
+    public struct Measure: Sendable, Equatable {
+        public var objective: Int?
+        public var description: String
+        public var responsible: String?
+        public var dueOn: String?
+
+        public init(objective: Int? = nil, description: String, responsible: String? = nil, dueOn: String? = nil) {
+            self.objective = objective; self.description = description; self.responsible = responsible; self.dueOn = dueOn
+        }
+    }
+
+    public struct Indicator: Sendable, Equatable {
+        public var objective: Int?
+        public var name: String
+        public var metric: IndicatorMetric
+        public var sector: String?
+        public var country: String?
+        public var target: Double
+        public var baseline: Double?
+
+        public init(objective: Int? = nil, name: String, metric: IndicatorMetric, sector: String? = nil, country: String? = nil,
+                    target: Double, baseline: Double? = nil) {
+            self.objective = objective; self.name = name; self.metric = metric; self.sector = sector; self.country = country
+            self.target = target; self.baseline = baseline
+        }
+    }
+
+    public var title: String
+    public var description: String
+    /// The coordinating partner: an agency's id or name.
+    public var coordinatingAgency: String
+    public var startsOn: String
+    public var endsOn: String
+    public var evaluationDates: [String]
+    public var objectives: [String]
+    public var measures: [Measure]
+    public var indicators: [Indicator]
+
+    public init(title: String, description: String = "", coordinatingAgency: String, startsOn: String, endsOn: String,
+                evaluationDates: [String] = [], objectives: [String], measures: [Measure] = [], indicators: [Indicator] = []) {
+        self.title = title; self.description = description; self.coordinatingAgency = coordinatingAgency
+        self.startsOn = startsOn; self.endsOn = endsOn; self.evaluationDates = evaluationDates
+        self.objectives = objectives; self.measures = measures; self.indicators = indicators
+    }
+
+    public func problems() -> [FieldError] {
+        var errors = FieldErrors()
+        errors.text("title", title, max: 200)
+        if description.count > 20_000 { errors.add("description", "must be at most 20000 characters") }
+        errors.text("coordinating_agency", coordinatingAgency, max: 200, missing: "is required: the agency that coordinates the plan")
+        for (field, day) in [("starts_on", startsOn), ("ends_on", endsOn)] where !ISODay.isValid(day) {
+            errors.add(field, "must be a day written YYYY-MM-DD")
+        }
+        if ISODay.isValid(startsOn), ISODay.isValid(endsOn), endsOn <= startsOn { errors.add("ends_on", "must be after starts_on (\(startsOn))") }
+        for (i, day) in evaluationDates.enumerated() where !ISODay.isValid(day) {
+            errors.add("evaluation_dates[\(i)]", "must be a day written YYYY-MM-DD")
+        }
+        if evaluationDates.count > 50 { errors.add("evaluation_dates", "at most 50 evaluation dates") }
+        if objectives.isEmpty { errors.add("objectives", "name at least one objective") }
+        for (i, objective) in objectives.enumerated() { errors.text("objectives[\(i)]", objective, max: 2000) }
+        func objectiveRef(_ field: String, _ ref: Int?) {
+            if let ref, !objectives.indices.contains(ref) { errors.add(field, "refers to objective \(ref), which does not exist (0 to \(objectives.count - 1))") }
+        }
+        for (i, m) in measures.enumerated() {
+            objectiveRef("measures[\(i)].objective", m.objective)
+            errors.text("measures[\(i)].description", m.description, max: 2000)
+            errors.text("measures[\(i)].responsible", m.responsible, max: 200, required: false)
+            if let due = m.dueOn, !ISODay.isValid(due) { errors.add("measures[\(i)].due_on", "must be a day written YYYY-MM-DD") }
+        }
+        for (i, x) in indicators.enumerated() {
+            objectiveRef("indicators[\(i)].objective", x.objective)
+            errors.text("indicators[\(i)].name", x.name, max: 200)
+            if let sector = x.sector, !KnownSectors.codes.contains(sector) { errors.add("indicators[\(i)].sector", "'\(sector)' is not a sector") }
+            if let country = x.country, !Countries.isKnown(country) { errors.add("indicators[\(i)].country", "'\(country)' is not a country code") }
+            if x.target < 0 || !x.target.isFinite { errors.add("indicators[\(i)].target", "must be a number of at least 0") }
+            if x.metric.unit == "%" && x.target > 100 { errors.add("indicators[\(i)].target", "is a percentage: at most 100") }
+            if let b = x.baseline, b < 0 || !b.isFinite { errors.add("indicators[\(i)].baseline", "must be a number of at least 0") }
+        }
+        if measures.count > 200 { errors.add("measures", "at most 200 measures") }
+        if indicators.count > 100 { errors.add("indicators", "at most 100 indicators") }
+        return errors.errors
+    }
+}

@@ -80,7 +80,13 @@ public func buildRouter(configuration: AppConfiguration, database: Database, let
     api.addRoutes(CampaignController(campaigns: CampaignStore(database, letters: letters), config: configuration).endpoints)
     api.addRoutes(CooperationController(cooperation: CooperationStore(database), config: configuration).endpoints)
     api.addRoutes(SignalController(signals: SignalStore(database), config: configuration).endpoints)
+    api.addRoutes(ReportController(reports: ReportStore(database), plans: ActionPlanStore(database), config: configuration).endpoints)
     api.addRoutes(LicensingController(licensing: LicensingStore(database, letters: letters), config: configuration).endpoints)
+    // The HTML pages, behind a browser session.
+    if let pages = try? PageRenderer.shipped() {
+        PageController(access: AccessStore(database), reports: ReportStore(database), plans: ActionPlanStore(database), pages: pages)
+            .register(on: router)
+    }
     // The public register needs no login: it is published by law.
     PublicRegisterController(licensing: LicensingStore(database, letters: letters)).register(on: router)
     return router

@@ -209,6 +209,63 @@ public struct AccessStore: Sendable {
         return nil
     }
 
+    // MARK: Browser sessions
+
+    /// The user whose e-mail and password match, if they are enabled.
+    public func signIn(email: String, password: String) async throws -> Identity? {
+        let rows = try await db.client.query(
+            """
+            SELECT id, agency_id, email, role, password_hash FROM users WHERE lower(email) = lower(\(email)) AND NOT disabled
+            """, logger: db.logger)
+        for try await (id, agency, email, role, hash) in rows.decode((UUID, UUID, String, String, String?).self) {
+            guard let hash, let role = Role(rawValue: role) else { return nil }
+            let valid = await Task.detached { Bcrypt.verify(password, hash: hash) }.value
+            return valid ? Identity(userID: id, agencyID: agency, email: email, role: role) : nil
+        }
+        // The same work for an unknown address, so timing does not tell which addresses exist.
+        _ = await Task.detached { Bcrypt.verify(password, hash: Self.dummyHash) }.value
+        return nil
+    }
+
+    static let dummyHash = Bcrypt.hash("not a password", cost: 10)
+
+    /// Starts a session for `identity`; returns the cookie's token and the session's form token.
+    public func startSession(_ identity: Identity, hours: Int = 12) async throws -> (token: String, csrf: String) {
+        let token = Self.randomSecret(bytes: 32), csrf = Self.randomSecret(bytes: 32)
+        let hash = Data(SHA256.hash(data: Data(token.utf8)))
+        try await db.transaction { conn in
+            try await conn.query("DELETE FROM web_sessions WHERE expires_at < now()", logger: db.logger)
+            try await conn.query(
+                """
+                INSERT INTO web_sessions (token_hash, user_id, csrf_token, expires_at)
+                VALUES (\(hash), \(identity.userID), \(csrf), now() + make_interval(hours => \(hours)::int))
+                """, logger: db.logger)
+            try await AuditLog.append(on: conn, actor: identity.actor(requestID: nil), action: "user.sign_in", entityType: "user",
+                                      entityID: identity.userID.uuidString.lowercased(), before: nil, after: nil, logger: db.logger)
+        }
+        return (token, csrf)
+    }
+
+    /// The signed-in user of a session cookie and the session's form token, while the session lasts.
+    public func session(token: String) async throws -> (identity: Identity, csrf: String)? {
+        let hash = Data(SHA256.hash(data: Data(token.utf8)))
+        let rows = try await db.client.query(
+            """
+            SELECT u.id, u.agency_id, u.email, u.role, s.csrf_token FROM web_sessions s JOIN users u ON u.id = s.user_id
+            WHERE s.token_hash = \(hash) AND s.expires_at > now() AND NOT u.disabled
+            """, logger: db.logger)
+        for try await (id, agency, email, role, csrf) in rows.decode((UUID, UUID, String, String, String).self) {
+            guard let role = Role(rawValue: role) else { return nil }
+            return (Identity(userID: id, agencyID: agency, email: email, role: role), csrf)
+        }
+        return nil
+    }
+
+    public func endSession(token: String) async throws {
+        let hash = Data(SHA256.hash(data: Data(token.utf8)))
+        try await db.client.query("DELETE FROM web_sessions WHERE token_hash = \(hash)", logger: db.logger)
+    }
+
     /// An enabled user by e-mail, for commands run on someone's behalf (`--as`).
     public func identity(forEmail email: String) async throws -> Identity? {
         let rows = try await db.client.query(

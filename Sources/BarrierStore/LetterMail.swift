@@ -222,6 +222,6 @@ public struct LetterMail: Sendable {
 }
 
 /// A JSON string literal for `text`.
-func jsonString(_ text: String) -> String {
+public func jsonString(_ text: String) -> String {
     String(decoding: (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
 }

@@ -109,4 +109,23 @@ struct CommandLineTests {
             #expect(register.output.split(separator: "\n").count == 1, "a warning is not in the public register")
         }
     }
+
+    @Test func reportsFromTheCommandLine() async throws {
+        try await TestDatabase.withFresh { db in
+            let supplier = try await FacilitatorStore(db).create(Fixtures.patch("Eilbote Mitte GmbH", sector: "courier", stages: [.shipping, .selling]),
+                                                                allowDuplicates: false, actor: Fixtures.system)
+            _ = try await CooperationStore(db).change(supplier.id, to: .engaged, reason: "Meeting", expectedVersion: 0, actor: Fixtures.system)
+            let byStage = try barrier(["report", "cooperation", "--by", "stage", "--table", "levels"], database: db)
+            #expect(byStage.status == 0)
+            let lines = byStage.output.split(separator: "\n")
+            #expect(lines.first?.contains("[levels]") == true && lines[1].hasPrefix("STAGE"))
+            #expect(lines.contains { $0.hasPrefix("selling") && $0.contains("engaged") && $0.contains("1.0000") })
+            let csv = try barrier(["report", "matrix", "--table", "cells", "--csv"], database: db)
+            #expect(csv.output.hasPrefix("stage,sector,suppliers") && csv.output.contains("selling,courier,1,1.0000,0.0000,0,0,false"))
+            let bad = try barrier(["report", "funnel", "--from", "last-week", "--sector", "bicycles"], database: db)
+            #expect(bad.status != 0 && bad.output.split(separator: "\n").count == 1 && bad.output.contains("from") && bad.output.contains("sector"))
+            let unknown = try barrier(["report", "horoscope"], database: db)
+            #expect(unknown.status != 0 && unknown.output.contains("cooperation, funnel, licensing, matrix, signals"))
+        }
+    }
 }

@@ -1,0 +1,326 @@
+import BarrierCore
+import BarrierStore
+import Foundation
+import Hummingbird
+import Mustache
+import NIOCore
+
+/// The HTML pages: sign-in, the reports with their charts and tables, and
+/// the action plans' progress. Pages read without JavaScript and print well;
+/// forms carry the session's CSRF token.
+struct PageRenderer: Sendable {
+    let library: MustacheLibrary
+
+    init(directory: String) throws {
+        var library = MustacheLibrary()
+        for name in ["layout", "login", "reports", "report", "plans", "plan"] {
+            let text = try String(contentsOfFile: "\(directory)/\(name).mustache", encoding: .utf8)
+            try library.register(text, named: name)
+        }
+        self.library = library
+    }
+
+    static func shipped() throws -> PageRenderer {
+        try PageRenderer(directory: ProjectFiles.directory("templates/pages", containing: "layout.mustache"))
+    }
+
+    func page(_ template: String, title: String, _ data: [String: Any], session: PageSession?, status: HTTPResponse.Status = .ok) -> Response {
+        let body = library.render(data, withTemplate: template) ?? ""
+        var layout: [String: Any] = ["title": title, "body": body]
+        if let session {
+            layout["user"] = ["email": session.identity.email, "role": session.identity.role.rawValue, "csrf": session.csrf]
+        }
+        let html = library.render(layout, withTemplate: "layout") ?? body
+        return Response(status: status,
+                        headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
+                                  .init("Content-Security-Policy")!: "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'"],
+                        body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+}
+
+/// The signed-in user of a page request and the token its forms must carry.
+struct PageSession: Sendable {
+    var identity: Identity
+    var csrf: String
+}
+
+struct PageController {
+    static let sessionCookie = "barrier_session"
+    static let loginCookie = "barrier_login_csrf"
+
+    let access: AccessStore
+    let reports: ReportStore
+    let plans: ActionPlanStore
+    let pages: PageRenderer
+
+    func register(on router: Router<BarrierRequestContext>) {
+        router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/reports"]) }
+        router.get("login") { request, _ in try await loginForm(request) }
+        router.post("login") { request, _ in try await login(request) }
+        router.post("logout") { request, _ in try await logout(request) }
+        router.get("reports") { request, _ in try await withSession(request) { session in reportIndex(session) } }
+        router.get("reports/{report}") { request, context in
+            try await withSession(request) { session in try await report(request, context: context, session: session) }
+        }
+        router.get("reports/{report}/{table}.csv") { request, context in
+            try await withSession(request) { _ in try await csv(request, context: context) }
+        }
+        router.get("plans") { request, _ in try await withSession(request) { session in try await planList(session) } }
+        router.get("plans/{id}") { request, context in
+            try await withSession(request) { session in try await plan(try context.uuidParameter(), session: session) }
+        }
+    }
+
+    // MARK: Sessions
+
+    func session(_ request: Request) async throws -> PageSession? {
+        guard let token = request.cookies[Self.sessionCookie]?.value, !token.isEmpty else { return nil }
+        return try await access.session(token: token).map { PageSession(identity: $0.identity, csrf: $0.csrf) }
+    }
+
+    /// Runs `body` for a signed-in user; sends anyone else to the sign-in page, and back afterwards.
+    func withSession(_ request: Request, _ body: (PageSession) async throws -> Response) async throws -> Response {
+        guard let session = try await session(request) else {
+            let next = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
+            let encoded = next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/reports"
+            return Response(status: .seeOther, headers: [.location: "/login?next=\(encoded)"])
+        }
+        return try await body(session)
+    }
+
+    /// Only a path of this site: never another host.
+    static func safeNext(_ raw: String?) -> String {
+        guard let raw, raw.hasPrefix("/"), !raw.hasPrefix("//"), !raw.contains("\\"), !raw.contains("\r"), !raw.contains("\n") else { return "/reports" }
+        return raw
+    }
+
+    func loginForm(_ request: Request, failed: String? = nil, email: String = "", errors: [String: String] = [:],
+                   status: HTTPResponse.Status = .ok) async throws -> Response {
+        let csrf = Data((0..<24).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        var data: [String: Any] = ["csrf": csrf, "next": Self.safeNext(request.uri.queryParameters["next"].map(String.init)), "email": email]
+        if let failed { data["failed"] = failed }
+        if let e = errors["email"] { data["emailError"] = e }
+        if let e = errors["password"] { data["passwordError"] = e }
+        var response = pages.page("login", title: "Sign in", data, session: nil, status: status)
+        response.setCookie(Cookie(name: Self.loginCookie, value: csrf, path: "/login", secure: false, httpOnly: true, sameSite: .strict))
+        return response
+    }
+
+    struct LoginForm: Decodable {
+        var email: String?
+        var password: String?
+        var csrf: String?
+        var next: String?
+    }
+
+    func form<T: Decodable>(_ request: Request, as type: T.Type) async throws -> T {
+        var request = request
+        let buffer = try await request.collectBody(upTo: 64 * 1024)
+        guard let form = try? URLEncodedFormDecoder().decode(T.self, from: String(buffer: buffer)) else {
+            throw Problem.badRequest("The form could not be read.")
+        }
+        return form
+    }
+
+    func login(_ request: Request) async throws -> Response {
+        let form = try await form(request, as: LoginForm.self)
+        let expected = request.cookies[Self.loginCookie]?.value
+        guard let expected, form.csrf == expected else {
+            return try await loginForm(request, failed: "The sign-in form expired; please sign in again.", email: form.email ?? "", status: .forbidden)
+        }
+        var errors: [String: String] = [:]
+        let email = (form.email ?? "").trimmingCharacters(in: .whitespaces), password = form.password ?? ""
+        if email.isEmpty { errors["email"] = "Enter your e-mail address." }
+        if password.isEmpty { errors["password"] = "Enter your password." }
+        if !errors.isEmpty { return try await loginForm(request, email: email, errors: errors, status: .unprocessableContent) }
+        guard let identity = try await access.signIn(email: email, password: password) else {
+            return try await loginForm(request, email: email, errors: ["password": "The e-mail address or the password is not right."],
+                                       status: .unauthorized)
+        }
+        let (token, _) = try await access.startSession(identity)
+        var response = Response(status: .seeOther, headers: [.location: Self.safeNext(form.next)])
+        response.setCookie(Cookie(name: Self.sessionCookie, value: token, maxAge: 12 * 3600, path: "/", secure: false, httpOnly: true, sameSite: .strict))
+        return response
+    }
+
+    struct LogoutForm: Decodable { var csrf: String? }
+
+    func logout(_ request: Request) async throws -> Response {
+        guard let session = try await session(request) else { return Response(status: .seeOther, headers: [.location: "/login"]) }
+        let form = try await form(request, as: LogoutForm.self)
+        guard form.csrf == session.csrf else {
+            throw Problem(.forbidden, "Forbidden", detail: "The form's CSRF token does not match the session.")
+        }
+        if let token = request.cookies[Self.sessionCookie]?.value { try await access.endSession(token: token) }
+        var response = Response(status: .seeOther, headers: [.location: "/login"])
+        response.setCookie(Cookie(name: Self.sessionCookie, value: "", maxAge: 0, path: "/", httpOnly: true, sameSite: .strict))
+        return response
+    }
+
+    // MARK: Reports
+
+    static let summaries: [ReportKind: String] = [
+        .cooperation: "suppliers at each level by sector, country or stage, and month by month",
+        .funnel: "first letters sent, delivered, answered, leading to committed and verified measures",
+        .licensing: "actions by type, status, sector and country; fines; appeals",
+        .matrix: "the four stages × sectors, with the gaps where signals are many and cooperation little",
+        .signals: "signals by type and stage, month by month",
+    ]
+
+    func reportIndex(_ session: PageSession) -> Response {
+        let items = ReportKind.allCases.map { ["name": $0.rawValue, "title": $0.title, "summary": Self.summaries[$0] ?? ""] }
+        return pages.page("reports", title: "Reports", ["reports": items], session: session)
+    }
+
+    func report(_ request: Request, context: BarrierRequestContext, session: PageSession) async throws -> Response {
+        let raw = context.parameters.get("report") ?? ""
+        guard let kind = ReportKind(rawValue: raw) else {
+            throw Problem(.notFound, "Not found", detail: "There is no report '\(raw)'.")
+        }
+        let params = request.uri.queryParameters
+        var query: [String: String] = [:]
+        for (key, value) in params where !value.isEmpty { query[String(key)] = String(value) }
+        var data: [String: Any] = [
+            "name": kind.rawValue, "title": kind.title,
+            "reports": ReportKind.allCases.enumerated().map { ["name": $1.rawValue, "title": $1.title, "last": $0 == ReportKind.allCases.count - 1] },
+            "filter": query,
+            "sectors": KnownSectors.codes.map { ["code": $0, "selected": query["sector"] == $0] },
+            "stages": Stage.allCases.map { ["code": $0.rawValue, "selected": query["stage"] == $0.rawValue] },
+        ]
+        if kind == .cooperation {
+            data["groupings"] = ["options": ReportDimension.allCases.map { ["code": $0.rawValue, "selected": (query["by"] ?? "sector") == $0.rawValue] }]
+        }
+        if kind == .matrix {
+            let rule = MatrixGapRule()
+            data["gapRule"] = ["signals": query["gap_signals"] ?? String(rule.minimumSignals), "share": query["gap_share"] ?? String(rule.maximumShareCooperating)]
+        }
+        do {
+            let (_, filter, dimension, rule) = try ReportRequest.read(kind: kind, parameters: query)
+            let report = try await reports.report(kind, filter, by: dimension, gapRule: rule)
+            let queryString = query.sorted { $0.key < $1.key }
+                .map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
+            data["tables"] = report.tables.enumerated().map { index, table in
+                Self.tableData(table, kind: kind, index: index, csv: "/reports/\(kind.rawValue)/\(table.name).csv" + (queryString.isEmpty ? "" : "?" + queryString))
+            }
+            return pages.page("report", title: kind.title, data, session: session)
+        } catch let problem as Problem where problem.status == .badRequest {
+            var errors: [String: String] = [:]
+            for error in problem.errors ?? [] { errors[error.field] = error.message }
+            data["errors"] = errors
+            data["invalid"] = true
+            data["tables"] = [[String: Any]]()
+            return pages.page("report", title: kind.title, data, session: session, status: .badRequest)
+        }
+    }
+
+    func csv(_ request: Request, context: BarrierRequestContext) async throws -> Response {
+        let raw = context.parameters.get("report") ?? ""
+        guard let kind = ReportKind(rawValue: raw) else { throw Problem(.notFound, "Not found", detail: "There is no report '\(raw)'.") }
+        var query: [String: String] = [:]
+        for (key, value) in request.uri.queryParameters where !value.isEmpty { query[String(key)] = String(value) }
+        let (_, filter, dimension, rule) = try ReportRequest.read(kind: kind, parameters: query)
+        let name = context.parameters.get("table") ?? ""
+        guard let table = try await reports.report(kind, filter, by: dimension, gapRule: rule).table(name) else {
+            throw Problem(.notFound, "Not found", detail: "The \(kind.rawValue) report has no table '\(name)'.")
+        }
+        return Response(status: .ok,
+                        headers: [.contentType: "text/csv; charset=utf-8",
+                                  .contentDisposition: "attachment; filename=\"\(kind.rawValue)-\(table.name).csv\""],
+                        body: .init(byteBuffer: ByteBuffer(data: try table.csv())))
+    }
+
+    static func tableData(_ table: ReportTable, kind: ReportKind, index: Int, csv: String) -> [String: Any] {
+        let gapColumn = table.columns.firstIndex { $0.name == "gap" }
+        let rows: [[String: Any]] = table.rows.map { row in
+            ["gap": gapColumn.map { row[$0] == "true" } ?? false,
+             "cells": zip(table.columns, row).map { column, cell in ["text": cell ?? "", "numeric": column.numeric] }]
+        }
+        var data: [String: Any] = ["title": table.title, "description": table.description, "csv": csv,
+                                   "columns": table.columns.map(\.name), "rows": rows]
+        if let chart = ReportCharts.chart(for: table, kind: kind) { data["svg"] = chart.svg(id: "chart-\(index)") }
+        return data
+    }
+
+    // MARK: Plans
+
+    func planList(_ session: PageSession) async throws -> Response {
+        let items: [[String: Any]] = try await plans.list().map { json in
+            let o = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] ?? [:]
+            return ["id": o["id"] ?? "", "title": o["title"] ?? "", "coordinator": (o["coordinating_agency"] as? [String: Any])?["name"] ?? "",
+                    "starts_on": o["starts_on"] ?? "", "ends_on": o["ends_on"] ?? "", "measures_done": o["measures_done"] ?? 0,
+                    "measures_total": o["measures_total"] ?? 0, "next_evaluation": o["next_evaluation"] as? String ?? "—"]
+        }
+        return pages.page("plans", title: "Action plans", ["plans": items], session: session)
+    }
+
+    func plan(_ id: UUID, session: PageSession) async throws -> Response {
+        let record = try await plans.get(id)
+        var o = (try? JSONSerialization.jsonObject(with: Data(record.json.utf8))) as? [String: Any] ?? [:]
+        o["coordinator"] = (o["coordinating_agency"] as? [String: Any])?["name"] ?? ""
+        let indicators = (o["indicators"] as? [[String: Any]] ?? []).map { x -> [String: Any] in
+            var x = x
+            let progress = (x["progress"] as? Double) ?? (x["progress"] as? NSNumber)?.doubleValue
+            x["percent"] = progress.map { String(Int(($0 * 100).rounded())) } ?? "0"
+            x["scope"] = [x["sector"] as? String, x["country"] as? String].compactMap { $0 }.joined(separator: ", ")
+            for key in ["baseline", "measured", "target", "objective", "measured_on"] where x[key] is NSNull { x[key] = "" }
+            return x
+        }
+        o["indicators"] = indicators
+        o["measures"] = (o["measures"] as? [[String: Any]] ?? []).map { m in m.mapValues { $0 is NSNull ? "" : $0 } }
+        let chart = Chart(kind: .bar, title: "Progress of each indicator towards its target",
+                          description: "Share of the way from the baseline (or zero) to the target, per indicator, in percent.",
+                          categories: indicators.map { $0["name"] as? String ?? "" },
+                          series: [.init(name: "progress", values: indicators.map { Double($0["percent"] as? String ?? "0") ?? 0 })], unit: "%")
+        o["svg"] = chart.svg(id: "plan-progress")
+        return pages.page("plan", title: o["title"] as? String ?? "Action plan", o, session: session)
+    }
+}
+
+/// Which chart each report table draws.
+enum ReportCharts {
+    static func chart(for table: ReportTable, kind: ReportKind) -> Chart? {
+        switch (kind, table.name) {
+        case (.cooperation, "levels"):
+            return pivot(table, kind: .stackedBar, category: table.columns[0].name, series: "level", value: "share", scale: 100, unit: "%")
+        case (.cooperation, "monthly"):
+            return pivot(table, kind: .line, category: "month", series: "level", value: "suppliers")
+        case (.funnel, _):
+            let steps = ["sent", "delivered", "responded", "committed", "verified"]
+            return Chart(kind: .bar, title: table.title, description: table.description, categories: table.rows.map { $0[0] ?? "" },
+                         series: steps.map { step in .init(name: step, values: table.rows.indices.map { Double(table.value($0, step) ?? "") ?? 0 }) })
+        case (.licensing, "by_type_status"):
+            return pivot(table, kind: .stackedBar, category: "type", series: "status", value: "actions")
+        case (.licensing, "by_sector"):
+            return pivot(table, kind: .stackedBar, category: "sector", series: "type", value: "actions")
+        case (.licensing, "by_country"):
+            return pivot(table, kind: .stackedBar, category: "country", series: "type", value: "actions")
+        case (.licensing, "fines"):
+            return pivot(table, kind: .bar, category: "currency", series: nil, value: "fines")
+        case (.matrix, "cells"):
+            return pivot(table, kind: .stackedBar, category: "sector", series: "stage", value: "open_signals")
+        case (.signals, "monthly"):
+            return pivot(table, kind: .line, category: "month", series: "type", value: "signals")
+        default:
+            return nil
+        }
+    }
+
+    /// Categories and series from two columns of a long table; values summed where rows repeat.
+    static func pivot(_ table: ReportTable, kind: Chart.Kind, category: String, series: String?, value: String, scale: Double = 1,
+                      unit: String = "") -> Chart? {
+        guard !table.rows.isEmpty, let c = table.columns.firstIndex(where: { $0.name == category }),
+              let v = table.columns.firstIndex(where: { $0.name == value }) else { return nil }
+        let s = series.flatMap { name in table.columns.firstIndex { $0.name == name } }
+        var categories: [String] = [], names: [String] = []
+        var values: [String: [String: Double]] = [:]
+        for row in table.rows {
+            let cat = row[c] ?? "", name = s.map { row[$0] ?? "" } ?? value
+            if !categories.contains(cat) { categories.append(cat) }
+            if !names.contains(name) { names.append(name) }
+            values[name, default: [:]][cat, default: 0] += (Double(row[v] ?? "") ?? 0) * scale
+        }
+        return Chart(kind: kind, title: table.title, description: table.description, categories: categories,
+                     series: names.map { name in .init(name: name, values: categories.map { values[name]?[$0] ?? 0 }) }, unit: unit)
+    }
+}

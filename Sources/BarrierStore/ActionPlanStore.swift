@@ -1,0 +1,144 @@
+import BarrierCore
+import Foundation
+import PostgresNIO
+
+/// Action plans: objectives, measures, a coordinating partner, indicators
+/// measured from the registry (or by hand) against their targets, and the
+/// evaluation dates. Every change is audited.
+public struct ActionPlanStore: Sendable {
+    let db: Database
+
+    public init(_ db: Database) { self.db = db }
+
+    public struct Record: Sendable {
+        public var id: UUID
+        public var json: String
+        public var version: Int
+    }
+
+    public func get(_ id: UUID) async throws -> Record {
+        let rows = try await db.client.query("SELECT document::text, version FROM action_plan_documents WHERE id = \(id)", logger: db.logger)
+        for try await (json, version) in rows.decode((String, Int).self) { return Record(id: id, json: json, version: version) }
+        throw StoreError.notFound(entity: "action plan", id: id.uuidString.lowercased())
+    }
+
+    public func list(agencyID: UUID? = nil) async throws -> [String] {
+        var binds = SQLBinds()
+        var sql = "SELECT d.document::text FROM action_plan_documents d JOIN action_plans p ON p.id = d.id WHERE true"
+        if let agencyID {
+            let agency = binds.add(agencyID)
+            sql += " AND (p.agency_id = \(agency) OR p.coordinating_agency_id = \(agency))"
+        }
+        sql += " ORDER BY p.starts_on DESC, p.id"
+        var items: [String] = []
+        for try await json in try await db.client.query(PostgresQuery(unsafeSQL: sql, binds: binds.binds), logger: db.logger).decode(String.self) {
+            items.append(json)
+        }
+        return items
+    }
+
+    /// Stores a new plan; `knownProblems` (say, fields of the wrong type) are reported with the plan's own.
+    public func create(_ draft: ActionPlanDraft, agencyID: UUID, actor: Actor, knownProblems: [FieldError] = []) async throws -> Record {
+        try await db.transaction { conn in
+            var problems = knownProblems + draft.problems()
+            var coordinator: UUID?
+            if !draft.coordinatingAgency.allSatisfy(\.isWhitespace) {
+                let id = UUID(uuidString: draft.coordinatingAgency)
+                for try await found in try await conn.query(
+                    "SELECT id FROM agencies WHERE id = \(id) OR lower(name) = lower(\(draft.coordinatingAgency))", logger: db.logger).decode(UUID.self) {
+                    coordinator = found
+                }
+                if coordinator == nil { problems.append(FieldError(field: "coordinating_agency", message: "no agency with this id or name")) }
+            }
+            if !problems.isEmpty { throw StoreError.invalid(problems) }
+            let id = UUID()
+            try await conn.query(
+                """
+                INSERT INTO action_plans (id, agency_id, title, description, coordinating_agency_id, starts_on, ends_on, evaluation_dates, created_by)
+                VALUES (\(id), \(agencyID), \(draft.title), \(draft.description), \(coordinator!), \(draft.startsOn)::date, \(draft.endsOn)::date,
+                        \(draft.evaluationDates.sorted())::date[], \(actor.userID.flatMap(UUID.init(uuidString:))))
+                """, logger: db.logger)
+            for (i, text) in draft.objectives.enumerated() {
+                try await conn.query("INSERT INTO action_plan_objectives (plan_id, position, text) VALUES (\(id), \(i), \(text))", logger: db.logger)
+            }
+            for (i, m) in draft.measures.enumerated() {
+                try await conn.query(
+                    """
+                    INSERT INTO action_plan_measures (plan_id, position, objective, description, responsible, due_on)
+                    VALUES (\(id), \(i), \(m.objective), \(m.description), \(m.responsible), \(m.dueOn)::date)
+                    """, logger: db.logger)
+            }
+            for (i, x) in draft.indicators.enumerated() {
+                try await conn.query(
+                    """
+                    INSERT INTO action_plan_indicators (plan_id, position, objective, name, metric, sector, country, target, baseline)
+                    VALUES (\(id), \(i), \(x.objective), \(x.name), \(x.metric.rawValue), \(x.sector), \(x.country),
+                            \(String(x.target))::numeric, \(x.baseline.map { String($0) })::numeric)
+                    """, logger: db.logger)
+            }
+            let record = try await document(id, on: conn)
+            try await AuditLog.append(on: conn, actor: actor, action: "action_plan.create", entityType: "action_plan",
+                                      entityID: id.uuidString.lowercased(), before: nil, after: record.json, logger: db.logger)
+            return record
+        }
+    }
+
+    /// Records the measured value of an indicator followed by hand.
+    public func recordMeasurement(_ id: UUID, indicator: Int, value: Double, on day: String, expectedVersion: Int, actor: Actor) async throws -> Record {
+        try await change(id, expectedVersion: expectedVersion, actor: actor, action: "action_plan.measure") { conn, today in
+            var errors = FieldErrors()
+            errors.pastDay("on", day, today: today)
+            if value < 0 || !value.isFinite { errors.add("value", "must be a number of at least 0") }
+            var metric: String?
+            for try await m in try await conn.query(
+                "SELECT metric FROM action_plan_indicators WHERE plan_id = \(id) AND position = \(indicator)", logger: db.logger).decode(String.self) { metric = m }
+            guard let metric else { throw StoreError.notFound(entity: "indicator", id: "\(indicator)") }
+            if metric != IndicatorMetric.manual.rawValue {
+                errors.add("value", "indicator \(indicator) is measured from the registry (\(metric)); only a manual indicator takes a value")
+            }
+            if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
+            try await conn.query(
+                """
+                UPDATE action_plan_indicators SET measured = \(String(value))::numeric, measured_on = \(day)::date
+                WHERE plan_id = \(id) AND position = \(indicator)
+                """, logger: db.logger)
+        }
+    }
+
+    /// Moves a measure of the plan to `status`.
+    public func setMeasureStatus(_ id: UUID, measure: Int, status: PlanMeasureStatus, expectedVersion: Int, actor: Actor) async throws -> Record {
+        try await change(id, expectedVersion: expectedVersion, actor: actor, action: "action_plan.measure_status") { conn, _ in
+            let rows = try await conn.query(
+                "UPDATE action_plan_measures SET status = \(status.rawValue) WHERE plan_id = \(id) AND position = \(measure) RETURNING position",
+                logger: db.logger)
+            var found = false
+            for try await _ in rows.decode(Int.self) { found = true }
+            if !found { throw StoreError.notFound(entity: "measure", id: "\(measure)") }
+        }
+    }
+
+    func change(_ id: UUID, expectedVersion: Int, actor: Actor, action: String,
+                _ body: (PostgresConnection, String) async throws -> Void) async throws -> Record {
+        try await db.transaction { conn in
+            var version: Int?
+            for try await v in try await conn.query("SELECT version FROM action_plans WHERE id = \(id) FOR UPDATE", logger: db.logger).decode(Int.self) {
+                version = v
+            }
+            guard let version else { throw StoreError.notFound(entity: "action plan", id: id.uuidString.lowercased()) }
+            guard version == expectedVersion else { throw StoreError.versionConflict(current: version) }
+            let before = try await document(id, on: conn)
+            try await body(conn, try await LetterStore.today(on: conn, logger: db.logger))
+            try await conn.query("UPDATE action_plans SET version = version + 1 WHERE id = \(id)", logger: db.logger)
+            let after = try await document(id, on: conn)
+            try await AuditLog.append(on: conn, actor: actor, action: action, entityType: "action_plan",
+                                      entityID: id.uuidString.lowercased(), before: before.json, after: after.json, logger: db.logger)
+            return after
+        }
+    }
+
+    func document(_ id: UUID, on conn: PostgresConnection) async throws -> Record {
+        let rows = try await conn.query("SELECT document::text, version FROM action_plan_documents WHERE id = \(id)", logger: db.logger)
+        for try await (json, version) in rows.decode((String, Int).self) { return Record(id: id, json: json, version: version) }
+        throw StoreError.notFound(entity: "action plan", id: id.uuidString.lowercased())
+    }
+}
