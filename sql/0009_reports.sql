@@ -184,6 +184,136 @@ FROM (SELECT id AS facilitator_id, date_trunc('month', created_at)::date AS mont
 JOIN facilitators f ON f.id = h.facilitator_id CROSS JOIN LATERAL unnest(f.stages || '{*}'::text[]) s (stage)
 GROUP BY 1, 2, 3, 4, 5 HAVING sum(h.n) <> 0;
 
+-- Signals per month, type and stage, by the sector and country of the
+-- suppliers they concern. Each signal counts once per row key: '*' stands for
+-- any sector or any country, so every combination of filters reads exact
+-- counts. A signal counts by its current version (the highest).
+CREATE TABLE signal_tally (
+    month date NOT NULL,
+    type text NOT NULL,
+    stage text NOT NULL,
+    sector text NOT NULL,
+    country text NOT NULL,
+    signals bigint NOT NULL,
+    PRIMARY KEY (sector, country, stage, month, type)
+);
+
+CREATE FUNCTION signal_versions_tally() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    WITH touched AS (SELECT DISTINCT signal_id FROM new_versions),
+    current AS (
+        SELECT t.signal_id,
+               (SELECT max(v.version) FROM signal_versions v WHERE v.signal_id = t.signal_id
+                  AND NOT EXISTS (SELECT 1 FROM new_versions n WHERE n.signal_id = v.signal_id AND n.version = v.version)) AS before,
+               (SELECT max(v.version) FROM signal_versions v WHERE v.signal_id = t.signal_id) AS after
+        FROM touched t),
+    moves AS (SELECT signal_id, before AS version, -1 AS n FROM current WHERE before IS NOT NULL AND before <> after
+              UNION ALL SELECT signal_id, after, 1 FROM current WHERE before IS DISTINCT FROM after),
+    keyed AS (
+        SELECT DISTINCT m.n, m.signal_id, date_trunc('month', v.observed_on)::date AS month, v.type, v.stage, k.sector, k.country
+        FROM moves m JOIN signal_versions v ON v.signal_id = m.signal_id AND v.version = m.version
+        CROSS JOIN LATERAL unnest(v.facilitator_ids) u (facilitator_id) JOIN facilitators f ON f.id = u.facilitator_id
+        CROSS JOIN LATERAL (VALUES ('*', '*'), (f.sector, '*'), ('*', f.country::text), (f.sector, f.country::text)) k (sector, country))
+    INSERT INTO signal_tally AS t (month, type, stage, sector, country, signals)
+    SELECT month, type, stage, sector, country, sum(n) FROM keyed GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0
+    ON CONFLICT (sector, country, stage, month, type) DO UPDATE SET signals = t.signals + EXCLUDED.signals;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER signal_versions_tally AFTER INSERT ON signal_versions
+    REFERENCING NEW TABLE AS new_versions FOR EACH STATEMENT EXECUTE FUNCTION signal_versions_tally();
+
+-- Verified measures per stage, sector and country of the supplier (each stage it serves).
+CREATE TABLE measure_tally (
+    stage text NOT NULL,
+    sector text NOT NULL,
+    country char(2) NOT NULL,
+    verified bigint NOT NULL,
+    PRIMARY KEY (stage, sector, country)
+);
+
+CREATE FUNCTION measure_commitments_tally() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO measure_tally AS t (stage, sector, country, verified)
+    SELECT s.stage, f.sector, f.country, sum(d.n)
+    FROM (SELECT facilitator_id, -1 AS n FROM old_commitments WHERE status = 'verified'
+          UNION ALL SELECT facilitator_id, 1 FROM new_commitments WHERE status = 'verified') d
+    JOIN facilitators f ON f.id = d.facilitator_id CROSS JOIN LATERAL unnest(f.stages) s (stage)
+    GROUP BY 1, 2, 3 HAVING sum(d.n) <> 0
+    ON CONFLICT (stage, sector, country) DO UPDATE SET verified = t.verified + EXCLUDED.verified;
+    RETURN NULL;
+END $$;
+-- Each event has its own transition tables; the missing side is an empty table of the same shape.
+CREATE FUNCTION measure_commitments_tally_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO measure_tally AS t (stage, sector, country, verified)
+    SELECT s.stage, f.sector, f.country, count(*)
+    FROM new_commitments c JOIN facilitators f ON f.id = c.facilitator_id CROSS JOIN LATERAL unnest(f.stages) s (stage)
+    WHERE c.status = 'verified' GROUP BY 1, 2, 3
+    ON CONFLICT (stage, sector, country) DO UPDATE SET verified = t.verified + EXCLUDED.verified;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER measure_commitments_tally_insert AFTER INSERT ON measure_commitments
+    REFERENCING NEW TABLE AS new_commitments FOR EACH STATEMENT EXECUTE FUNCTION measure_commitments_tally_insert();
+CREATE TRIGGER measure_commitments_tally_update AFTER UPDATE ON measure_commitments
+    REFERENCING OLD TABLE AS old_commitments NEW TABLE AS new_commitments FOR EACH STATEMENT EXECUTE FUNCTION measure_commitments_tally();
+
+-- A supplier that changes sector, country or stages takes its signals and verified measures along.
+CREATE FUNCTION facilitators_signal_measure_tally() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n ON n.id = o.id
+                   WHERE (o.sector, o.country, o.stages) IS DISTINCT FROM (n.sector, n.country, n.stages)) THEN
+        RETURN NULL;
+    END IF;
+
+    WITH moved_suppliers AS (
+        SELECT o.id, o.sector AS old_sector, o.country AS old_country, o.stages AS old_stages FROM old_rows o JOIN new_rows n ON n.id = o.id
+        WHERE (o.sector, o.country, o.stages) IS DISTINCT FROM (n.sector, n.country, n.stages)),
+    affected AS (SELECT DISTINCT sf.signal_id FROM signal_facilitators sf JOIN moved_suppliers m ON m.id = sf.facilitator_id),
+    current AS (SELECT DISTINCT ON (v.signal_id) v.* FROM signal_versions v JOIN affected a ON a.signal_id = v.signal_id
+                ORDER BY v.signal_id, v.version DESC),
+    keyed AS (
+        SELECT DISTINCT side.n, c.signal_id, date_trunc('month', c.observed_on)::date AS month, c.type, c.stage, k.sector, k.country
+        FROM current c CROSS JOIN LATERAL unnest(c.facilitator_ids) u (facilitator_id)
+        JOIN facilitators f ON f.id = u.facilitator_id LEFT JOIN moved_suppliers m ON m.id = f.id
+        CROSS JOIN LATERAL (VALUES (-1, coalesce(m.old_sector, f.sector), coalesce(m.old_country, f.country)::text),
+                                   (1, f.sector, f.country::text)) side (n, sector, country)
+        CROSS JOIN LATERAL (VALUES ('*', '*'), (side.sector, '*'), ('*', side.country), (side.sector, side.country)) k (sector, country))
+    INSERT INTO signal_tally AS t (month, type, stage, sector, country, signals)
+    SELECT month, type, stage, sector, country, sum(n) FROM keyed GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0
+    ON CONFLICT (sector, country, stage, month, type) DO UPDATE SET signals = t.signals + EXCLUDED.signals;
+
+    WITH moved_suppliers AS (
+        SELECT o.id, o.sector AS old_sector, o.country AS old_country, o.stages AS old_stages FROM old_rows o JOIN new_rows n ON n.id = o.id
+        WHERE (o.sector, o.country, o.stages) IS DISTINCT FROM (n.sector, n.country, n.stages))
+    INSERT INTO measure_tally AS t (stage, sector, country, verified)
+    SELECT stage, sector, country, sum(n) FROM (
+        SELECT s.stage, m.old_sector AS sector, m.old_country AS country, -1 AS n
+        FROM moved_suppliers m JOIN measure_commitments c ON c.facilitator_id = m.id CROSS JOIN LATERAL unnest(m.old_stages) s (stage)
+        WHERE c.status = 'verified'
+        UNION ALL
+        SELECT s.stage, f.sector, f.country, 1
+        FROM moved_suppliers m JOIN facilitators f ON f.id = m.id JOIN measure_commitments c ON c.facilitator_id = m.id
+        CROSS JOIN LATERAL unnest(f.stages) s (stage) WHERE c.status = 'verified') d
+    GROUP BY 1, 2, 3 HAVING sum(n) <> 0
+    ON CONFLICT (stage, sector, country) DO UPDATE SET verified = t.verified + EXCLUDED.verified;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER facilitators_signal_measure_tally AFTER UPDATE ON facilitators
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION facilitators_signal_measure_tally();
+
+INSERT INTO signal_tally (month, type, stage, sector, country, signals)
+SELECT month, type, stage, sector, country, count(*) FROM (
+    SELECT DISTINCT v.signal_id, date_trunc('month', v.observed_on)::date AS month, v.type, v.stage, k.sector, k.country
+    FROM signal_versions v CROSS JOIN LATERAL unnest(v.facilitator_ids) u (facilitator_id) JOIN facilitators f ON f.id = u.facilitator_id
+    CROSS JOIN LATERAL (VALUES ('*', '*'), (f.sector, '*'), ('*', f.country::text), (f.sector, f.country::text)) k (sector, country)
+    WHERE NOT EXISTS (SELECT 1 FROM signal_versions w WHERE w.signal_id = v.signal_id AND w.version > v.version)) d
+GROUP BY 1, 2, 3, 4, 5;
+
+INSERT INTO measure_tally (stage, sector, country, verified)
+SELECT s.stage, f.sector, f.country, count(*)
+FROM measure_commitments c JOIN facilitators f ON f.id = c.facilitator_id CROSS JOIN LATERAL unnest(f.stages) s (stage)
+WHERE c.status = 'verified' GROUP BY 1, 2, 3;
+
 -- What the reports read by.
 CREATE INDEX letters_sent_idx ON letters (sent_on) WHERE sent_on IS NOT NULL;
 CREATE INDEX signal_versions_observed_idx ON signal_versions (observed_on);
@@ -268,11 +398,9 @@ SELECT i.plan_id, i.position,
         WHERE m.status = 'verified' AND m.verified_on BETWEEN p.starts_on AND p.ends_on
           AND f.sector = coalesce(i.sector, f.sector) AND f.country = coalesce(i.country, f.country))
     WHEN 'signals_observed' THEN (
-        SELECT count(*) FROM signal_versions v
-        WHERE v.observed_on BETWEEN p.starts_on AND p.ends_on
-          AND NOT EXISTS (SELECT 1 FROM signal_versions w WHERE w.signal_id = v.signal_id AND w.version > v.version)
-          AND EXISTS (SELECT 1 FROM signal_facilitators sf JOIN facilitators f ON f.id = sf.facilitator_id
-                      WHERE sf.signal_id = v.signal_id AND f.sector = coalesce(i.sector, f.sector) AND f.country = coalesce(i.country, f.country)))
+        SELECT coalesce(sum(t.signals), 0) FROM signal_tally t
+        WHERE t.sector = coalesce(i.sector, '*') AND t.country = coalesce(i.country::text, '*')
+          AND t.month BETWEEN date_trunc('month', p.starts_on)::date AND p.ends_on)
     WHEN 'final_restrictive_actions' THEN (
         SELECT count(*) FROM licensing_actions a JOIN facilitators f ON f.id = a.facilitator_id
         WHERE a.type <> 'warning' AND a.status IN ('decided', 'upheld') AND a.decided_on BETWEEN p.starts_on AND p.ends_on

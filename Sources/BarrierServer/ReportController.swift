@@ -226,3 +226,20 @@ extension FieldReader {
         }
     }
 }
+
+/// Reads a report's kind and query string the way the API does (for the command line's benchmark).
+public enum ReportQuery {
+    public static func parse(kind raw: String, query: String) throws -> (ReportKind, ReportFilter, ReportDimension, MatrixGapRule) {
+        guard let kind = ReportKind(rawValue: raw) else { throw StoreError.invalid([FieldError(field: "report", message: ReportKind.notOne(raw))]) }
+        var params: [String: String] = [:]
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
+            params[parts[0]] = parts.count > 1 ? parts[1] : ""
+        }
+        do {
+            return try ReportRequest.read(kind: kind, parameters: params)
+        } catch let problem as Problem {
+            throw StoreError.invalid(problem.errors ?? [FieldError(field: "query", message: problem.detail ?? "is not valid")])
+        }
+    }
+}

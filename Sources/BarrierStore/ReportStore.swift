@@ -78,13 +78,29 @@ public struct ReportStore: Sendable {
         if !problems.isEmpty { throw StoreError.invalid(problems) }
         let tables: [ReportTable]
         switch kind {
-        case .cooperation: tables = [try await cooperationNow(filter, by: dimension), try await cooperationMonthly(filter)]
-        case .funnel: tables = [try await funnel(filter, byCampaign: false), try await funnel(filter, byCampaign: true)]
+        case .cooperation:
+            async let levels = cooperationNow(filter, by: dimension)
+            async let monthly = cooperationMonthly(filter)
+            tables = [try await levels, try await monthly]
+        case .funnel:
+            async let bySector = funnel(filter, byCampaign: false)
+            async let byCampaign = funnel(filter, byCampaign: true)
+            tables = [try await bySector, try await byCampaign]
         case .licensing: tables = try await licensing(filter)
         case .matrix: tables = [try await matrix(filter, gapRule: gapRule)]
         case .signals: tables = [try await signalsMonthly(filter)]
         }
         return Report(kind: kind, filter: filter, tables: tables)
+    }
+
+    /// Runs a report's tables side by side on the pool, in their order.
+    func concurrently(_ jobs: [@Sendable () async throws -> ReportTable]) async throws -> [ReportTable] {
+        try await withThrowingTaskGroup(of: (Int, ReportTable).self) { group in
+            for (i, job) in jobs.enumerated() { group.addTask { (i, try await job()) } }
+            var tables: [(Int, ReportTable)] = []
+            for try await result in group { tables.append(result) }
+            return tables.sorted { $0.0 < $1.0 }.map(\.1)
+        }
     }
 
     /// The SQL each table of `kind` runs, with its binds (for EXPLAIN ANALYZE in the bench).
@@ -171,16 +187,21 @@ public struct ReportStore: Sendable {
         if let sector = filter.sector { conditions += " AND sector = \(binds.add(sector))" }
         if let country = filter.country { conditions += " AND country = \(binds.add(country))" }
         let levels = CooperationLevel.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        // Levels at the first month's end are the sum of every change before it; each later month adds its own.
         let sql = """
-            WITH months AS (SELECT generate_series(date_trunc('month', \(from)), date_trunc('month', \(to)), interval '1 month')::date AS month),
+            WITH months AS (SELECT generate_series(date_trunc('month', \(from))::timestamp, date_trunc('month', \(to))::timestamp,
+                                                   interval '1 month')::date AS month),
             deltas AS (SELECT month, level, sum(delta) AS delta FROM cooperation_month_tally
-                       WHERE month <= date_trunc('month', \(to))\(conditions) GROUP BY 1, 2),
-            cells AS (SELECT m.month, l.level, l.o,
-                             (SELECT coalesce(sum(d.delta), 0) FROM deltas d WHERE d.level = l.level AND d.month <= m.month) AS n
-                      FROM months m CROSS JOIN unnest(ARRAY[\(levels)]) WITH ORDINALITY l (level, o))
+                       WHERE month <= (SELECT max(month) FROM months)\(conditions) GROUP BY 1, 2),
+            grid AS (SELECT m.month, l.level, l.o FROM months m CROSS JOIN unnest(ARRAY[\(levels)]) WITH ORDINALITY l (level, o)),
+            opening AS (SELECT level, sum(delta) AS n FROM deltas WHERE month < (SELECT min(month) FROM months) GROUP BY level),
+            series AS (SELECT g.month, g.level, g.o,
+                              coalesce(max(b.n) OVER (PARTITION BY g.level), 0)
+                              + sum(coalesce(d.delta, 0)) OVER (PARTITION BY g.level ORDER BY g.month) AS n
+                       FROM grid g LEFT JOIN deltas d ON d.month = g.month AND d.level = g.level LEFT JOIN opening b ON b.level = g.level)
             SELECT to_char(month, 'YYYY-MM'), level, n::text, sum(n) OVER (PARTITION BY month)::text,
                    CASE WHEN sum(n) OVER (PARTITION BY month) = 0 THEN NULL ELSE round(n::numeric / sum(n) OVER (PARTITION BY month), 4)::text END
-            FROM cells ORDER BY month, o
+            FROM series ORDER BY month, o
             """
         return Self.query(sql, binds)
     }
@@ -281,19 +302,19 @@ public struct ReportStore: Sendable {
     func licensing(_ filter: ReportFilter) async throws -> [ReportTable] {
         let sql = Dictionary(uniqueKeysWithValues: licensingSQL(filter).map { ($0.name, $0.query) })
         let scope = "Licensing actions proposed in the period"
-        return [
-            try await table("by_type_status", "Actions by type and status", "\(scope), by type and where each stands.",
-                            columns: [("type", false), ("status", false), ("actions", true)], sql["by_type_status"]!),
-            try await table("by_sector", "Actions by sector", "\(scope), by the supplier's sector and the type.",
-                            columns: [("sector", false), ("type", false), ("actions", true)], sql["by_sector"]!),
-            try await table("by_country", "Actions by country", "\(scope), by the supplier's country and the type.",
-                            columns: [("country", false), ("type", false), ("actions", true)], sql["by_country"]!),
-            try await table("fines", "Fines by currency", "Fines decided and not overturned or under appeal, in minor units of each currency.",
-                            columns: [("currency", false), ("fines", true), ("total_minor", true)], sql["fines"]!),
-            try await table("appeals", "Appeals", "Of the actions decided: how many are under appeal now, the share, and the outcomes of appeals.",
-                            columns: [("decided", true), ("under_appeal", true), ("share_under_appeal", true), ("appeals", true),
-                                      ("upheld", true), ("overturned", true)], sql["appeals"]!),
-        ]
+        return try await concurrently([
+            { try await table("by_type_status", "Actions by type and status", "\(scope), by type and where each stands.",
+                              columns: [("type", false), ("status", false), ("actions", true)], sql["by_type_status"]!) },
+            { try await table("by_sector", "Actions by sector", "\(scope), by the supplier's sector and the type.",
+                              columns: [("sector", false), ("type", false), ("actions", true)], sql["by_sector"]!) },
+            { try await table("by_country", "Actions by country", "\(scope), by the supplier's country and the type.",
+                              columns: [("country", false), ("type", false), ("actions", true)], sql["by_country"]!) },
+            { try await table("fines", "Fines by currency", "Fines decided and not overturned or under appeal, in minor units of each currency.",
+                              columns: [("currency", false), ("fines", true), ("total_minor", true)], sql["fines"]!) },
+            { try await table("appeals", "Appeals", "Of the actions decided: how many are under appeal now, the share, and the outcomes of appeals.",
+                              columns: [("decided", true), ("under_appeal", true), ("share_under_appeal", true), ("appeals", true),
+                                        ("upheld", true), ("overturned", true)], sql["appeals"]!) },
+        ])
     }
 
     // MARK: Barrier matrix
@@ -301,10 +322,13 @@ public struct ReportStore: Sendable {
     func matrixSQL(_ filter: ReportFilter, gapRule: MatrixGapRule) -> PostgresQuery {
         var binds = SQLBinds()
         let (from, to) = Self.period(filter, &binds)
-        var tally = ""
-        if let sector = filter.sector { tally += " AND t.sector = \(binds.add(sector))" }
-        if let country = filter.country { tally += " AND t.country = \(binds.add(country))" }
-        let suppliers = Self.supplierConditions(ReportFilter(sector: filter.sector, country: filter.country), "f", &binds)
+        var tally = "", measures = "", signalSector = ""
+        if let sector = filter.sector {
+            let b = binds.add(sector)
+            tally += " AND t.sector = \(b)"; measures += " AND m.sector = \(b)"; signalSector = " AND t.sector = \(b)"
+        }
+        if let country = filter.country { let b = binds.add(country); tally += " AND t.country = \(b)"; measures += " AND m.country = \(b)" }
+        let signalCountry = binds.add(filter.country ?? "*")
         let minimum = binds.add(gapRule.minimumSignals), share = binds.add(gapRule.maximumShareCooperating)
         let cellSector = filter.sector.map { " AND s.code = \(binds.add($0))" } ?? ""
         let stages = Stage.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
@@ -317,17 +341,12 @@ public struct ReportStore: Sendable {
                        sum(t.suppliers) FILTER (WHERE t.level <> 'not_contacted') AS contacted,
                        sum(t.suppliers) FILTER (WHERE t.level IN \(Self.cooperatingLevels)) AS cooperating
                 FROM cooperation_tally t WHERE t.stage <> '*'\(tally) GROUP BY 1, 2),
-            current_signals AS (
-                SELECT v.signal_id, v.stage, v.observed_on FROM signal_versions v
-                WHERE v.observed_on BETWEEN \(from) AND \(to) AND \(Self.currentVersion)),
             signalled AS (
-                SELECT c.stage, f.sector, count(DISTINCT c.signal_id) AS signals
-                FROM current_signals c JOIN signal_facilitators sf ON sf.signal_id = c.signal_id JOIN facilitators f ON f.id = sf.facilitator_id
-                WHERE c.stage = ANY(f.stages)\(suppliers) GROUP BY 1, 2),
-            verified AS (
-                SELECT st.stage, f.sector, count(*) AS measures
-                FROM measure_commitments m JOIN facilitators f ON f.id = m.facilitator_id CROSS JOIN LATERAL unnest(f.stages) st (stage)
-                WHERE m.status = 'verified'\(suppliers) GROUP BY 1, 2)
+                SELECT t.stage, t.sector, sum(t.signals) AS signals FROM signal_tally t
+                WHERE t.sector <> '*' AND t.country = \(signalCountry)
+                  AND t.month BETWEEN date_trunc('month', \(from))::date AND \(to)\(signalSector)
+                GROUP BY 1, 2),
+            verified AS (SELECT m.stage, m.sector, sum(m.verified) AS measures FROM measure_tally m WHERE true\(measures) GROUP BY 1, 2)
             SELECT c.stage, c.sector, coalesce(t.suppliers, 0)::text,
                    CASE WHEN coalesce(t.suppliers, 0) = 0 THEN NULL ELSE round(coalesce(t.contacted, 0)::numeric / t.suppliers, 4)::text END,
                    CASE WHEN coalesce(t.suppliers, 0) = 0 THEN NULL ELSE round(coalesce(t.cooperating, 0)::numeric / t.suppliers, 4)::text END,
@@ -347,7 +366,7 @@ public struct ReportStore: Sendable {
         try await table(
             "cells", "Barrier matrix: stages × sectors",
             "Each cell: suppliers of the sector serving the stage, the share contacted and cooperating (cooperating or partially), "
-                + "signals at that stage about them observed in the period, and their verified measures. A gap has at least "
+                + "signals at that stage about suppliers of the sector observed in the period's months, and their verified measures. A gap has at least "
                 + "\(gapRule.minimumSignals) signals and under \(Int(gapRule.maximumShareCooperating * 100))% cooperating.",
             columns: [("stage", false), ("sector", false), ("suppliers", true), ("share_contacted", true), ("share_cooperating", true),
                       ("open_signals", true), ("verified_measures", true), ("gap", true)],
@@ -356,33 +375,24 @@ public struct ReportStore: Sendable {
 
     // MARK: Signals
 
-    /// `v` (a signal_versions row) is its signal's current version: a correction that moved it out of the period moves it out of the count.
-    static let currentVersion = "NOT EXISTS (SELECT 1 FROM signal_versions w WHERE w.signal_id = v.signal_id AND w.version > v.version)"
 
     func signalsMonthlySQL(_ filter: ReportFilter) -> PostgresQuery {
         var binds = SQLBinds()
         let (from, to) = Self.period(filter, &binds)
-        let suppliers = Self.supplierConditions(ReportFilter(sector: filter.sector, country: filter.country), "f", &binds)
-        let supplierFilter = suppliers.isEmpty ? "" : """
-             AND EXISTS (SELECT 1 FROM signal_facilitators sf JOIN facilitators f ON f.id = sf.facilitator_id
-                         WHERE sf.signal_id = c.signal_id\(suppliers))
-            """
-        let stageFilter = filter.stage.map { " AND c.stage = \(binds.add($0.rawValue))" } ?? ""
+        let sector = binds.add(filter.sector ?? "*"), country = binds.add(filter.country ?? "*")
+        let stage = filter.stage.map { " AND stage = \(binds.add($0.rawValue))" } ?? ""
         let sql = """
-            WITH current_signals AS (
-                SELECT v.signal_id, v.type, v.stage, v.observed_on FROM signal_versions v
-                WHERE v.observed_on BETWEEN \(from) AND \(to) AND \(Self.currentVersion))
-            SELECT to_char(date_trunc('month', c.observed_on), 'YYYY-MM'), c.type, c.stage, count(*)::text
-            FROM current_signals c
-            WHERE true\(stageFilter)\(supplierFilter)
-            GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+            SELECT to_char(month, 'YYYY-MM'), type, stage, sum(signals)::text FROM signal_tally
+            WHERE sector = \(sector) AND country = \(country) AND month BETWEEN date_trunc('month', \(from))::date AND \(to)\(stage)
+            GROUP BY month, type, stage HAVING sum(signals) <> 0 ORDER BY month, type, stage
             """
         return Self.query(sql, binds)
     }
 
     func signalsMonthly(_ filter: ReportFilter) async throws -> ReportTable {
         try await table("monthly", "Signals by type and stage, month by month",
-                        "Signals observed in the period (their current version), by month, type and stage.",
+                        "Signals observed in the period's months (their current version), by month, type and stage; "
+                            + "with a sector or country, the signals about a supplier of it.",
                         columns: [("month", false), ("type", false), ("stage", false), ("signals", true)], signalsMonthlySQL(filter))
     }
 }

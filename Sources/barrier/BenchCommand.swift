@@ -125,3 +125,54 @@ struct ProbeQueries: BarrierCommand {
         }
     }
 }
+
+/// The in-process half of `scripts/bench reports`: for each case, the EXPLAIN
+/// ANALYZE execution time of every statement behind the report (summed), and
+/// the time of the store call that runs them, each the median of `runs`.
+/// Prints `RESULT` lines.
+struct BenchReports: BarrierCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-reports", abstract: "Benchmark support for scripts/bench reports.", shouldDisplay: false)
+
+    @Option(name: .customLong("case"), help: "name|report|query string (repeatable).") var cases: [String]
+    @Option var runs: Int = 5
+
+    static func median(_ xs: [Double]) -> Double {
+        let s = xs.sorted()
+        return s.isEmpty ? 0 : s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    func execute() async throws {
+        let (cases, runs) = (self.cases, self.runs)
+        try await withMigratedDatabase { db in
+            let store = ReportStore(db)
+            for spec in cases {
+                let parts = spec.split(separator: "|", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+                guard parts.count >= 2 else { throw CLIFailure(description: "--case: '\(spec)' is not name|report|query") }
+                let (kind, filter, dimension, rule) = try ReportQuery.parse(kind: parts[1], query: parts.count > 2 ? parts[2] : "")
+                var explained: [Double] = [], stored: [Double] = []
+                var plans: [String] = []
+                for run in 0..<(runs + 1) {
+                    var total = 0.0
+                    for (name, query) in store.statements(kind, filter, by: dimension, gapRule: rule) {
+                        let explain = PostgresQuery(unsafeSQL: "EXPLAIN (ANALYZE, FORMAT JSON) " + query.sql, binds: query.binds)
+                        for try await json in try await db.client.query(explain, logger: db.logger).decode(String.self) {
+                            let plan = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [[String: Any]]
+                            let ms = (plan?.first?["Execution Time"] as? Double) ?? 0
+                            total += ms
+                            if run == 0 { plans.append("\(name)=\(String(format: "%.1f", ms))") }
+                        }
+                    }
+                    let start = ContinuousClock.now
+                    _ = try await store.report(kind, filter, by: dimension, gapRule: rule)
+                    let elapsed = ContinuousClock.now - start
+                    if run > 0 {  // the first run warms the caches
+                        explained.append(total)
+                        stored.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+                    }
+                }
+                say("RESULT case=\(parts[0]) explain_ms=\(String(format: "%.2f", Self.median(explained))) store_ms=\(String(format: "%.2f", Self.median(stored))) statements=\(plans.joined(separator: ","))")
+            }
+        }
+    }
+}

@@ -131,30 +131,59 @@ struct ReportTests {
     @Test("the tallies agree with the rows they count, after inserts, changes of level, a change of sector and an archive")
     func talliesAgreeWithRows() async throws {
         try await Self.registry { r in
-            let now = """
-                SELECT f.sector, f.country::text, s.stage, coalesce(l.level, 'not_contacted'), count(*)
-                FROM facilitators f LEFT JOIN cooperation_levels l ON l.facilitator_id = f.id
-                CROSS JOIN LATERAL unnest(f.stages || '{*}'::text[]) s (stage) WHERE f.status <> 'archived' GROUP BY 1, 2, 3, 4
-                """
-            let tally = "SELECT sector, country::text, stage, level, suppliers FROM cooperation_tally WHERE suppliers <> 0"
-            let diff1 = try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM ((\(now)) EXCEPT (\(tally))) d")
-            #expect(diff1 == "0", "now minus tally")
-            let diff2 = try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM ((\(tally)) EXCEPT (\(now))) d")
-            #expect(diff2 == "0", "tally minus now")
-            let history = """
-                SELECT h.month, f.sector, f.country::text, s.stage, h.level, sum(h.n)
-                FROM (SELECT id AS facilitator_id, date_trunc('month', created_at)::date AS month, 'not_contacted'::text AS level, 1 AS n FROM facilitators
-                      UNION ALL SELECT facilitator_id, date_trunc('month', changed_at)::date, from_level, -1 FROM cooperation_changes
-                      UNION ALL SELECT facilitator_id, date_trunc('month', changed_at)::date, to_level, 1 FROM cooperation_changes) h
-                JOIN facilitators f ON f.id = h.facilitator_id CROSS JOIN LATERAL unnest(f.stages || '{*}'::text[]) s (stage)
-                GROUP BY 1, 2, 3, 4, 5 HAVING sum(h.n) <> 0
-                """
-            let months = "SELECT month, sector, country::text, stage, level, delta FROM cooperation_month_tally WHERE delta <> 0"
-            let diff3 = try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM ((\(history)) EXCEPT (\(months))) d")
-            #expect(diff3 == "0", "history minus months")
-            let diff4 = try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM ((\(months)) EXCEPT (\(history))) d")
-            #expect(diff4 == "0", "months minus history")
-            #expect(try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM cooperation_changes") == "4")
+            @Sendable func check(_ when: String) async throws {
+                let now = """
+                    SELECT f.sector, f.country::text, s.stage, coalesce(l.level, 'not_contacted'), count(*)
+                    FROM facilitators f LEFT JOIN cooperation_levels l ON l.facilitator_id = f.id
+                    CROSS JOIN LATERAL unnest(f.stages || '{*}'::text[]) s (stage) WHERE f.status <> 'archived' GROUP BY 1, 2, 3, 4
+                    """
+                let tally = "SELECT sector, country::text, stage, level, suppliers FROM cooperation_tally WHERE suppliers <> 0"
+                let diff1 = try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM ((\(now)) EXCEPT (\(tally))) d")
+                #expect(diff1 == "0", "now minus tally, \(when)")
+                let diff2 = try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM ((\(tally)) EXCEPT (\(now))) d")
+                #expect(diff2 == "0", "tally minus now, \(when)")
+                let history = """
+                    SELECT h.month, f.sector, f.country::text, s.stage, h.level, sum(h.n)
+                    FROM (SELECT id AS facilitator_id, date_trunc('month', created_at)::date AS month, 'not_contacted'::text AS level, 1 AS n FROM facilitators
+                          UNION ALL SELECT facilitator_id, date_trunc('month', changed_at)::date, from_level, -1 FROM cooperation_changes
+                          UNION ALL SELECT facilitator_id, date_trunc('month', changed_at)::date, to_level, 1 FROM cooperation_changes) h
+                    JOIN facilitators f ON f.id = h.facilitator_id CROSS JOIN LATERAL unnest(f.stages || '{*}'::text[]) s (stage)
+                    GROUP BY 1, 2, 3, 4, 5 HAVING sum(h.n) <> 0
+                    """
+                let months = "SELECT month, sector, country::text, stage, level, delta FROM cooperation_month_tally WHERE delta <> 0"
+                let diff3 = try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM ((\(history)) EXCEPT (\(months))) d")
+                #expect(diff3 == "0", "history minus months")
+                let diff4 = try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM ((\(months)) EXCEPT (\(history))) d")
+                #expect(diff4 == "0", "months minus history")
+                #expect(try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM cooperation_changes") == "4", "\(when)")
+
+                // Signals: each current version once per (sector or '*', country or '*') of the suppliers it concerns.
+                let signalRows = """
+                    SELECT date_trunc('month', v.observed_on)::date, v.type, v.stage, k.sector, k.country, count(DISTINCT v.signal_id)
+                    FROM signal_versions v CROSS JOIN LATERAL unnest(v.facilitator_ids) u (id) JOIN facilitators f ON f.id = u.id
+                    CROSS JOIN LATERAL (VALUES ('*', '*'), (f.sector, '*'), ('*', f.country::text), (f.sector, f.country::text)) k (sector, country)
+                    WHERE NOT EXISTS (SELECT 1 FROM signal_versions w WHERE w.signal_id = v.signal_id AND w.version > v.version)
+                    GROUP BY 1, 2, 3, 4, 5
+                    """
+                let signalTally = "SELECT month, type, stage, sector, country, signals FROM signal_tally WHERE signals <> 0"
+                let signalDiff1 = try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM ((\(signalRows)) EXCEPT (\(signalTally))) d")
+                let signalDiff2 = try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM ((\(signalTally)) EXCEPT (\(signalRows))) d")
+                #expect(signalDiff1 == "0" && signalDiff2 == "0")
+                let measureRows = """
+                    SELECT s.stage, f.sector, f.country::text, count(*) FROM measure_commitments c JOIN facilitators f ON f.id = c.facilitator_id
+                    CROSS JOIN LATERAL unnest(f.stages) s (stage) WHERE c.status = 'verified' GROUP BY 1, 2, 3
+                    """
+                let measureTally = "SELECT stage, sector, country::text, verified FROM measure_tally WHERE verified <> 0"
+                let measureDiff1 = try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM ((\(measureRows)) EXCEPT (\(measureTally))) d")
+                let measureDiff2 = try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM ((\(measureTally)) EXCEPT (\(measureRows))) d")
+                #expect(measureDiff1 == "0" && measureDiff2 == "0")
+                #expect(try await TestDatabase.scalar(r.db, "SELECT sum(signals)::text FROM signal_tally WHERE sector = '*' AND country = '*'") == "10")
+            }
+            try await check("as built")
+            // Suppliers that change sector, country and stages take their counts, history, signals and measures along.
+            try await TestDatabase.sql(r.db, "UPDATE facilitators SET sector = 'postal_service', country = 'BE', stages = '{shipping,running_marketplace}' WHERE id = '\(r.ids["A"]!.uuidString.lowercased())'")
+            try await TestDatabase.sql(r.db, "UPDATE facilitators SET country = 'FR' WHERE id IN ('\(r.ids["C"]!.uuidString.lowercased())', '\(r.ids["B"]!.uuidString.lowercased())')")
+            try await check("after the moves")
         }
     }
 

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# The reports benchmark: a national-size registry (1M suppliers from the
+# registry benchmark's generator, plus about 5M rows of cooperation history,
+# letters, commitments, signals and licensing actions), then each report over
+# HTTP against the EXPLAIN ANALYZE execution time of the SQL behind it,
+# measured in the same run. Run it as `scripts/bench reports`.
+#
+# Exits 0 when it measured, whatever the figures; non-zero only on errors.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+usage() {
+    cat <<EOF
+usage: scripts/bench reports [options]
+
+  --rows N        suppliers (default 1000000); the history is generated in proportion
+  --seed S        generator seed of the supplier CSV (default 42)
+  --runs N        measured runs per report, after one warm-up (default 5)
+  --port P        port of the benchmarked server (default 18090)
+  --keep          keep the database barrier_reports_bench afterwards (and reuse it
+                  next time with --reuse)
+  --reuse         measure on the database kept by an earlier --keep run
+EOF
+}
+
+rows=1000000 seed=42 runs=5 port=18090 keep=0 reuse=0
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --rows) rows=${2:?--rows needs a number}; shift 2 ;;
+        --seed) seed=${2:?--seed needs a number}; shift 2 ;;
+        --runs) runs=${2:?--runs needs a number}; shift 2 ;;
+        --port) port=${2:?--port needs a number}; shift 2 ;;
+        --keep) keep=1; shift ;;
+        --reuse) reuse=1; keep=1; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "reports bench: unknown option $1" >&2; usage >&2; exit 2 ;;
+    esac
+done
+for n in "$rows" "$seed" "$runs" "$port"; do
+    [[ $n =~ ^[0-9]+$ ]] || { echo "reports bench: '$n' is not a number" >&2; exit 2; }
+done
+(( rows >= 1000 )) || { echo "reports bench: --rows must be at least 1000" >&2; exit 2; }
+
+export PGOPTIONS="-c client_min_messages=warning"
+out="$root/bench/out"
+mkdir -p "$out"
+work=$(mktemp -d "$out/reports.XXXXXX")
+say() { printf '\n== %s\n' "$*"; }
+note() { printf '   %s\n' "$*"; }
+die() { echo "reports bench: $*" >&2; exit 1; }
+now() { echo "$EPOCHREALTIME"; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+server_pid=""
+cleanup() {
+    local status=$?
+    if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
+        kill -TERM "$server_pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$server_pid" 2>/dev/null || true
+    fi
+    if [[ $keep == 0 && -n ${admin_url:-} ]]; then
+        psql -q "$admin_url" -c 'DROP DATABASE IF EXISTS barrier_reports_bench WITH (FORCE)' >/dev/null 2>&1 || true
+    fi
+    rm -rf "$work"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say "tools"
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
+[[ -n $pgbin ]] && export PATH="$pgbin:$PATH"
+command -v psql >/dev/null || die "psql is needed: apt-get install postgresql-15"
+command -v curl >/dev/null || die "curl is needed: apt-get install curl"
+barrier=${BARRIER_BIN:-$root/.build/release/barrier}
+[[ -x $barrier ]] || die "no barrier binary at $barrier (scripts/bench builds it)"
+note "barrier: $barrier"
+
+say "database"
+unset DATABASE_URL
+timeout 60 "$barrier" db start </dev/null >"$work/db-start.out" 2>>"$work/db-start.log" || { cat "$work/db-start.log" >&2; die "barrier db start failed"; }
+admin_url=$(tail -n1 "$work/db-start.out")
+[[ $admin_url == postgres* ]] || die "barrier db start printed '$admin_url', not a URL"
+bench_url=$(sed -E "s#^(postgres(ql)?://[^/?]*)(/[^?]*)?#\1/barrier_reports_bench#" <<<"$admin_url")
+export DATABASE_URL=$bench_url
+exists=$(psql -XAtq "$admin_url" -c "SELECT 1 FROM pg_database WHERE datname = 'barrier_reports_bench'")
+if [[ $reuse == 1 && $exists == 1 ]]; then
+    note "reusing $bench_url"
+    timeout 300 "$barrier" migrate </dev/null >/dev/null 2>&1 || die "barrier migrate failed"
+else
+    psql -q -v ON_ERROR_STOP=1 "$admin_url" -c 'DROP DATABASE IF EXISTS barrier_reports_bench WITH (FORCE)' \
+        -c 'CREATE DATABASE barrier_reports_bench' >/dev/null || die "could not create barrier_reports_bench"
+    timeout 300 "$barrier" migrate </dev/null >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log" >&2; die "barrier migrate failed"; }
+    timeout 60 "$barrier" agency create --name "Bench Agency" --country NL </dev/null >/dev/null || die "barrier agency create failed"
+
+    say "data: $rows suppliers (seed $seed), then the history"
+    gen_hash=$(sha256sum <"$root/bench/gen_facilitators.py" | cut -c1-8)
+    csv_file="$out/facilitators-r$rows-s$seed-g$gen_hash.csv"
+    if [[ ! -s $csv_file ]]; then
+        venv="$root/.barrier/bench-venv"
+        if ! "$venv/bin/python" -c 'import faker' 2>/dev/null; then
+            note "setting up $venv with faker (pip)"
+            python3 -m venv "$venv" && "$venv/bin/pip" install -q --disable-pip-version-check faker || die "pip install faker failed"
+        fi
+        timeout 1800 "$venv/bin/python" "$root/bench/gen_facilitators.py" --rows "$rows" --seed "$seed" --out "$csv_file" ||
+            die "generating the CSV failed"
+    fi
+    t0=$(now)
+    timeout 1800 "$barrier" import facilitators "$csv_file" </dev/null >"$work/import.log" 2>&1 || { tail -n5 "$work/import.log" >&2; die "import failed"; }
+    note "imported $rows suppliers in $(elapsed "$t0" "$(now)") s"
+    timeout 60 "$barrier" letter templates </dev/null >/dev/null 2>&1 || die "storing the letter templates failed"
+    agency=$(psql -XAtq "$bench_url" -c "SELECT id FROM agencies ORDER BY created_at LIMIT 1")
+    t0=$(now)
+    psql -X -q -v ON_ERROR_STOP=1 -v agency="$agency" "$bench_url" -f "$root/bench/reports_data.sql" >"$work/data.out" ||
+        die "generating the history failed"
+    note "history generated in $(elapsed "$t0" "$(now)") s:"
+    sed -n '3,$p' "$work/data.out" | grep '|' | sed 's/^/   /'
+fi
+total=$(psql -XAtq "$bench_url" -c "SELECT (SELECT count(*) FROM cooperation_changes) + (SELECT count(*) FROM cooperation_levels)
+    + (SELECT count(*) FROM letters) + (SELECT count(*) FROM measure_commitments) + (SELECT count(*) FROM signals)
+    + (SELECT count(*) FROM signal_versions) + (SELECT count(*) FROM signal_facilitators) + (SELECT count(*) FROM licensing_actions)")
+suppliers=$(psql -XAtq "$bench_url" -c "SELECT count(*) FROM facilitators")
+note "registry: $suppliers suppliers, $total history, letter and signal rows"
+
+say "server"
+password=$(openssl rand -hex 16)
+agency=$(psql -XAtq "$bench_url" -c "SELECT id FROM agencies ORDER BY created_at LIMIT 1")
+email="bench-reader-$(date +%s)@bench.example"
+timeout 60 "$barrier" user create --agency "$agency" --email "$email" --name "Bench Reader" --role auditor --password "$password" \
+    </dev/null >/dev/null || die "barrier user create failed"
+token=$(timeout 60 "$barrier" user token --email "$email" --name bench </dev/null | tail -n1)
+PORT=$port LOG_LEVEL=warning "$barrier" serve </dev/null >"$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
+curl -fs "http://127.0.0.1:$port/readyz" >/dev/null || { tail -n20 "$work/server.log" >&2; die "the server did not become ready"; }
+note "serving on 127.0.0.1:$port"
+
+cases=(
+    "cooperation|cooperation|"
+    "cooperation_by_stage|cooperation|by=stage"
+    "cooperation_courier_DE|cooperation|sector=courier&country=DE"
+    "funnel|funnel|"
+    "funnel_courier|funnel|sector=courier"
+    "licensing|licensing|"
+    "matrix|matrix|"
+    "matrix_DE|matrix|country=DE"
+    "signals|signals|"
+    "signals_shipping|signals|stage=shipping"
+)
+
+say "SQL behind each report: EXPLAIN ANALYZE, median of $runs runs"
+args=()
+for c in "${cases[@]}"; do args+=(--case "$c"); done
+timeout 1800 "$barrier" bench-reports --runs "$runs" "${args[@]}" </dev/null >"$work/explain.out" 2>"$work/explain.log" ||
+    { cat "$work/explain.log" >&2; die "bench-reports failed"; }
+grep '^RESULT' "$work/explain.out" | sed 's/^RESULT /   /'
+
+say "each report over HTTP (curl, median of $runs after one warm-up) against its SQL"
+printf '   %-24s %10s %10s %8s  %s\n' "report" "http ms" "sql ms" "ratio" "verdict (< 300 ms, <= 1.3x)"
+fails=0
+for c in "${cases[@]}"; do
+    IFS='|' read -r name kind query <<<"$c"
+    url="http://127.0.0.1:$port/api/v1/reports/$kind${query:+?$query}"
+    times=()
+    for i in $(seq 0 "$runs"); do
+        t=$(curl -fs -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $token" "$url") || die "GET $url failed"
+        [[ $i -gt 0 ]] && times+=("$t")
+    done
+    http=$(printf '%s\n' "${times[@]}" | sort -g | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.2f", m * 1000 }')
+    sql=$(sed -nE "s/^RESULT case=$name explain_ms=([0-9.]+).*/\1/p" "$work/explain.out")
+    ratio=$(awk -v a="$http" -v b="$sql" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }')
+    verdict=$(awk -v h="$http" -v r="$ratio" 'BEGIN { print (r != "n/a" && h < 300 && r <= 1.3) ? "PASS" : "FAIL" }')
+    [[ $verdict == PASS ]] || fails=$((fails + 1))
+    printf '   %-24s %10s %10s %8s  %s\n' "$name" "$http" "$sql" "${ratio}x" "$verdict"
+done
+say "summary: ${#cases[@]} reports, $fails over a ceiling"
