@@ -314,6 +314,197 @@ SELECT s.stage, f.sector, f.country, count(*)
 FROM measure_commitments c JOIN facilitators f ON f.id = c.facilitator_id CROSS JOIN LATERAL unnest(f.stages) s (stage)
 WHERE c.status = 'verified' GROUP BY 1, 2, 3;
 
+-- The outreach funnel per month of sending, agency, campaign ('' for none),
+-- sector and country: first letters sent, reached (delivered or answered),
+-- answered, and followed by a commitment to a measure (committed on or after
+-- the letter's date) and a verified one; and how many days each answer took.
+CREATE TABLE funnel_tally (
+    month date NOT NULL,
+    agency_id uuid NOT NULL,
+    campaign text NOT NULL,
+    sector text NOT NULL,
+    country char(2) NOT NULL,
+    sent bigint NOT NULL,
+    reached bigint NOT NULL,
+    responded bigint NOT NULL,
+    committed bigint NOT NULL,
+    verified bigint NOT NULL,
+    PRIMARY KEY (sector, country, month, agency_id, campaign)
+);
+CREATE TABLE funnel_response_days (
+    month date NOT NULL,
+    agency_id uuid NOT NULL,
+    campaign text NOT NULL,
+    sector text NOT NULL,
+    country char(2) NOT NULL,
+    days integer NOT NULL,
+    letters bigint NOT NULL,
+    PRIMARY KEY (sector, country, month, agency_id, campaign, days)
+);
+
+-- The letters a trigger moves in the funnel, with the sector and country they
+-- count under (one table per session, emptied at each commit).
+CREATE FUNCTION funnel_letters_ready() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF to_regclass('pg_temp.funnel_letters') IS NULL THEN
+        CREATE TEMP TABLE funnel_letters (
+        facilitator_id uuid, agency_id uuid, campaign text, sector text, country char(2), sent_on date, letter_date date,
+        reached boolean, responded_on date) ON COMMIT DELETE ROWS;
+    END IF;
+    TRUNCATE funnel_letters;
+END $$;
+
+-- Adds `sign` times the contribution of the letters in funnel_letters, with their suppliers' commitments as they stand.
+CREATE FUNCTION funnel_tally_apply(sign integer) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO funnel_tally AS t (month, agency_id, campaign, sector, country, sent, reached, responded, committed, verified)
+    SELECT date_trunc('month', l.sent_on)::date, l.agency_id, l.campaign, l.sector, l.country,
+           sign * count(*), sign * count(*) FILTER (WHERE l.reached), sign * count(l.responded_on),
+           sign * count(*) FILTER (WHERE c.committed_on >= l.letter_date), sign * count(*) FILTER (WHERE c.verified_on >= l.letter_date)
+    FROM funnel_letters l
+    LEFT JOIN LATERAL (SELECT max(m.committed_on) AS committed_on, max(m.committed_on) FILTER (WHERE m.status = 'verified') AS verified_on
+                       FROM measure_commitments m WHERE m.facilitator_id = l.facilitator_id) c ON true
+    GROUP BY 1, 2, 3, 4, 5
+    ON CONFLICT (sector, country, month, agency_id, campaign) DO UPDATE
+        SET sent = t.sent + EXCLUDED.sent, reached = t.reached + EXCLUDED.reached, responded = t.responded + EXCLUDED.responded,
+            committed = t.committed + EXCLUDED.committed, verified = t.verified + EXCLUDED.verified;
+    INSERT INTO funnel_response_days AS t (month, agency_id, campaign, sector, country, days, letters)
+    SELECT date_trunc('month', l.sent_on)::date, l.agency_id, l.campaign, l.sector, l.country, l.responded_on - l.sent_on, sign * count(*)
+    FROM funnel_letters l WHERE l.responded_on IS NOT NULL
+    GROUP BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (sector, country, month, agency_id, campaign, days) DO UPDATE SET letters = t.letters + EXCLUDED.letters;
+END $$;
+
+CREATE FUNCTION letters_funnel_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM new_letters WHERE kind = 'inform_call_to_action' AND sent_on IS NOT NULL) THEN RETURN NULL; END IF;
+    PERFORM funnel_letters_ready();
+    INSERT INTO funnel_letters
+    SELECT n.facilitator_id, n.agency_id, coalesce(n.campaign_id::text, ''), f.sector, f.country, n.sent_on, n.letter_date,
+           coalesce(n.delivered_on, n.responded_on) IS NOT NULL, n.responded_on
+    FROM new_letters n JOIN facilitators f ON f.id = n.facilitator_id
+    WHERE n.kind = 'inform_call_to_action' AND n.sent_on IS NOT NULL;
+    PERFORM funnel_tally_apply(1);
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION letters_funnel_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- only the letters whose place in the funnel moved (not, say, a PDF stored)
+    IF NOT EXISTS (
+        SELECT 1 FROM new_letters n JOIN old_letters o ON o.id = n.id
+        WHERE (n.kind = 'inform_call_to_action' OR o.kind = 'inform_call_to_action')
+          AND (o.sent_on, o.delivered_on, o.responded_on, o.letter_date, o.campaign_id, o.agency_id, o.facilitator_id, o.kind)
+              IS DISTINCT FROM (n.sent_on, n.delivered_on, n.responded_on, n.letter_date, n.campaign_id, n.agency_id, n.facilitator_id, n.kind))
+    THEN RETURN NULL; END IF;
+    PERFORM funnel_letters_ready();
+    INSERT INTO funnel_letters
+    SELECT o.facilitator_id, o.agency_id, coalesce(o.campaign_id::text, ''), f.sector, f.country, o.sent_on, o.letter_date,
+           coalesce(o.delivered_on, o.responded_on) IS NOT NULL, o.responded_on
+    FROM old_letters o JOIN facilitators f ON f.id = o.facilitator_id
+    WHERE o.kind = 'inform_call_to_action' AND o.sent_on IS NOT NULL;
+    PERFORM funnel_tally_apply(-1);
+    TRUNCATE funnel_letters;
+    INSERT INTO funnel_letters
+    SELECT n.facilitator_id, n.agency_id, coalesce(n.campaign_id::text, ''), f.sector, f.country, n.sent_on, n.letter_date,
+           coalesce(n.delivered_on, n.responded_on) IS NOT NULL, n.responded_on
+    FROM new_letters n JOIN facilitators f ON f.id = n.facilitator_id
+    WHERE n.kind = 'inform_call_to_action' AND n.sent_on IS NOT NULL;
+    PERFORM funnel_tally_apply(1);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER letters_funnel_insert AFTER INSERT ON letters
+    REFERENCING NEW TABLE AS new_letters FOR EACH STATEMENT EXECUTE FUNCTION letters_funnel_insert();
+CREATE TRIGGER letters_funnel_update AFTER UPDATE ON letters
+    REFERENCING OLD TABLE AS old_letters NEW TABLE AS new_letters FOR EACH STATEMENT EXECUTE FUNCTION letters_funnel_update();
+
+-- A commitment made or verified moves the supplier's first letters dated on or before it.
+CREATE FUNCTION measure_commitments_funnel() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    WITH touched AS (SELECT DISTINCT facilitator_id FROM new_commitments),
+    before AS (
+        SELECT t.facilitator_id, max(b.committed_on) AS committed_on, max(b.committed_on) FILTER (WHERE b.status = 'verified') AS verified_on
+        FROM touched t LEFT JOIN (
+            SELECT m.facilitator_id, m.committed_on, m.status FROM measure_commitments m
+            WHERE NOT EXISTS (SELECT 1 FROM new_commitments n WHERE n.id = m.id)
+            UNION ALL SELECT o.facilitator_id, o.committed_on, o.status FROM old_commitments o) b ON b.facilitator_id = t.facilitator_id
+        GROUP BY t.facilitator_id),
+    after AS (
+        SELECT t.facilitator_id, max(m.committed_on) AS committed_on, max(m.committed_on) FILTER (WHERE m.status = 'verified') AS verified_on
+        FROM touched t LEFT JOIN measure_commitments m ON m.facilitator_id = t.facilitator_id GROUP BY t.facilitator_id),
+    deltas AS (
+        SELECT date_trunc('month', l.sent_on)::date AS month, l.agency_id, coalesce(l.campaign_id::text, '') AS campaign, f.sector, f.country,
+               coalesce((a.committed_on >= l.letter_date)::int, 0) - coalesce((b.committed_on >= l.letter_date)::int, 0) AS committed,
+               coalesce((a.verified_on >= l.letter_date)::int, 0) - coalesce((b.verified_on >= l.letter_date)::int, 0) AS verified
+        FROM before b JOIN after a ON a.facilitator_id = b.facilitator_id
+        JOIN letters l ON l.facilitator_id = b.facilitator_id AND l.kind = 'inform_call_to_action' AND l.sent_on IS NOT NULL
+        JOIN facilitators f ON f.id = l.facilitator_id)
+    INSERT INTO funnel_tally AS t (month, agency_id, campaign, sector, country, sent, reached, responded, committed, verified)
+    SELECT month, agency_id, campaign, sector, country, 0, 0, 0, sum(committed), sum(verified) FROM deltas
+    GROUP BY 1, 2, 3, 4, 5 HAVING sum(committed) <> 0 OR sum(verified) <> 0
+    ON CONFLICT (sector, country, month, agency_id, campaign) DO UPDATE
+        SET committed = t.committed + EXCLUDED.committed, verified = t.verified + EXCLUDED.verified;
+    RETURN NULL;
+END $$;
+CREATE FUNCTION measure_commitments_funnel_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    WITH touched AS (SELECT DISTINCT facilitator_id FROM new_commitments),
+    before AS (
+        SELECT t.facilitator_id, max(m.committed_on) AS committed_on, max(m.committed_on) FILTER (WHERE m.status = 'verified') AS verified_on
+        FROM touched t LEFT JOIN measure_commitments m ON m.facilitator_id = t.facilitator_id
+             AND NOT EXISTS (SELECT 1 FROM new_commitments n WHERE n.id = m.id)
+        GROUP BY t.facilitator_id),
+    after AS (
+        SELECT t.facilitator_id, max(m.committed_on) AS committed_on, max(m.committed_on) FILTER (WHERE m.status = 'verified') AS verified_on
+        FROM touched t LEFT JOIN measure_commitments m ON m.facilitator_id = t.facilitator_id GROUP BY t.facilitator_id),
+    deltas AS (
+        SELECT date_trunc('month', l.sent_on)::date AS month, l.agency_id, coalesce(l.campaign_id::text, '') AS campaign, f.sector, f.country,
+               coalesce((a.committed_on >= l.letter_date)::int, 0) - coalesce((b.committed_on >= l.letter_date)::int, 0) AS committed,
+               coalesce((a.verified_on >= l.letter_date)::int, 0) - coalesce((b.verified_on >= l.letter_date)::int, 0) AS verified
+        FROM before b JOIN after a ON a.facilitator_id = b.facilitator_id
+        JOIN letters l ON l.facilitator_id = b.facilitator_id AND l.kind = 'inform_call_to_action' AND l.sent_on IS NOT NULL
+        JOIN facilitators f ON f.id = l.facilitator_id)
+    INSERT INTO funnel_tally AS t (month, agency_id, campaign, sector, country, sent, reached, responded, committed, verified)
+    SELECT month, agency_id, campaign, sector, country, 0, 0, 0, sum(committed), sum(verified) FROM deltas
+    GROUP BY 1, 2, 3, 4, 5 HAVING sum(committed) <> 0 OR sum(verified) <> 0
+    ON CONFLICT (sector, country, month, agency_id, campaign) DO UPDATE
+        SET committed = t.committed + EXCLUDED.committed, verified = t.verified + EXCLUDED.verified;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER measure_commitments_funnel_insert AFTER INSERT ON measure_commitments
+    REFERENCING NEW TABLE AS new_commitments FOR EACH STATEMENT EXECUTE FUNCTION measure_commitments_funnel_insert();
+CREATE TRIGGER measure_commitments_funnel_update AFTER UPDATE ON measure_commitments
+    REFERENCING OLD TABLE AS old_commitments NEW TABLE AS new_commitments FOR EACH STATEMENT EXECUTE FUNCTION measure_commitments_funnel();
+
+-- A supplier that changes sector or country takes its letters' places in the funnel along.
+CREATE FUNCTION facilitators_funnel() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE (o.sector, o.country) IS DISTINCT FROM (n.sector, n.country)) THEN
+        RETURN NULL;
+    END IF;
+    PERFORM funnel_letters_ready();
+    INSERT INTO funnel_letters
+    SELECT l.facilitator_id, l.agency_id, coalesce(l.campaign_id::text, ''), o.sector, o.country, l.sent_on, l.letter_date,
+           coalesce(l.delivered_on, l.responded_on) IS NOT NULL, l.responded_on
+    FROM old_rows o JOIN new_rows n ON n.id = o.id AND (o.sector, o.country) IS DISTINCT FROM (n.sector, n.country)
+    JOIN letters l ON l.facilitator_id = o.id AND l.kind = 'inform_call_to_action' AND l.sent_on IS NOT NULL;
+    PERFORM funnel_tally_apply(-1);
+    UPDATE funnel_letters l SET sector = n.sector, country = n.country FROM new_rows n WHERE n.id = l.facilitator_id;
+    PERFORM funnel_tally_apply(1);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER facilitators_funnel AFTER UPDATE ON facilitators
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION facilitators_funnel();
+
+-- The funnel of the letters already there.
+SELECT funnel_letters_ready();
+INSERT INTO funnel_letters
+SELECT l.facilitator_id, l.agency_id, coalesce(l.campaign_id::text, ''), f.sector, f.country, l.sent_on, l.letter_date,
+       coalesce(l.delivered_on, l.responded_on) IS NOT NULL, l.responded_on
+FROM letters l JOIN facilitators f ON f.id = l.facilitator_id WHERE l.kind = 'inform_call_to_action' AND l.sent_on IS NOT NULL;
+SELECT funnel_tally_apply(1);
+DROP TABLE funnel_letters;
+
 -- What the reports read by.
 CREATE INDEX letters_sent_idx ON letters (sent_on) WHERE sent_on IS NOT NULL;
 CREATE INDEX signal_versions_observed_idx ON signal_versions (observed_on);
@@ -389,10 +580,9 @@ SELECT i.plan_id, i.position,
         SELECT round(100.0 * sum(t.suppliers) FILTER (WHERE t.level IN ('cooperating', 'partially_cooperating')) / nullif(sum(t.suppliers), 0), 2)
         FROM cooperation_tally t WHERE t.stage = '*' AND t.sector = coalesce(i.sector, t.sector) AND t.country = coalesce(i.country, t.country))
     WHEN 'response_rate' THEN (
-        SELECT round(100.0 * count(l.responded_on) / nullif(count(*), 0), 2)
-        FROM letters l JOIN facilitators f ON f.id = l.facilitator_id
-        WHERE l.kind = 'inform_call_to_action' AND l.sent_on BETWEEN p.starts_on AND p.ends_on
-          AND f.sector = coalesce(i.sector, f.sector) AND f.country = coalesce(i.country, f.country))
+        SELECT round(100.0 * sum(t.responded) / nullif(sum(t.sent), 0), 2) FROM funnel_tally t
+        WHERE t.month BETWEEN date_trunc('month', p.starts_on)::date AND p.ends_on
+          AND t.sector = coalesce(i.sector, t.sector) AND t.country = coalesce(i.country, t.country))
     WHEN 'verified_measures' THEN (
         SELECT count(*) FROM measure_commitments m JOIN facilitators f ON f.id = m.facilitator_id
         WHERE m.status = 'verified' AND m.verified_on BETWEEN p.starts_on AND p.ends_on

@@ -218,29 +218,29 @@ public struct ReportStore: Sendable {
     func funnelSQL(_ filter: ReportFilter, byCampaign: Bool) -> PostgresQuery {
         var binds = SQLBinds()
         let (from, to) = Self.period(filter, &binds)
-        var conditions = Self.supplierConditions(filter, "f", &binds)
-        if let agency = filter.agencyID { conditions += " AND l.agency_id = \(binds.add(agency))::uuid" }
-        let group = byCampaign ? "coalesce(c.name, '(no campaign)')" : "f.sector"
+        var conditions = " AND ft.month BETWEEN date_trunc('month', \(from))::date AND \(to)"
+        if let sector = filter.sector { conditions += " AND ft.sector = \(binds.add(sector))" }
+        if let country = filter.country { conditions += " AND ft.country = \(binds.add(country))" }
+        if let agency = filter.agencyID { conditions += " AND ft.agency_id = \(binds.add(agency))::uuid" }
+        let group = byCampaign ? "coalesce(c.name, '(no campaign)')" : "ft.sector"
+        let join = byCampaign ? "LEFT JOIN campaigns c ON c.id::text = ft.campaign" : ""
+        // The median from the histogram of days: the middle value, or the mean of the two middle ones.
         let sql = """
-            WITH sent AS (
-                SELECT \(group) AS grp, l.sent_on, coalesce(l.delivered_on, l.responded_on) AS reached_on, l.responded_on, l.letter_date,
-                       l.facilitator_id
-                FROM letters l JOIN facilitators f ON f.id = l.facilitator_id
-                \(byCampaign ? "LEFT JOIN campaigns c ON c.id = l.campaign_id" : "")
-                WHERE l.kind = 'inform_call_to_action' AND l.sent_on BETWEEN \(from) AND \(to)\(conditions)),
-            steps AS (
-                SELECT s.grp, s.sent_on, s.reached_on, s.responded_on,
-                       EXISTS (SELECT 1 FROM measure_commitments m WHERE m.facilitator_id = s.facilitator_id AND m.committed_on >= s.letter_date) AS committed,
-                       EXISTS (SELECT 1 FROM measure_commitments m WHERE m.facilitator_id = s.facilitator_id AND m.committed_on >= s.letter_date
-                               AND m.status = 'verified') AS verified
-                FROM sent s)
-            SELECT grp, count(*)::text, count(reached_on)::text, count(responded_on)::text, count(*) FILTER (WHERE committed)::text,
-                   count(*) FILTER (WHERE verified)::text,
-                   round(count(reached_on)::numeric / count(*), 4)::text, round(count(responded_on)::numeric / count(*), 4)::text,
-                   round((count(*) FILTER (WHERE committed))::numeric / count(*), 4)::text,
-                   round((count(*) FILTER (WHERE verified))::numeric / count(*), 4)::text,
-                   (percentile_cont(0.5) WITHIN GROUP (ORDER BY responded_on - sent_on) FILTER (WHERE responded_on IS NOT NULL))::text
-            FROM steps GROUP BY grp ORDER BY grp
+            WITH steps AS (
+                SELECT \(group) AS grp, sum(ft.sent) AS sent, sum(ft.reached) AS reached, sum(ft.responded) AS responded,
+                       sum(ft.committed) AS committed, sum(ft.verified) AS verified
+                FROM funnel_tally ft \(join) WHERE true\(conditions) GROUP BY 1 HAVING sum(ft.sent) > 0),
+            days AS (
+                SELECT \(group) AS grp, ft.days, sum(ft.letters) AS letters
+                FROM funnel_response_days ft \(join) WHERE true\(conditions) GROUP BY 1, 2 HAVING sum(ft.letters) > 0),
+            running AS (SELECT grp, days, sum(letters) OVER (PARTITION BY grp ORDER BY days) AS upto, sum(letters) OVER (PARTITION BY grp) AS total
+                        FROM days),
+            medians AS (SELECT grp, ((min(days) FILTER (WHERE upto >= div(total + 1, 2)) + min(days) FILTER (WHERE upto >= div(total, 2) + 1)) / 2.0)::float8 AS median
+                        FROM running GROUP BY grp)
+            SELECT s.grp, s.sent::text, s.reached::text, s.responded::text, s.committed::text, s.verified::text,
+                   round(s.reached::numeric / s.sent, 4)::text, round(s.responded::numeric / s.sent, 4)::text,
+                   round(s.committed::numeric / s.sent, 4)::text, round(s.verified::numeric / s.sent, 4)::text, m.median::text
+            FROM steps s LEFT JOIN medians m ON m.grp = s.grp ORDER BY s.grp
             """
         return Self.query(sql, binds)
     }
@@ -249,7 +249,7 @@ public struct ReportStore: Sendable {
         let group = byCampaign ? "campaign" : "sector"
         return try await table(
             byCampaign ? "by_campaign" : "by_sector", "Outreach funnel by \(group)",
-            "First letters (inform and call to action) sent in the period: how many reached the supplier (delivered or answered), "
+            "First letters (inform and call to action) sent in the period's months: how many reached the supplier (delivered or answered), "
                 + "were answered, led to a commitment to a measure and to a verified one; rates are of the letters sent; median days from sending to answer.",
             columns: [(group, false), ("sent", true), ("delivered", true), ("responded", true), ("committed", true), ("verified", true),
                       ("delivery_rate", true), ("response_rate", true), ("commitment_rate", true), ("verification_rate", true),

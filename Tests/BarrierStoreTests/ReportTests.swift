@@ -178,12 +178,42 @@ struct ReportTests {
                 let measureDiff2 = try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM ((\(measureTally)) EXCEPT (\(measureRows))) d")
                 #expect(measureDiff1 == "0" && measureDiff2 == "0")
                 #expect(try await TestDatabase.scalar(r.db, "SELECT sum(signals)::text FROM signal_tally WHERE sector = '*' AND country = '*'") == "10")
+                let funnelRows = """
+                    SELECT date_trunc('month', l.sent_on)::date, l.agency_id, coalesce(l.campaign_id::text, ''), f.sector, f.country::text,
+                           count(*), count(*) FILTER (WHERE coalesce(l.delivered_on, l.responded_on) IS NOT NULL), count(l.responded_on),
+                           count(*) FILTER (WHERE EXISTS (SELECT 1 FROM measure_commitments m WHERE m.facilitator_id = l.facilitator_id
+                                                          AND m.committed_on >= l.letter_date)),
+                           count(*) FILTER (WHERE EXISTS (SELECT 1 FROM measure_commitments m WHERE m.facilitator_id = l.facilitator_id
+                                                          AND m.committed_on >= l.letter_date AND m.status = 'verified'))
+                    FROM letters l JOIN facilitators f ON f.id = l.facilitator_id
+                    WHERE l.kind = 'inform_call_to_action' AND l.sent_on IS NOT NULL GROUP BY 1, 2, 3, 4, 5
+                    """
+                let funnelTally = """
+                    SELECT month, agency_id, campaign, sector, country::text, sent, reached, responded, committed, verified FROM funnel_tally
+                    WHERE (sent, reached, responded, committed, verified) <> (0, 0, 0, 0, 0)
+                    """
+                let funnelDiff1 = try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM ((\(funnelRows)) EXCEPT (\(funnelTally))) d")
+                let funnelDiff2 = try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM ((\(funnelTally)) EXCEPT (\(funnelRows))) d")
+                #expect(funnelDiff1 == "0" && funnelDiff2 == "0", "funnel, \(when)")
+                let dayRows = """
+                    SELECT date_trunc('month', l.sent_on)::date, l.agency_id, coalesce(l.campaign_id::text, ''), f.sector, f.country::text,
+                           l.responded_on - l.sent_on, count(*)
+                    FROM letters l JOIN facilitators f ON f.id = l.facilitator_id
+                    WHERE l.kind = 'inform_call_to_action' AND l.responded_on IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6
+                    """
+                let dayTally = "SELECT month, agency_id, campaign, sector, country::text, days, letters FROM funnel_response_days WHERE letters <> 0"
+                let dayDiff1 = try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM ((\(dayRows)) EXCEPT (\(dayTally))) d")
+                let dayDiff2 = try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM ((\(dayTally)) EXCEPT (\(dayRows))) d")
+                #expect(dayDiff1 == "0" && dayDiff2 == "0", "response days, \(when)")
             }
             try await check("as built")
             // Suppliers that change sector, country and stages take their counts, history, signals and measures along.
             try await TestDatabase.sql(r.db, "UPDATE facilitators SET sector = 'postal_service', country = 'BE', stages = '{shipping,running_marketplace}' WHERE id = '\(r.ids["A"]!.uuidString.lowercased())'")
             try await TestDatabase.sql(r.db, "UPDATE facilitators SET country = 'FR' WHERE id IN ('\(r.ids["C"]!.uuidString.lowercased())', '\(r.ids["B"]!.uuidString.lowercased())')")
             try await check("after the moves")
+            try await TestDatabase.sql(r.db, "UPDATE measure_commitments SET status = 'implemented', implemented_on = committed_on, verified_on = NULL, verifier = NULL, verification_method = NULL")
+            try await TestDatabase.sql(r.db, "UPDATE letters SET responded_on = responded_on + 2 WHERE responded_on IS NOT NULL")
+            try await check("after a verification is taken back and an answer re-dated")
         }
     }
 
@@ -203,6 +233,23 @@ struct ReportTests {
             let byCampaign = report.table("by_campaign")!
             #expect(Self.count(byCampaign, ["campaign": "(no campaign)"], "sent") == "2")
             #expect(Self.count(byCampaign, ["campaign": "(no campaign)"], "delivery_rate") == "0.5000")
+            // The median from the histogram of days: the mean of the two middle answers when their number is even.
+            let agency = try await TestDatabase.scalar(r.db, "SELECT id::text FROM agencies LIMIT 1")!
+            try await TestDatabase.sql(r.db, """
+                INSERT INTO funnel_tally VALUES (date_trunc('month', current_date), '\(agency)', '', 'food_delivery', 'IT', 4, 4, 4, 0, 0),
+                                                (date_trunc('month', current_date), '\(agency)', '', 'social_media', 'IT', 3, 3, 3, 0, 0)
+                """)
+            try await TestDatabase.sql(r.db, """
+                INSERT INTO funnel_response_days VALUES (date_trunc('month', current_date), '\(agency)', '', 'food_delivery', 'IT', 2, 1),
+                    (date_trunc('month', current_date), '\(agency)', '', 'food_delivery', 'IT', 4, 1),
+                    (date_trunc('month', current_date), '\(agency)', '', 'food_delivery', 'IT', 10, 2),
+                    (date_trunc('month', current_date), '\(agency)', '', 'social_media', 'IT', 1, 1),
+                    (date_trunc('month', current_date), '\(agency)', '', 'social_media', 'IT', 5, 1),
+                    (date_trunc('month', current_date), '\(agency)', '', 'social_media', 'IT', 9, 1)
+                """)
+            let medians = try await r.reports.report(.funnel, ReportFilter(country: "IT")).table("by_sector")!
+            #expect(Self.count(medians, ["sector": "food_delivery"], "median_days_to_respond") == "7")
+            #expect(Self.count(medians, ["sector": "social_media"], "median_days_to_respond") == "5")
             let future = try await r.reports.report(.funnel, ReportFilter(from: "2999-01-01", to: "2999-12-31"))
             #expect(future.table("by_sector")!.rows.isEmpty)
         }
