@@ -200,11 +200,11 @@ CREATE TABLE signal_tally (
 
 CREATE FUNCTION signal_versions_tally() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    WITH touched AS (SELECT DISTINCT signal_id FROM new_versions),
+    -- Versions only grow: the current one before this statement is the highest below the new ones.
+    WITH touched AS (SELECT signal_id, min(version) AS first_new FROM new_versions GROUP BY signal_id),
     current AS (
         SELECT t.signal_id,
-               (SELECT max(v.version) FROM signal_versions v WHERE v.signal_id = t.signal_id
-                  AND NOT EXISTS (SELECT 1 FROM new_versions n WHERE n.signal_id = v.signal_id AND n.version = v.version)) AS before,
+               (SELECT max(v.version) FROM signal_versions v WHERE v.signal_id = t.signal_id AND v.version < t.first_new) AS before,
                (SELECT max(v.version) FROM signal_versions v WHERE v.signal_id = t.signal_id) AS after
         FROM touched t),
     moves AS (SELECT signal_id, before AS version, -1 AS n FROM current WHERE before IS NOT NULL AND before <> after
@@ -426,7 +426,7 @@ BEGIN
         SELECT t.facilitator_id, max(b.committed_on) AS committed_on, max(b.committed_on) FILTER (WHERE b.status = 'verified') AS verified_on
         FROM touched t LEFT JOIN (
             SELECT m.facilitator_id, m.committed_on, m.status FROM measure_commitments m
-            WHERE NOT EXISTS (SELECT 1 FROM new_commitments n WHERE n.id = m.id)
+            WHERE m.facilitator_id IN (SELECT facilitator_id FROM touched) AND m.id NOT IN (SELECT id FROM new_commitments)
             UNION ALL SELECT o.facilitator_id, o.committed_on, o.status FROM old_commitments o) b ON b.facilitator_id = t.facilitator_id
         GROUP BY t.facilitator_id),
     after AS (
@@ -451,8 +451,9 @@ BEGIN
     WITH touched AS (SELECT DISTINCT facilitator_id FROM new_commitments),
     before AS (
         SELECT t.facilitator_id, max(m.committed_on) AS committed_on, max(m.committed_on) FILTER (WHERE m.status = 'verified') AS verified_on
-        FROM touched t LEFT JOIN measure_commitments m ON m.facilitator_id = t.facilitator_id
-             AND NOT EXISTS (SELECT 1 FROM new_commitments n WHERE n.id = m.id)
+        FROM touched t LEFT JOIN (SELECT * FROM measure_commitments WHERE facilitator_id IN (SELECT facilitator_id FROM touched)
+                                         AND id NOT IN (SELECT id FROM new_commitments)) m
+             ON m.facilitator_id = t.facilitator_id
         GROUP BY t.facilitator_id),
     after AS (
         SELECT t.facilitator_id, max(m.committed_on) AS committed_on, max(m.committed_on) FILTER (WHERE m.status = 'verified') AS verified_on
