@@ -418,58 +418,56 @@ CREATE TRIGGER letters_funnel_insert AFTER INSERT ON letters
 CREATE TRIGGER letters_funnel_update AFTER UPDATE ON letters
     REFERENCING OLD TABLE AS old_letters NEW TABLE AS new_letters FOR EACH STATEMENT EXECUTE FUNCTION letters_funnel_update();
 
--- A commitment made or verified moves the supplier's first letters dated on or before it.
-CREATE FUNCTION measure_commitments_funnel() RETURNS trigger LANGUAGE plpgsql AS $$
+-- A commitment made or verified moves the supplier's first letters dated on or
+-- before it. `funnel_commitment_moves` adds, per letter of the suppliers in
+-- funnel_maxima, the change of its committed and verified flags.
+CREATE FUNCTION funnel_commitment_moves() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    WITH touched AS (SELECT DISTINCT facilitator_id FROM new_commitments),
-    before AS (
-        SELECT t.facilitator_id, max(b.committed_on) AS committed_on, max(b.committed_on) FILTER (WHERE b.status = 'verified') AS verified_on
-        FROM touched t LEFT JOIN (
-            SELECT m.facilitator_id, m.committed_on, m.status FROM measure_commitments m
-            WHERE m.facilitator_id IN (SELECT facilitator_id FROM touched) AND m.id NOT IN (SELECT id FROM new_commitments)
-            UNION ALL SELECT o.facilitator_id, o.committed_on, o.status FROM old_commitments o) b ON b.facilitator_id = t.facilitator_id
-        GROUP BY t.facilitator_id),
-    after AS (
-        SELECT t.facilitator_id, max(m.committed_on) AS committed_on, max(m.committed_on) FILTER (WHERE m.status = 'verified') AS verified_on
-        FROM touched t LEFT JOIN measure_commitments m ON m.facilitator_id = t.facilitator_id GROUP BY t.facilitator_id),
-    deltas AS (
-        SELECT date_trunc('month', l.sent_on)::date AS month, l.agency_id, coalesce(l.campaign_id::text, '') AS campaign, f.sector, f.country,
-               coalesce((a.committed_on >= l.letter_date)::int, 0) - coalesce((b.committed_on >= l.letter_date)::int, 0) AS committed,
-               coalesce((a.verified_on >= l.letter_date)::int, 0) - coalesce((b.verified_on >= l.letter_date)::int, 0) AS verified
-        FROM before b JOIN after a ON a.facilitator_id = b.facilitator_id
-        JOIN letters l ON l.facilitator_id = b.facilitator_id AND l.kind = 'inform_call_to_action' AND l.sent_on IS NOT NULL
-        JOIN facilitators f ON f.id = l.facilitator_id)
     INSERT INTO funnel_tally AS t (month, agency_id, campaign, sector, country, sent, reached, responded, committed, verified)
-    SELECT month, agency_id, campaign, sector, country, 0, 0, 0, sum(committed), sum(verified) FROM deltas
-    GROUP BY 1, 2, 3, 4, 5 HAVING sum(committed) <> 0 OR sum(verified) <> 0
+    SELECT date_trunc('month', l.sent_on)::date, l.agency_id, coalesce(l.campaign_id::text, ''), f.sector, f.country, 0, 0, 0,
+           sum(coalesce((x.after_committed >= l.letter_date)::int, 0) - coalesce((x.before_committed >= l.letter_date)::int, 0)),
+           sum(coalesce((x.after_verified >= l.letter_date)::int, 0) - coalesce((x.before_verified >= l.letter_date)::int, 0))
+    FROM funnel_maxima x
+    JOIN letters l ON l.facilitator_id = x.facilitator_id AND l.kind = 'inform_call_to_action' AND l.sent_on IS NOT NULL
+    JOIN facilitators f ON f.id = l.facilitator_id
+    GROUP BY 1, 2, 3, 4, 5
+    HAVING sum(coalesce((x.after_committed >= l.letter_date)::int, 0) - coalesce((x.before_committed >= l.letter_date)::int, 0)) <> 0
+        OR sum(coalesce((x.after_verified >= l.letter_date)::int, 0) - coalesce((x.before_verified >= l.letter_date)::int, 0)) <> 0
     ON CONFLICT (sector, country, month, agency_id, campaign) DO UPDATE
         SET committed = t.committed + EXCLUDED.committed, verified = t.verified + EXCLUDED.verified;
-    RETURN NULL;
+    DROP TABLE funnel_maxima;
 END $$;
+
+-- The latest commitment of each touched supplier before and after the statement
+-- (rows of new_commitments exist only after; rows of old_commitments only before).
 CREATE FUNCTION measure_commitments_funnel_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    WITH touched AS (SELECT DISTINCT facilitator_id FROM new_commitments),
-    before AS (
-        SELECT t.facilitator_id, max(m.committed_on) AS committed_on, max(m.committed_on) FILTER (WHERE m.status = 'verified') AS verified_on
-        FROM touched t LEFT JOIN (SELECT * FROM measure_commitments WHERE facilitator_id IN (SELECT facilitator_id FROM touched)
-                                         AND id NOT IN (SELECT id FROM new_commitments)) m
-             ON m.facilitator_id = t.facilitator_id
-        GROUP BY t.facilitator_id),
-    after AS (
-        SELECT t.facilitator_id, max(m.committed_on) AS committed_on, max(m.committed_on) FILTER (WHERE m.status = 'verified') AS verified_on
-        FROM touched t LEFT JOIN measure_commitments m ON m.facilitator_id = t.facilitator_id GROUP BY t.facilitator_id),
-    deltas AS (
-        SELECT date_trunc('month', l.sent_on)::date AS month, l.agency_id, coalesce(l.campaign_id::text, '') AS campaign, f.sector, f.country,
-               coalesce((a.committed_on >= l.letter_date)::int, 0) - coalesce((b.committed_on >= l.letter_date)::int, 0) AS committed,
-               coalesce((a.verified_on >= l.letter_date)::int, 0) - coalesce((b.verified_on >= l.letter_date)::int, 0) AS verified
-        FROM before b JOIN after a ON a.facilitator_id = b.facilitator_id
-        JOIN letters l ON l.facilitator_id = b.facilitator_id AND l.kind = 'inform_call_to_action' AND l.sent_on IS NOT NULL
-        JOIN facilitators f ON f.id = l.facilitator_id)
-    INSERT INTO funnel_tally AS t (month, agency_id, campaign, sector, country, sent, reached, responded, committed, verified)
-    SELECT month, agency_id, campaign, sector, country, 0, 0, 0, sum(committed), sum(verified) FROM deltas
-    GROUP BY 1, 2, 3, 4, 5 HAVING sum(committed) <> 0 OR sum(verified) <> 0
-    ON CONFLICT (sector, country, month, agency_id, campaign) DO UPDATE
-        SET committed = t.committed + EXCLUDED.committed, verified = t.verified + EXCLUDED.verified;
+    CREATE TEMP TABLE funnel_maxima ON COMMIT DROP AS
+    SELECT a.facilitator_id,
+           max(a.committed_on) FILTER (WHERE n.id IS NULL) AS before_committed,
+           max(a.committed_on) FILTER (WHERE n.id IS NULL AND a.status = 'verified') AS before_verified,
+           max(a.committed_on) AS after_committed,
+           max(a.committed_on) FILTER (WHERE a.status = 'verified') AS after_verified
+    FROM measure_commitments a JOIN (SELECT DISTINCT facilitator_id FROM new_commitments) t ON t.facilitator_id = a.facilitator_id
+    LEFT JOIN new_commitments n ON n.id = a.id
+    GROUP BY a.facilitator_id;
+    PERFORM funnel_commitment_moves();
+    RETURN NULL;
+END $$;
+CREATE FUNCTION measure_commitments_funnel() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    CREATE TEMP TABLE funnel_maxima ON COMMIT DROP AS
+    SELECT facilitator_id,
+           max(committed_on) FILTER (WHERE side <= 0) AS before_committed,
+           max(committed_on) FILTER (WHERE side <= 0 AND status = 'verified') AS before_verified,
+           max(committed_on) FILTER (WHERE side >= 0) AS after_committed,
+           max(committed_on) FILTER (WHERE side >= 0 AND status = 'verified') AS after_verified
+    FROM (SELECT a.facilitator_id, a.committed_on, a.status, CASE WHEN n.id IS NULL THEN 0 ELSE 1 END AS side
+          FROM measure_commitments a JOIN (SELECT DISTINCT facilitator_id FROM new_commitments) t ON t.facilitator_id = a.facilitator_id
+          LEFT JOIN new_commitments n ON n.id = a.id
+          UNION ALL SELECT o.facilitator_id, o.committed_on, o.status, -1 FROM old_commitments o) x
+    GROUP BY facilitator_id;
+    PERFORM funnel_commitment_moves();
     RETURN NULL;
 END $$;
 CREATE TRIGGER measure_commitments_funnel_insert AFTER INSERT ON measure_commitments
