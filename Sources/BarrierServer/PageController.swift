@@ -219,15 +219,7 @@ struct PageController {
         guard let kind = ReportKind(rawValue: raw) else { throw Problem(.notFound, "Not found", detail: "There is no report '\(raw)'.") }
         var query: [String: String] = [:]
         for (key, value) in request.uri.queryParameters where !value.isEmpty { query[String(key)] = String(value) }
-        let (_, filter, dimension, rule) = try ReportRequest.read(kind: kind, parameters: query)
-        let name = context.parameters.get("table") ?? ""
-        guard let table = try await reports.report(kind, filter, by: dimension, gapRule: rule).table(name) else {
-            throw Problem(.notFound, "Not found", detail: "The \(kind.rawValue) report has no table '\(name)'.")
-        }
-        return Response(status: .ok,
-                        headers: [.contentType: "text/csv; charset=utf-8",
-                                  .contentDisposition: "attachment; filename=\"\(kind.rawValue)-\(table.name).csv\""],
-                        body: .init(byteBuffer: ByteBuffer(data: try table.csv())))
+        return try await ReportController.csv(reports, try ReportRequest.read(kind: kind, parameters: query), table: context.parameters.get("table") ?? "")
     }
 
     static func tableData(_ table: ReportTable, kind: ReportKind, index: Int, csv: String) -> [String: Any] {
