@@ -52,9 +52,13 @@ struct Chart: Sendable {
     }
 
     func svg(id: String) -> String {
-        let width = 720.0, left = 150.0, right = 20.0, top = 16.0
-        let legendHeight = series.count > 1 || kind == .stackedBar ? 22.0 * Double((series.count + 3) / 4) : 0
+        // Room for the longest label on the left (bars) and for the last month on the right (lines).
+        let longest = Double((kind == .line ? [] : categories).map(\.count).max() ?? 0)
+        let width = 720.0, top = 16.0
+        let left = kind == .line ? 60.0 : min(280, max(80, 7 * longest + 12)), right = kind == .line ? 36.0 : 24.0
         let plotWidth = width - left - right
+        let legendColumns = max(1, Int((width - 20) / legendItemWidth))
+        let legendHeight = series.count > 1 || kind == .stackedBar ? 22.0 * Double((series.count + legendColumns - 1) / legendColumns) : 0
         var body = ""
         var height: Double
         switch kind {
@@ -105,7 +109,7 @@ struct Chart: Sendable {
                 body += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"><title>\(Self.escape(serie.name))</title></polyline>"
             }
         }
-        body += legend(y: height - legendHeight + 4, left: left)
+        body += legend(y: height - legendHeight + 4, left: 10, columns: legendColumns)
         let titleID = "\(id)-title", descriptionID = "\(id)-desc"
         return "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"\(id)\" class=\"chart\" role=\"img\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" "
             + "width=\"\(Int(width))\" height=\"\(Int(height))\" aria-labelledby=\"\(titleID) \(descriptionID)\" font-family=\"sans-serif\">"
@@ -123,11 +127,14 @@ struct Chart: Sendable {
         return out
     }
 
-    func legend(y: Double, left: Double) -> String {
+    /// Each legend entry: a swatch and the longest series name.
+    var legendItemWidth: Double { max(120, 7.5 * Double(series.map(\.name.count).max() ?? 0) + 30) }
+
+    func legend(y: Double, left: Double, columns: Int) -> String {
         guard series.count > 1 || kind == .stackedBar else { return "" }
         var out = ""
         for (s, serie) in series.enumerated() {
-            let x = left + Double(s % 4) * 140, row = y + 22 * Double(s / 4)
+            let x = left + Double(s % columns) * legendItemWidth, row = y + 22 * Double(s / columns)
             out += "<rect x=\"\(x)\" y=\"\(row)\" width=\"12\" height=\"12\" fill=\"\(Self.palette[s % Self.palette.count])\"/>"
             out += "<text x=\"\(x + 16)\" y=\"\(row + 11)\" font-size=\"12\">\(Self.escape(serie.name))</text>"
         }
