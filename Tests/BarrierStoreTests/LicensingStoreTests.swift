@@ -93,6 +93,24 @@ struct LicensingStoreTests {
         }
     }
 
+    @Test("a withdrawn action's notice of intent is never approved and sent")
+    func withdrawnNoticeStays() async throws {
+        try await Self.setting { s in
+            let draft = LicensingActionDraft(facilitatorID: s.supplier.uuidString.lowercased(), type: .fine, legalBasis: "§ 12 PostG",
+                                             rationale: "Bulk consignments without tracking.", amountMinor: 1_000_000, currency: "EUR")
+            let proposed = try await s.store.propose(draft, agencyID: s.agency, actor: Self.officer)
+            let notice = try await s.store.issueNoticeOfIntent(proposed.id, responseDays: nil, language: nil, expectedVersion: proposed.version,
+                                                               actor: Self.officer)
+            _ = try await s.store.withdraw(proposed.id, reason: "The supplier stopped the bulk orders.", expectedVersion: notice.version,
+                                           actor: Self.director)
+            let letter = UUID(uuidString: try #require(try await TestDatabase.scalar(s.db, "SELECT id::text FROM letters")))!
+            await #expect(throws: StoreError.conflict("the licensing action of this letter was withdrawn; the letter is not sent")) {
+                try await s.letters.approve(letter, expectedVersion: 1, actor: Self.officer)
+            }
+            #expect(try await TestDatabase.scalar(s.db, "SELECT status FROM letters") == "draft")
+        }
+    }
+
     @Test("the sweep marks final actions past their end date expired, once, and the register drops them")
     func expirySweep() async throws {
         try await Self.setting { s in
