@@ -150,16 +150,17 @@ struct BenchReports: BarrierCommand {
                 let parts = spec.split(separator: "|", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
                 guard parts.count >= 2 else { throw CLIFailure(description: "--case: '\(spec)' is not name|report|query") }
                 let (kind, filter, dimension, rule) = try ReportQuery.parse(kind: parts[1], query: parts.count > 2 ? parts[2] : "")
-                var explained: [Double] = [], stored: [Double] = []
+                var explained: [Double] = [], planned: [Double] = [], stored: [Double] = []
                 var plans: [String] = []
                 for run in 0..<(runs + 1) {
-                    var total = 0.0
+                    var total = 0.0, planning = 0.0
                     for (name, query) in store.statements(kind, filter, by: dimension, gapRule: rule) {
                         let explain = PostgresQuery(unsafeSQL: "EXPLAIN (ANALYZE, FORMAT JSON) " + query.sql, binds: query.binds)
                         for try await json in try await db.client.query(explain, logger: db.logger).decode(String.self) {
                             let plan = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [[String: Any]]
                             let ms = (plan?.first?["Execution Time"] as? Double) ?? 0
                             total += ms
+                            planning += (plan?.first?["Planning Time"] as? Double) ?? 0
                             if run == 0 { plans.append("\(name)=\(String(format: "%.1f", ms))") }
                         }
                     }
@@ -168,10 +169,11 @@ struct BenchReports: BarrierCommand {
                     let elapsed = ContinuousClock.now - start
                     if run > 0 {  // the first run warms the caches
                         explained.append(total)
+                        planned.append(planning)
                         stored.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
                     }
                 }
-                say("RESULT case=\(parts[0]) explain_ms=\(String(format: "%.2f", Self.median(explained))) store_ms=\(String(format: "%.2f", Self.median(stored))) statements=\(plans.joined(separator: ","))")
+                say("RESULT case=\(parts[0]) explain_ms=\(String(format: "%.2f", Self.median(explained))) store_ms=\(String(format: "%.2f", Self.median(stored))) planning_ms=\(String(format: "%.2f", Self.median(planned))) statements=\(plans.joined(separator: ","))")
             }
         }
     }

@@ -95,6 +95,15 @@ struct ReportTests {
         }
     }
 
+    @Test("report JSON escapes what JSON must and reads back to the same text")
+    func jsonEscaping() throws {
+        let text = "Kurier \"Ost\" \\ Söhne\nline\ttab\u{1}/€"
+        let literal = jsonString(text)
+        #expect(literal == "\"Kurier \\\"Ost\\\" \\\\ Söhne\\nline\\ttab\\u0001/€\"")
+        let decoded = try JSONSerialization.jsonObject(with: Data("[\(literal)]".utf8)) as? [String]
+        #expect(decoded == [text])
+    }
+
     static func count(_ table: ReportTable, _ keys: [String: String], _ column: String) -> String? {
         let row = table.rows.first { row in keys.allSatisfy { key, value in row[table.columns.firstIndex { $0.name == key }!] == value } }
         return row.flatMap { $0[table.columns.firstIndex { $0.name == column }!] }
