@@ -56,7 +56,8 @@ public struct ReportFilter: Sendable, Equatable {
     }
 }
 
-/// What a barrier-matrix cell must show to count as a gap: many signals, little cooperation.
+/// What a barrier-matrix cell must show to count as a gap: many signals, little
+/// cooperation (the report's SQL applies it, or a cell without suppliers).
 public struct MatrixGapRule: Sendable, Equatable {
     public var minimumSignals: Int
     /// Share cooperating (cooperating or partially cooperating) below which a cell with enough signals is a gap.
@@ -65,12 +66,6 @@ public struct MatrixGapRule: Sendable, Equatable {
     public init(minimumSignals: Int = 5, maximumShareCooperating: Double = 0.25) {
         self.minimumSignals = minimumSignals
         self.maximumShareCooperating = maximumShareCooperating
-    }
-
-    public func isGap(signals: Int, suppliers: Int, cooperating: Int) -> Bool {
-        guard signals >= minimumSignals else { return false }
-        guard suppliers > 0 else { return true }
-        return Double(cooperating) / Double(suppliers) < maximumShareCooperating
     }
 }
 

@@ -21,12 +21,6 @@ public struct ReportTable: Sendable, Equatable {
         return rows[row][i]
     }
 
-    /// The rows whose `column` equals `value`.
-    public func rows(where column: String, is value: String) -> [[String?]] {
-        guard let i = columns.firstIndex(where: { $0.name == column }) else { return [] }
-        return rows.filter { $0[i] == value }
-    }
-
     public func json() -> String {
         var out = "{\"name\":\(jsonString(name)),\"title\":\(jsonString(title)),\"description\":\(jsonString(description)),\"columns\":["
         out += columns.map { jsonString($0.name) }.joined(separator: ",") + "],\"rows\":["
@@ -79,13 +73,9 @@ public struct ReportStore: Sendable {
         let tables: [ReportTable]
         switch kind {
         case .cooperation:
-            async let levels = cooperationNow(filter, by: dimension)
-            async let monthly = cooperationMonthly(filter)
-            tables = [try await levels, try await monthly]
+            tables = try await concurrently([{ try await cooperationNow(filter, by: dimension) }, { try await cooperationMonthly(filter) }])
         case .funnel:
-            async let bySector = funnel(filter, byCampaign: false)
-            async let byCampaign = funnel(filter, byCampaign: true)
-            tables = [try await bySector, try await byCampaign]
+            tables = try await concurrently([{ try await funnel(filter, byCampaign: false) }, { try await funnel(filter, byCampaign: true) }])
         case .licensing: tables = try await licensing(filter)
         case .matrix: tables = [try await matrix(filter, gapRule: gapRule)]
         case .signals: tables = [try await signalsMonthly(filter)]
