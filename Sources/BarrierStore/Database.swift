@@ -13,7 +13,16 @@ public struct Database: Sendable {
     public init(url: DatabaseURL, maximumConnections: Int = 20, logger: Logger = Logger(label: "barrier.db")) throws {
         var configuration = try url.clientConfiguration()
         configuration.options.maximumConnections = maximumConnections
-        configuration.options.minimumConnections = 0
+        // A fixed pool with no keep-alive pings. postgres-nio 1.33.2 starts a
+        // keep-alive timer and an idle timer (tasks) at every release of a
+        // connection that may idle out or needs pinging; under load these
+        // piled up at about 1.5 KB per query (RSS 32 -> 300 MB over 180k
+        // queries in `barrier probe-queries`) and cost a quarter of the
+        // query path's CPU. With every connection kept and no pings there is
+        // no timer: RSS stays at 33 MB. A connection the server closes is
+        // noticed at once and replaced to keep the minimum.
+        configuration.options.minimumConnections = maximumConnections
+        configuration.options.keepAliveBehavior = nil
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.url = url
         self.logger = logger
