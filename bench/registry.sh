@@ -269,7 +269,13 @@ DROP TABLE IF EXISTS bench_queries;
 CREATE TABLE bench_queries (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, q text NOT NULL);
 \\copy bench_queries (q) FROM '$queries_file' WITH (FORMAT text)
 SQL
-search_sql="SELECT id, legal_name, word_similarity(:q, search_names) AS score FROM $search_table WHERE :q <% search_names ORDER BY score DESC, id LIMIT 20;"
+if [[ $ceilings_only == 0 ]]; then
+    # the very statement the server sends for GET /facilitators?q=...&limit=20, documents and all
+    search_sql=$("$barrier" bench-search-sql --limit 20) || die "barrier bench-search-sql failed"
+else
+    search_sql="SELECT id, legal_name, word_similarity(:q, search_names) AS score FROM $search_table WHERE :q <% search_names ORDER BY score DESC, id LIMIT 20;"
+fi
+note "the search statement pgbench runs: $(tail -n1 <<<"$search_sql" | cut -c1-150)..."
 cat >"$work/search.pgbench" <<EOF
 \\set r random(1, $nq)
 SELECT q FROM bench_queries WHERE id = :r \\gset
@@ -286,12 +292,9 @@ note "search SQL: p95 $sql_p95 ms over $sql_n queries ($sql_tps per second; each
 
 say "EXPLAIN of the search SQL"
 sample_q=$(head -n1 "$queries_file")
-explain=$(psql -At -v ON_ERROR_STOP=1 -v q="$sample_q" "$bench_url" <<SQL
-EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
-SELECT id, legal_name, word_similarity(:'q', search_names) AS score FROM $search_table
-WHERE :'q' <% search_names ORDER BY score DESC, id LIMIT 20;
-SQL
-) || die "EXPLAIN failed"
+# the same statement again, in psql: its \set lines work there too, and :'q' quotes the text
+explain_sql=$(sed -e '$ s/^/EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) /' -e "\$ s/:q\b/:'q'/g" <<<"$search_sql")
+explain=$(psql -At -v ON_ERROR_STOP=1 -v q="$sample_q" "$bench_url" <<<"$explain_sql") || die "EXPLAIN failed"
 sed 's/^/   /' <<<"$explain"
 trgm_index=$(psql -At "$bench_url" -c "SELECT indexname FROM pg_indexes WHERE tablename = '$search_table' AND indexdef ILIKE '%gin_trgm_ops%' LIMIT 1")
 if grep -q "Bitmap Index Scan on ${trgm_index:-__none__}" <<<"$explain"; then

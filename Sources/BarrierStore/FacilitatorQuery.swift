@@ -111,10 +111,13 @@ public struct FacilitatorQuery: Sendable, Equatable {
 /// Numbered parameters for a query assembled from parts.
 struct SQLBinds {
     var binds = PostgresBindings()
+    /// Each bound value as text, for showing a statement (the bench runs it through pgbench).
+    var shown: [String] = []
 
     /// Binds `value` and returns its placeholder (`$3`).
     mutating func add<T: PostgresEncodable>(_ value: T) -> String {
         try! binds.append(value)
+        shown.append(String(describing: value))
         return "$\(binds.count)"
     }
 }

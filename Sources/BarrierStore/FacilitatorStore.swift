@@ -47,6 +47,24 @@ public struct FacilitatorStore: Sendable {
 
     /// One page of suppliers and the cursor of the next page (nil on the last).
     public func list(_ query: FacilitatorQuery) async throws -> (items: [String], nextCursor: String?) {
+        let rows = try await db.client.query(Self.listStatement(query).query, logger: db.logger)
+        var items: [String] = []
+        var last: (UUID, String)?
+        for try await (json, id, sortKey) in rows.decode((String, UUID, String).self) {
+            if items.count == query.limit {
+                let cursor = FacilitatorQuery.Cursor(s: query.sort.rawValue, k: last!.1, id: last!.0)
+                return (items, FacilitatorQuery.encodeCursor(cursor))
+            }
+            items.append(json)
+            last = (id, sortKey)
+        }
+        return (items, nil)
+    }
+
+    /// The one statement behind a page of `list`: each row's document, id and
+    /// sort key, one row more than the page to tell whether another follows.
+    /// (`scripts/bench registry` runs this very statement through pgbench.)
+    public static func listStatement(_ query: FacilitatorQuery) -> (query: PostgresQuery, values: [String]) {
         var sql = "SELECT (SELECT d.document FROM facilitator_documents d WHERE d.id = f.id)::text, f.id, "
         var binder = SQLBinds()
         func bind<T: PostgresEncodable>(_ value: T) -> String { binder.add(value) }
@@ -79,18 +97,7 @@ public struct FacilitatorStore: Sendable {
             sql += " ORDER BY \(key) \(descending ? "DESC" : "ASC"), f.id \(descending ? "DESC" : "ASC")"
         }
         sql += " LIMIT \(bind(query.limit + 1))"
-        let rows = try await db.client.query(PostgresQuery(unsafeSQL: sql, binds: binder.binds), logger: db.logger)
-        var items: [String] = []
-        var last: (UUID, String)?
-        for try await (json, id, sortKey) in rows.decode((String, UUID, String).self) {
-            if items.count == query.limit {
-                let cursor = FacilitatorQuery.Cursor(s: query.sort.rawValue, k: last!.1, id: last!.0)
-                return (items, FacilitatorQuery.encodeCursor(cursor))
-            }
-            items.append(json)
-            last = (id, sortKey)
-        }
-        return (items, nil)
+        return (PostgresQuery(unsafeSQL: sql, binds: binder.binds), binder.shown)
     }
 
     // MARK: Duplicates

@@ -126,6 +126,39 @@ struct ProbeQueries: BarrierCommand {
     }
 }
 
+/// The statement a supplier search runs, as pgbench script lines, so
+/// `scripts/bench registry` times the very SQL the server sends: the search
+/// text becomes the pgbench variable `:q` (set by the script), every other
+/// bound value a `\set` variable.
+struct BenchSearchSQL: BarrierCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-search-sql", abstract: "Benchmark support: the supplier search statement for pgbench.", shouldDisplay: false)
+
+    @Option var limit: Int = 20
+
+    func execute() async throws {
+        let needle = "benchneedle"
+        let query = try FacilitatorQuery(parameters: ["q": needle, "limit": String(limit)], knownSectors: [])
+        let (statement, values) = FacilitatorStore.listStatement(query)
+        var sql = statement.sql
+        var sets: [String] = []
+        for (index, value) in values.enumerated().reversed() {  // $12 before $1
+            let variable: String
+            if value == needle {
+                variable = ":q"
+            } else if Int(value) != nil {
+                variable = ":p\(index + 1)"
+                sets.append("\\set p\(index + 1) \(value)")
+            } else {
+                throw CLIFailure(description: "bench-search-sql: cannot show bound value '\(value)' to pgbench")
+            }
+            sql = sql.replacingOccurrences(of: "$\(index + 1)", with: variable)
+        }
+        for line in sets.reversed() { print(line) }
+        print(sql + ";")
+    }
+}
+
 /// The in-process half of `scripts/bench reports`: for each case, the EXPLAIN
 /// ANALYZE execution time of every statement behind the report (summed), and
 /// the time of the store call that runs them, each the median of `runs`.
