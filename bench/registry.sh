@@ -191,7 +191,10 @@ CREATE TABLE bench_copy_ceiling (
     id text, legal_name text, aliases text, sector text, stages text, markets text, country text,
     registration_number text, vat_number text, street text, postal_code text, city text,
     website text, email text, phone text, status text, notes text, contacts text,
-    search_names text GENERATED ALWAYS AS (lower(legal_name || ' ' || replace(aliases, '|', ' '))) STORED
+    -- the text facilitators indexes: \copy reads an empty field as NULL, and
+    -- a NULL alias list must not leave the name out of the index
+    search_names text GENERATED ALWAYS AS (lower(legal_name || CASE WHEN coalesce(aliases, '') <> ''
+                                                                 THEN ' ' || replace(aliases, '|', ' ') ELSE '' END)) STORED
 );
 CREATE INDEX bench_copy_ceiling_search_trgm ON bench_copy_ceiling USING gin (search_names gin_trgm_ops);
 CREATE UNIQUE INDEX bench_copy_ceiling_registration_key ON bench_copy_ceiling (registration_number, country)
