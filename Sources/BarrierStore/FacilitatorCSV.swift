@@ -72,16 +72,28 @@ public struct FacilitatorTransfer: Sendable {
         let noRows = FieldError(field: "file", message: "has a header but no rows", line: 1)
         return try await db.transaction { conn in
             try await conn.query("SELECT pg_advisory_xact_lock(hashtext('barrier.facilitator_registration'))", logger: db.logger)
-            var written: [Row] = []
+            // Sorting and index work for the tally triggers' transition tables stays in memory.
+            try await conn.query("SET LOCAL work_mem = '256MB'", logger: db.logger)
+            // Only the ids and the contact points' COPY text outlive a row: a
+            // million parsed rows held to the end cost a gigabyte and a second
+            // to free.
+            var ids: [UUID] = []
+            var contacts = ByteBuffer()
+            func keep(_ row: Row) {
+                ids.append(row.id)
+                for (position, c) in row.draft.contacts.enumerated() {
+                    CopyText.writeRow([row.id.uuidString.lowercased(), String(position), c.name, c.role, c.email, c.phone], into: &contacts)
+                }
+            }
             if try await isEmpty(conn) {
                 try await copyRows(on: conn, actorID: actorID) { emit in
                     while let row = await parser.next() {
                         guard parser.errors.isEmpty else { continue }  // keep checking, stop sending
                         try await emit(row)
-                        written.append(row)
+                        keep(row)
                     }
                     if !parser.errors.isEmpty { throw StoreError.invalid(parser.errors) }
-                    if written.isEmpty { throw StoreError.invalid([noRows]) }
+                    if ids.isEmpty { throw StoreError.invalid([noRows]) }
                 }
             } else {
                 var rows: [Row] = []
@@ -92,13 +104,14 @@ public struct FacilitatorTransfer: Sendable {
                 if !clashes.isEmpty { throw StoreError.invalid(clashes.sorted { ($0.line ?? 0) < ($1.line ?? 0) }) }
                 parser.flags += try await similar(rows, on: conn)
                 try await copyRows(on: conn, actorID: actorID) { emit in
-                    for row in rows { try await emit(row) }
+                    for row in rows {
+                        try await emit(row)
+                        keep(row)
+                    }
                 }
-                written = rows
             }
-            progress?("written", written.count)
-            try await copyContacts(written, on: conn)
-            let ids = written.map(\.id)
+            progress?("written", ids.count)
+            try await copyContacts(contacts, on: conn)
             let after = """
                 {"file_sha256": "\(sha)", "rows": \(ids.count), "flagged": \(parser.flags.count), "created_ids": [\(ids.map { "\"\($0.uuidString.lowercased())\"" }.joined(separator: ","))]}
                 """
@@ -207,22 +220,15 @@ public struct FacilitatorTransfer: Sendable {
         }
     }
 
-    private func copyContacts(_ rows: [Row], on conn: PostgresConnection) async throws {
-        let withContacts = rows.filter { !$0.draft.contacts.isEmpty }
-        guard !withContacts.isEmpty else { return }
+    /// COPYs the contact points written as COPY text while the rows streamed, in 1 MB messages.
+    private func copyContacts(_ text: ByteBuffer, on conn: PostgresConnection) async throws {
+        guard text.readableBytes > 0 else { return }
         try await conn.copyFrom(table: "contact_points", columns: ["facilitator_id", "position", "name", "role", "email", "phone"],
                                 logger: db.logger) { writer in
-            var buffer = ByteBuffer()
-            for row in withContacts {
-                for (position, c) in row.draft.contacts.enumerated() {
-                    CopyText.writeRow([row.id.uuidString.lowercased(), String(position), c.name, c.role, c.email, c.phone], into: &buffer)
-                }
-                if buffer.readableBytes > 1 << 20 {
-                    try await writer.write(buffer)
-                    buffer.clear()
-                }
+            var rest = text  // COPY data need not break at row ends
+            while let chunk = rest.readSlice(length: min(1 << 20, rest.readableBytes)), chunk.readableBytes > 0 {
+                try await writer.write(chunk)
             }
-            if buffer.readableBytes > 0 { try await writer.write(buffer) }
         }
     }
 
