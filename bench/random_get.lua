@@ -2,6 +2,7 @@
 --   wrk -t2 -c8 -d15s --latency -s bench/random_get.lua http://127.0.0.1:PORT -- FILE TOKEN KIND
 -- KIND "id":     FILE holds supplier ids  -> GET /api/v1/facilitators/{id}
 -- KIND "search": FILE holds search texts  -> GET /api/v1/facilitators?q=TEXT&limit=20
+-- KIND "me":     FILE is not read per line -> GET /api/v1/me (no database work)
 -- Prints one "WRK ..." line with the figures scripts/bench reads (percentiles computed here).
 
 local paths = {}
@@ -15,6 +16,7 @@ end
 local builders = {
   id = function(line) return "/api/v1/facilitators/" .. line end,
   search = function(line) return "/api/v1/facilitators?q=" .. urlencode(line) .. "&limit=20" end,
+  me = function(line) return "/api/v1/me" end,
 }
 
 function setup(thread)
@@ -23,7 +25,7 @@ function setup(thread)
 end
 
 function init(args)
-  local build = assert(builders[args[3]], "KIND must be id or search, not " .. tostring(args[3]))
+  local build = assert(builders[args[3]], "KIND must be id, search or me, not " .. tostring(args[3]))
   for line in io.lines(args[1]) do
     if #line > 0 then paths[#paths + 1] = build(line) end
   end

@@ -357,6 +357,14 @@ if [[ $ceilings_only == 0 ]]; then
     get_bad=$(( $(field errors_status "$get_line") + $(field errors_connect "$get_line") + $(field errors_read "$get_line") + $(field errors_timeout "$get_line") ))
     note "$get_rps req/s, p50 $(field p50_ms "$get_line") ms, p99 $get_p99 ms, $(field requests "$get_line") requests, $get_bad failed"
 
+    # The same load on a request that reads no database (token check from the
+    # cache, a small JSON answer): the most any GET could reach here.
+    say "load: GET /api/v1/me (no SQL: the request floor), wrk -t2 -c$conns -d${duration}s"
+    me_line=$(run_wrk me "$conns" "$root/bench/random_get.lua" "$work/ids.txt" "$token" me)
+    [[ -n $me_line ]] || die "wrk (me) printed no figures"
+    me_rps=$(awk -v r="$(field rps "$me_line")" 'BEGIN { printf "%.0f", r }')
+    note "$me_rps req/s, p99 $(field p99_ms "$me_line") ms: $(ratio "$me_rps" "$pg_tps")x pgbench -S with no query at all"
+
     say "load: GET /api/v1/facilitators?q=...&limit=20, wrk -c$search_conns -d${duration}s, $nq search strings"
     search_line=$(run_wrk search "$search_conns" "$root/bench/random_get.lua" "$queries_file" "$token" search)
     [[ -n $search_line ]] || die "wrk (search) printed no figures"
@@ -390,6 +398,7 @@ if [[ $ceilings_only == 0 ]]; then
     v=$(verdict "$r" ">=" 0.5); [[ $get_bad == 0 ]] || v="FAIL ($get_bad failed)"
     add "GET by id (req/s)" "$get_rps" "$pg_tps" "$r" ">= 0.5" "$v"
     add "GET by id p99 (ms)" "$get_p99" "-" "-" "< 5 ms" "$(verdict "$get_p99" "<" 5)"
+    add "no-SQL GET floor (req/s)" "$me_rps" "$pg_tps" "$(ratio "$me_rps" "$pg_tps")" "-" "info"
     r=$(ratio "$search_p95" "$sql_p95")
     v=$(verdict "$r" "<=" 1.5); [[ $search_bad == 0 ]] || v="FAIL ($search_bad failed)"
     add "search p95 (ms)" "$search_p95" "$sql_p95" "$r" "<= 1.5" "$v"

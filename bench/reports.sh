@@ -158,22 +158,33 @@ timeout 1800 "$barrier" bench-reports --runs "$runs" "${args[@]}" </dev/null >"$
     { cat "$work/explain.log" >&2; die "bench-reports failed"; }
 grep '^RESULT' "$work/explain.out" | sed 's/^RESULT /   /'
 
+# http_ms URL: the median time curl takes for URL, over $runs runs after one warm-up
+http_ms() {
+    local times=() t i
+    for i in $(seq 0 "$runs"); do
+        t=$(curl -fs -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $token" "$1") || die "GET $1 failed"
+        [[ $i -gt 0 ]] && times+=("$t")
+    done
+    printf '%s\n' "${times[@]}" | sort -g | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.2f", m * 1000 }'
+}
+
+# What a request costs with no SQL at all: the same curl, token check and JSON
+# answer, on /api/v1/me. No report can answer faster than its SQL plus this, so
+# "best" is the ratio a server adding nothing else would reach.
+floor=$(http_ms "http://127.0.0.1:$port/api/v1/me") || exit 1
+say "request floor: GET /api/v1/me (no SQL) takes $floor ms the same way"
+
 say "each report over HTTP (curl, median of $runs after one warm-up) against its SQL"
-printf '   %-24s %10s %10s %8s  %s\n' "report" "http ms" "sql ms" "ratio" "verdict (< 300 ms, <= 1.3x)"
+printf '   %-24s %10s %10s %8s %8s  %s\n' "report" "http ms" "sql ms" "ratio" "best" "verdict (< 300 ms, <= 1.3x)"
 fails=0
 for c in "${cases[@]}"; do
     IFS='|' read -r name kind query <<<"$c"
-    url="http://127.0.0.1:$port/api/v1/reports/$kind${query:+?$query}"
-    times=()
-    for i in $(seq 0 "$runs"); do
-        t=$(curl -fs -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $token" "$url") || die "GET $url failed"
-        [[ $i -gt 0 ]] && times+=("$t")
-    done
-    http=$(printf '%s\n' "${times[@]}" | sort -g | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.2f", m * 1000 }')
+    http=$(http_ms "http://127.0.0.1:$port/api/v1/reports/$kind${query:+?$query}") || exit 1
     sql=$(sed -nE "s/^RESULT case=$name explain_ms=([0-9.]+).*/\1/p" "$work/explain.out")
     ratio=$(awk -v a="$http" -v b="$sql" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }')
+    best=$(awk -v f="$floor" -v b="$sql" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", (b + f) / b }')
     verdict=$(awk -v h="$http" -v r="$ratio" 'BEGIN { print (r != "n/a" && h < 300 && r <= 1.3) ? "PASS" : "FAIL" }')
     [[ $verdict == PASS ]] || fails=$((fails + 1))
-    printf '   %-24s %10s %10s %8s  %s\n' "$name" "$http" "$sql" "${ratio}x" "$verdict"
+    printf '   %-24s %10s %10s %8s %8s  %s\n' "$name" "$http" "$sql" "${ratio}x" "${best}x" "$verdict"
 done
 say "summary: ${#cases[@]} reports, $fails over a ceiling"
