@@ -58,7 +58,8 @@ public struct LocalCluster: Sendable {
         }
         clearStaleLock()
         var options = "-k \(directory) -c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB"
-        if fast { options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off" }
+        // The test cluster: every test has a database of its own with a fixed pool, all at once.
+        if fast { options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=1000" }
         do {
             try pg(["\(binaries)/pg_ctl", "-D", directory, "-l", directory + "/server.log", "-w", "-t", "60", "-o", options, "start"])
         } catch {
