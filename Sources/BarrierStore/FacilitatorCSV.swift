@@ -78,9 +78,10 @@ public struct FacilitatorTransfer: Sendable {
             // million parsed rows held to the end cost a gigabyte and a second
             // to free.
             var ids: [UUID] = []
-            var contacts = ByteBuffer()
+            var contacts = ByteBuffer(), contactRows = 0
             func keep(_ row: Row) {
                 ids.append(row.id)
+                contactRows += row.draft.contacts.count
                 for (position, c) in row.draft.contacts.enumerated() {
                     CopyText.writeRow([row.id.uuidString.lowercased(), String(position), c.name, c.role, c.email, c.phone], into: &contacts)
                 }
@@ -111,7 +112,7 @@ public struct FacilitatorTransfer: Sendable {
                 }
             }
             progress?("written", ids.count)
-            try await copyContacts(contacts, on: conn)
+            try await copyContacts(contacts, rows: contactRows, on: conn)
             let after = """
                 {"file_sha256": "\(sha)", "rows": \(ids.count), "flagged": \(parser.flags.count), "created_ids": [\(ids.map { "\"\($0.uuidString.lowercased())\"" }.joined(separator: ","))]}
                 """
@@ -221,8 +222,27 @@ public struct FacilitatorTransfer: Sendable {
     }
 
     /// COPYs the contact points written as COPY text while the rows streamed, in 1 MB messages.
-    private func copyContacts(_ text: ByteBuffer, on conn: PostgresConnection) async throws {
+    ///
+    /// A large load goes in with the table's foreign keys dropped and added
+    /// back after, in the same transaction (PostgreSQL's advice for bulk
+    /// loads): adding a key checks every row with one join, where COPY checks
+    /// and locks the supplier row by row (900k contact points: 3.9 s against
+    /// 8.5 s). The table is locked from the drop to the commit, a few seconds,
+    /// and nothing commits unchecked. Done only where this role owns the table.
+    private func copyContacts(_ text: ByteBuffer, rows: Int, on conn: PostgresConnection) async throws {
         guard text.readableBytes > 0 else { return }
+        var keys: [(drop: String, add: String)] = []
+        if rows >= 10_000 {
+            let found = try await conn.query(
+                """
+                SELECT format('ALTER TABLE contact_points DROP CONSTRAINT %I', c.conname),
+                       format('ALTER TABLE contact_points ADD CONSTRAINT %I %s', c.conname, pg_get_constraintdef(c.oid))
+                FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+                WHERE c.conrelid = 'contact_points'::regclass AND c.contype = 'f' AND pg_has_role(current_user, t.relowner, 'USAGE')
+                """, logger: db.logger)
+            for try await key in found.decode((String, String).self) { keys.append(key) }
+        }
+        for key in keys { try await conn.query(PostgresQuery(unsafeSQL: key.drop), logger: db.logger) }
         try await conn.copyFrom(table: "contact_points", columns: ["facilitator_id", "position", "name", "role", "email", "phone"],
                                 logger: db.logger) { writer in
             var rest = text  // COPY data need not break at row ends
@@ -230,6 +250,7 @@ public struct FacilitatorTransfer: Sendable {
                 try await writer.write(chunk)
             }
         }
+        for key in keys { try await conn.query(PostgresQuery(unsafeSQL: key.add), logger: db.logger) }
     }
 
     // MARK: Export

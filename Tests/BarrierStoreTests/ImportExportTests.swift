@@ -99,6 +99,29 @@ struct ImportExportTests {
         #expect(first == second)
     }
 
+    @Test func aLargeImportLoadsContactPointsWithTheirKeyCheckedAndKept() async throws {
+        try await TestDatabase.withFresh { db in
+            // setup: 5,200 suppliers with two contact points each, past the size where the key is dropped for the load
+            var lines = [Self.header]
+            for n in 0..<5_200 {
+                let contacts = #"[{""name"":""Ana Ruiz"",""role"":""Compliance"",""email"":""ana@example.es""},{""name"":""Luis Gil""}]"#
+                lines.append(",Transportes Ruiz \(n) SL,,courier,shipping,drugs,ES,,,,,,,,,,,\"\(contacts)\"")
+            }
+            // act
+            let result = try await FacilitatorTransfer(db).importCSV(Data(lines.joined(separator: "\n").utf8), actor: Fixtures.system)
+            // check: every contact point, each supplier's in order, and the foreign key back in place and enforced
+            #expect(result.created == 5_200)
+            #expect(try await TestDatabase.scalar(db, "SELECT count(*)::text FROM contact_points") == "10400")
+            #expect(try await TestDatabase.scalar(db, "SELECT string_agg(name, '|' ORDER BY position) FROM contact_points GROUP BY facilitator_id LIMIT 1") == "Ana Ruiz|Luis Gil")
+            #expect(try await TestDatabase.scalar(db, """
+                SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'contact_points'::regclass AND contype = 'f'
+                """) == "FOREIGN KEY (facilitator_id) REFERENCES facilitators(id)")
+            await #expect(throws: PSQLError.self) {
+                try await TestDatabase.sql(db, "INSERT INTO contact_points (facilitator_id, position, name) VALUES (gen_random_uuid(), 0, 'Nobody')")
+            }
+        }
+    }
+
     func export(_ db: Database) async throws -> Data {
         let collected = Collected()
         _ = try await FacilitatorTransfer(db).exportCSV { data in await collected.append(data) }
