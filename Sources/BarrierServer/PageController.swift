@@ -95,7 +95,7 @@ struct PageController {
     }
 
     func loginForm(_ request: Request, failed: String? = nil, email: String = "", errors: [String: String] = [:],
-                   status: HTTPResponse.Status = .ok) async throws -> Response {
+                   status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) async throws -> Response {
         let csrf = Data((0..<24).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
         var data: [String: Any] = ["csrf": csrf, "next": Self.safeNext(request.uri.queryParameters["next"].map(String.init)), "email": email]
@@ -103,6 +103,7 @@ struct PageController {
         if let e = errors["email"] { data["emailError"] = e }
         if let e = errors["password"] { data["passwordError"] = e }
         var response = pages.page("login", title: "Sign in", data, session: nil, status: status)
+        response.headers.append(contentsOf: headers)
         response.setCookie(Cookie(name: Self.loginCookie, value: csrf, path: "/login", secure: false, httpOnly: true, sameSite: .strict))
         return response
     }
@@ -134,9 +135,18 @@ struct PageController {
         if email.isEmpty { errors["email"] = "Enter your e-mail address." }
         if password.isEmpty { errors["password"] = "Enter your password." }
         if !errors.isEmpty { return try await loginForm(request, email: email, errors: errors, status: .unprocessableContent) }
-        guard let identity = try await access.signIn(email: email, password: password) else {
+        let identity: Identity
+        switch try await access.signIn(email: email, password: password) {
+        case .signedIn(let who):
+            identity = who
+        case .refused:
             return try await loginForm(request, email: email, errors: ["password": "The e-mail address or the password is not right."],
                                        status: .unauthorized)
+        case .locked(let until):
+            let minutes = max(1, Int((until.timeIntervalSinceNow / 60).rounded(.up)))
+            return try await loginForm(request, email: email, errors: [
+                "password": "Too many wrong passwords for this address. Try again in \(minutes) minute\(minutes == 1 ? "" : "s").",
+            ], status: .tooManyRequests, headers: [.retryAfter: String(minutes * 60)])
         }
         let (token, _) = try await access.startSession(identity)
         var response = Response(status: .seeOther, headers: [.location: Self.safeNext(form.next)])

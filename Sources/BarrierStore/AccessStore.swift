@@ -211,8 +211,68 @@ public struct AccessStore: Sendable {
 
     // MARK: Browser sessions
 
-    /// The user whose e-mail and password match, if they are enabled.
-    public func signIn(email: String, password: String) async throws -> Identity? {
+    /// How often a password may be wrong for one address before it is locked.
+    public enum SignInThrottle {
+        public static let maximumFailures = 5
+        /// Failures count within this window from the first; the lock lasts as long.
+        public static let minutes = 15
+    }
+
+    public enum SignInResult: Sendable, Equatable {
+        case signedIn(Identity)
+        case refused
+        /// Too many failures for this address: no password is checked until `until`.
+        case locked(until: Date)
+    }
+
+    /// The user whose e-mail and password match, if they are enabled and the
+    /// address is not locked after too many failures (see `SignInThrottle`).
+    public func signIn(email: String, password: String) async throws -> SignInResult {
+        let address = email.lowercased()
+        let locks = try await db.client.query(
+            "SELECT locked_until FROM sign_in_throttle WHERE email = \(address) AND locked_until > now()", logger: db.logger)
+        for try await until in locks.decode(Date.self) { return .locked(until: until) }
+        if let identity = try await checkPassword(email: email, password: password) {
+            try await db.client.query("DELETE FROM sign_in_throttle WHERE email = \(address)", logger: db.logger)
+            return .signedIn(identity)
+        }
+        return try await recordFailure(address)
+    }
+
+    /// Counts a failed sign-in; the failure that reaches the limit locks the
+    /// address and is audited (the ones before it are not, so guessing cannot
+    /// flood the audit chain).
+    private func recordFailure(_ address: String) async throws -> SignInResult {
+        let window = SignInThrottle.minutes, limit = SignInThrottle.maximumFailures
+        return try await db.transaction { conn in
+            let rows = try await conn.query(
+                """
+                INSERT INTO sign_in_throttle AS t (email, failures, first_failed_at) VALUES (\(address), 1, now())
+                ON CONFLICT (email) DO UPDATE SET
+                    failures = CASE WHEN t.first_failed_at < now() - make_interval(mins => \(window)::int) THEN 1 ELSE t.failures + 1 END,
+                    first_failed_at = CASE WHEN t.first_failed_at < now() - make_interval(mins => \(window)::int) THEN now() ELSE t.first_failed_at END,
+                    locked_until = NULL
+                RETURNING failures
+                """, logger: db.logger)
+            var failures = 0
+            for try await n in rows.decode(Int.self) { failures = n }
+            guard failures >= limit else { return .refused }
+            let locked = try await conn.query(
+                """
+                UPDATE sign_in_throttle SET locked_until = now() + make_interval(mins => \(window)::int)
+                WHERE email = \(address) RETURNING locked_until
+                """, logger: db.logger)
+            var until = Date()
+            for try await date in locked.decode(Date.self) { until = date }
+            try await AuditLog.append(on: conn, actor: Actor(userID: nil, agencyID: nil, label: "sign-in"), action: "user.sign_in_locked",
+                                      entityType: "sign_in", entityID: address, before: nil,
+                                      after: "{\"failures\": \(failures), \"locked_until\": \(jsonString(ISO8601DateFormatter().string(from: until)))}",
+                                      logger: db.logger)
+            return .locked(until: until)
+        }
+    }
+
+    private func checkPassword(email: String, password: String) async throws -> Identity? {
         let rows = try await db.client.query(
             """
             SELECT id, agency_id, email, role, password_hash FROM users WHERE lower(email) = lower(\(email)) AND NOT disabled

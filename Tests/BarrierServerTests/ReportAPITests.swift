@@ -151,6 +151,45 @@ struct ReportAPITests {
         }
     }
 
+    @Test("five wrong passwords lock an address for a while: then even the right one is refused with 429, and the lock is audited")
+    func signInLock() async throws {
+        try await TestApp.run { app in
+            func attempt(_ email: String, _ password: String) async throws -> TestResponse {
+                let form = try await app.request(.get, "/login", as: nil)
+                let csrf = try #require(form.cookie("barrier_login_csrf"))
+                return try await app.request(.post, "/login", as: nil, body: "email=\(email)&password=\(password)&csrf=\(csrf)",
+                                             headers: [.contentType: "application/x-www-form-urlencoded", .cookie: "barrier_login_csrf=\(csrf)"])
+            }
+            let officer = "officer%40inspectorate.example", right = "correct+horse+battery"
+            // A success in between starts the count again.
+            for _ in 1..<AccessStore.SignInThrottle.maximumFailures {
+                #expect(try await attempt(officer, "guess").status == .unauthorized)
+            }
+            #expect(try await attempt(officer, right).status == .seeOther)
+            for _ in 1..<AccessStore.SignInThrottle.maximumFailures {
+                #expect(try await attempt(officer, "guess").status == .unauthorized)
+            }
+            let locking = try await attempt(officer, "guess")
+            #expect(locking.status == .tooManyRequests && locking.text.contains("Too many wrong passwords for this address. Try again in 15 minutes."))
+            let refused = try await attempt(officer, right)
+            #expect(refused.status == .tooManyRequests && refused.cookie("barrier_session") == nil)
+            #expect(refused.headers[.retryAfter].flatMap(Int.init).map { (840...900).contains($0) } == true)
+            // Other addresses, known or not, are not affected; unknown ones are counted alike.
+            #expect(try await attempt("admin%40inspectorate.example", right).status == .seeOther)
+            for _ in 0..<AccessStore.SignInThrottle.maximumFailures {
+                _ = try await attempt("nobody%40inspectorate.example", "guess")
+            }
+            #expect(try await attempt("nobody%40inspectorate.example", "guess").status == .tooManyRequests)
+            let locks = try await TestDatabase.scalar(app.db, "SELECT count(*)::text FROM audit_events WHERE action = 'user.sign_in_locked'")
+            #expect(locks == "2")
+            // When the lock runs out the right password works again, and clears the count.
+            try await TestDatabase.sql(app.db, "UPDATE sign_in_throttle SET locked_until = now() - interval '1 second', first_failed_at = now() - interval '16 minutes'")
+            #expect(try await attempt(officer, right).status == .seeOther)
+            let left = try await TestDatabase.scalar(app.db, "SELECT count(*)::text FROM sign_in_throttle WHERE email = 'officer@inspectorate.example'")
+            #expect(left == "0")
+        }
+    }
+
     @Test("the pages: sign-in with errors beside the fields, each report with charts that carry a title, a description and their table, CSV, sign-out")
     func pages() async throws {
         try await TestApp.run { app in
