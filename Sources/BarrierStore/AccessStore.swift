@@ -272,6 +272,23 @@ public struct AccessStore: Sendable {
         }
     }
 
+    /// Lifts a sign-in lock (and forgets the failures) for an address before it runs out.
+    public func unlockSignIn(email: String, actor: Actor) async throws {
+        let address = email.lowercased()
+        try await db.transaction { conn in
+            let rows = try await conn.query(
+                """
+                DELETE FROM sign_in_throttle WHERE email = \(address) AND locked_until > now()
+                RETURNING jsonb_build_object('failures', failures, 'locked_until', locked_until)::text
+                """, logger: db.logger)
+            var before: String?
+            for try await json in rows.decode(String.self) { before = json }
+            guard let before else { throw StoreError.notFound(entity: "sign-in lock", id: address) }
+            try await AuditLog.append(on: conn, actor: actor, action: "user.sign_in_unlocked", entityType: "sign_in", entityID: address,
+                                      before: before, after: nil, logger: db.logger)
+        }
+    }
+
     private func checkPassword(email: String, password: String) async throws -> Identity? {
         let rows = try await db.client.query(
             """

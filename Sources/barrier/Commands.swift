@@ -25,7 +25,7 @@ struct AgencyCommand: AsyncParsableCommand {
 
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "user", abstract: "Manage users and their API tokens.", subcommands: [Create.self, Token.self, Revoke.self])
+        commandName: "user", abstract: "Manage users and their API tokens.", subcommands: [Create.self, Token.self, Revoke.self, Unlock.self])
 
     struct Create: BarrierCommand {
         static let configuration = CommandConfiguration(abstract: "Create a user; prints the id (and a generated password).")
@@ -76,6 +76,20 @@ struct UserCommand: AsyncParsableCommand {
             let (email, name) = (self.email, self.name)
             try await withDatabase { db in try await AccessStore(db).revokeToken(email: email, name: name, actor: cliActor()) }
             say("revoked")
+        }
+    }
+}
+
+extension UserCommand {
+    struct Unlock: BarrierCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Lift the sign-in lock on an address after too many wrong passwords, before it runs out.")
+        @Option(help: "The e-mail address that was locked.") var email: String
+
+        func execute() async throws {
+            let email = self.email
+            try await withDatabase { db in try await AccessStore(db).unlockSignIn(email: email, actor: cliActor()) }
+            say("unlocked")
         }
     }
 }

@@ -19,6 +19,21 @@ struct CommandLineTests {
         try Subprocess.run(["/usr/bin/env", "DATABASE_URL=\(database.url.text)", try Self.binary] + arguments, allowFailure: true)
     }
 
+    @Test func anAdministratorLiftsASignInLock() async throws {
+        try await TestDatabase.withFresh { db in
+            let nothing = try barrier(["user", "unlock", "--email", "clerk@inspectorate.example"], database: db)
+            #expect(nothing.status != 0 && nothing.output.split(separator: "\n").count == 1 && nothing.output.contains("clerk@inspectorate.example"))
+            for _ in 0..<AccessStore.SignInThrottle.maximumFailures {
+                _ = try await AccessStore(db).signIn(email: "Clerk@Inspectorate.example", password: "guess")
+            }
+            #expect(try await TestDatabase.scalar(db, "SELECT (locked_until > now())::text FROM sign_in_throttle") == "true")
+            let lifted = try barrier(["user", "unlock", "--email", "clerk@inspectorate.example"], database: db)
+            #expect(lifted.status == 0 && lifted.output.contains("unlocked"))
+            #expect(try await TestDatabase.scalar(db, "SELECT count(*)::text FROM sign_in_throttle") == "0")
+            #expect(try await TestDatabase.scalar(db, "SELECT string_agg(action, ',' ORDER BY seq) FROM audit_events") == "user.sign_in_locked,user.sign_in_unlocked")
+        }
+    }
+
     @Test func badInputIsOneLineAndChangesNothing() async throws {
         try await TestDatabase.withFresh { db in
             let bad = try barrier(["facilitator", "add", "--legal-name", "Kurier Eins GmbH", "--sector", "bicycles",
