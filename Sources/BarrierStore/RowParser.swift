@@ -16,6 +16,9 @@ final class RowParser {
 
     private var batches: AsyncStream<Batch>.Iterator
     private let reading: Task<Void, Never>
+    private let permits: AsyncStream<Void>.Continuation
+    /// Batches of 256 records the splitter may have ready before the checker takes them.
+    static let batchesAhead = 64
     private var pending: [[String]] = []
     private var pendingIndex = 0
     private let header: [String]
@@ -61,13 +64,22 @@ final class RowParser {
         self.progress = progress
         let (stream, continuation) = AsyncStream<Batch>.makeStream()
         batches = stream.makeAsyncIterator()
+        // The splitter may run only so far ahead: it takes a permit for each
+        // batch and the checker gives one back for each batch it takes, so a
+        // large file is not held as split records all at once (a 400 MB file
+        // peaked at 1.8 GB when it could read to the end).
+        let (permitStream, permits) = AsyncStream<Void>.makeStream()
+        for _ in 0..<Self.batchesAhead { permits.yield() }
+        self.permits = permits
         reading = Task.detached {
             guard let records = try? CSVReader(string: text, hasHeaderRow: true) else { return continuation.finish() }
+            var permit = permitStream.makeAsyncIterator()
             var batch: [[String]] = []
             batch.reserveCapacity(256)
             while let fields = records.next(), !Task.isCancelled {
                 batch.append(fields)
                 if batch.count == 256 {
+                    guard await permit.next() != nil else { return continuation.finish() }
                     continuation.yield(.records(batch))
                     batch.removeAll(keepingCapacity: true)
                 }
@@ -78,7 +90,10 @@ final class RowParser {
         }
     }
 
-    deinit { reading.cancel() }
+    deinit {
+        reading.cancel()
+        permits.finish()
+    }
 
     /// The next record as split by CSV.swift, nil at the end.
     private func nextRecord() async -> [String]? {
@@ -87,6 +102,7 @@ final class RowParser {
             case .records(let records):
                 pending = records
                 pendingIndex = 0
+                permits.yield()
             case .end(let unreadable):
                 if unreadable {
                     errors.append(FieldError(field: "file", message: "is not valid CSV (unreadable after line \(line))", line: line))
