@@ -37,7 +37,8 @@ final class RowParser {
     private var finished = false
 
     /// Checks the header; a bad one throws `StoreError.invalid` before any row is read.
-    init(_ text: String, knownSectors: Set<String>, progress: (@Sendable (String, Int) -> Void)?) throws {
+    init(_ text: String, knownSectors: Set<String>, progress: (@Sendable (String, Int) -> Void)?,
+         batchesAhead: Int = RowParser.batchesAhead) throws {
         let reader: CSVReader
         do {
             reader = try CSVReader(string: text, hasHeaderRow: true)
@@ -69,7 +70,7 @@ final class RowParser {
         // large file is not held as split records all at once (a 400 MB file
         // peaked at 1.8 GB when it could read to the end).
         let (permitStream, permits) = AsyncStream<Void>.makeStream()
-        for _ in 0..<Self.batchesAhead { permits.yield() }
+        for _ in 0..<max(1, batchesAhead) { permits.yield() }
         self.permits = permits
         reading = Task.detached {
             guard let records = try? CSVReader(string: text, hasHeaderRow: true) else { return continuation.finish() }

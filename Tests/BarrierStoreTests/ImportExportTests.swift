@@ -122,6 +122,20 @@ struct ImportExportTests {
         }
     }
 
+    @Test func theSplitterWaitsForTheChecksAndEveryRowStillComesOutInOrder() async throws {
+        // setup: 12 batches of records against 2 permits, so the splitter waits ten times
+        var lines = [Self.header]
+        for n in 0..<3_000 { lines.append(",Kurier \(n) GmbH,,courier,shipping,,DE,,,,,,,,,,,") }
+        let parser = try RowParser(lines.joined(separator: "\n"), knownSectors: ["courier"], progress: nil, batchesAhead: 2)
+        // act
+        var names: [String] = []
+        while let row = await parser.next() { names.append(row.draft.legalName) }
+        // check
+        #expect(parser.errors.isEmpty)
+        #expect(names.count == 3_000 && names.first == "Kurier 0 GmbH" && names.last == "Kurier 2999 GmbH")
+        #expect(names == (0..<3_000).map { "Kurier \($0) GmbH" })
+    }
+
     func export(_ db: Database) async throws -> Data {
         let collected = Collected()
         _ = try await FacilitatorTransfer(db).exportCSV { data in await collected.append(data) }
