@@ -21,14 +21,16 @@ enum MetricsRegistry {
 /// Builds the whole application; `barrier serve` and the tests both call this,
 /// so tests exercise the real assembly. When `runDatabase` is true the pool runs
 /// as a service of the application (started and stopped with it).
+/// `readDatabase` (DATABASE_READ_URL, a replica) serves the reports; every
+/// other read and every write goes to `database`.
 public func buildApplication(
-    configuration: AppConfiguration, database: Database, letters: LetterStore, runDatabase: Bool = true,
+    configuration: AppConfiguration, database: Database, readDatabase: Database? = nil, letters: LetterStore, runDatabase: Bool = true,
     runBackgroundWork: Bool = true, logger: Logger? = nil
 ) -> some ApplicationProtocol {
     var logger = logger ?? Logger(label: "barrier")
     logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
-    let router = buildRouter(configuration: configuration, database: database, letters: letters)
-    var services: [any Service] = runDatabase ? [database.client] : []
+    let router = buildRouter(configuration: configuration, database: database, readDatabase: readDatabase, letters: letters)
+    var services: [any Service] = runDatabase ? [database.client] + (readDatabase.map { [$0.client] } ?? []) : []
     if runBackgroundWork {
         services.append(BackgroundWork(
             mail: LetterMail(database, letters: letters, relay: configuration.smtpRelay), letters: letters,
@@ -41,7 +43,9 @@ public func buildApplication(
         logger: logger)
 }
 
-public func buildRouter(configuration: AppConfiguration, database: Database, letters: LetterStore) -> Router<BarrierRequestContext> {
+public func buildRouter(configuration: AppConfiguration, database: Database, readDatabase: Database? = nil,
+                        letters: LetterStore) -> Router<BarrierRequestContext> {
+    let reports = ReportStore(readDatabase ?? database)
     let registry = MetricsRegistry.shared
     let router = Router(context: BarrierRequestContext.self)
     router.add(middleware: MetricsMiddleware())
@@ -49,8 +53,13 @@ public func buildRouter(configuration: AppConfiguration, database: Database, let
     router.add(middleware: ProblemMiddleware())
     router.get("healthz") { _, _ in Response.json("{\"status\":\"ok\"}") }
     router.get("readyz") { _, _ -> Response in
-        if await database.isReachable() { return .json("{\"status\":\"ready\",\"database\":\"reachable\"}") }
-        throw Problem(.serviceUnavailable, "Service unavailable", detail: "The database is not reachable.")
+        guard await database.isReachable() else {
+            throw Problem(.serviceUnavailable, "Service unavailable", detail: "The database is not reachable.")
+        }
+        if let readDatabase, await !readDatabase.isReachable() {
+            throw Problem(.serviceUnavailable, "Service unavailable", detail: "The read replica (DATABASE_READ_URL) is not reachable.")
+        }
+        return .json("{\"status\":\"ready\",\"database\":\"reachable\"}")
     }
     let poolMax = Gauge(label: "barrier_db_pool_max_connections")
     let poolOpen = Gauge(label: "barrier_db_connections_open")
@@ -80,11 +89,11 @@ public func buildRouter(configuration: AppConfiguration, database: Database, let
     api.addRoutes(CampaignController(campaigns: CampaignStore(database, letters: letters), config: configuration).endpoints)
     api.addRoutes(CooperationController(cooperation: CooperationStore(database), config: configuration).endpoints)
     api.addRoutes(SignalController(signals: SignalStore(database), config: configuration).endpoints)
-    api.addRoutes(ReportController(reports: ReportStore(database), plans: ActionPlanStore(database), config: configuration).endpoints)
+    api.addRoutes(ReportController(reports: reports, plans: ActionPlanStore(database), config: configuration).endpoints)
     api.addRoutes(LicensingController(licensing: LicensingStore(database, letters: letters), config: configuration).endpoints)
     // The HTML pages, behind a browser session.
     if let pages = try? PageRenderer.shipped() {
-        PageController(access: AccessStore(database), reports: ReportStore(database), plans: ActionPlanStore(database), pages: pages)
+        PageController(access: AccessStore(database), reports: reports, plans: ActionPlanStore(database), pages: pages)
             .register(on: router)
     }
     // The public register needs no login: it is published by law.

@@ -45,8 +45,11 @@ struct Serve: BarrierCommand {
         }
 
         let db = try Database(url: url, maximumConnections: config.maxConnections, logger: logger)
+        // Reports may read a replica; it is not migrated here (the primary's migrations reach it by replication).
+        let readDB = try config.databaseReadURL.map { try Database(url: DatabaseURL($0), maximumConnections: config.maxConnections, logger: logger) }
+        if readDB != nil { say("reports read the replica at DATABASE_READ_URL") }
         let letters = try LetterStore.shipped(db, pdfWorkers: config.pdfWorkers)
-        let app = buildApplication(configuration: config, database: db, letters: letters, logger: logger)
+        let app = buildApplication(configuration: config, database: db, readDatabase: readDB, letters: letters, logger: logger)
         say("Barrier Registry serving on http://localhost:\(config.port)/ (API under /api/v1, description at /openapi.yaml); Ctrl-C stops it")
         try await app.runService()
     }

@@ -151,6 +151,30 @@ struct ReportAPITests {
         }
     }
 
+    @Test("with DATABASE_READ_URL the reports and their pages read the replica; writes and the rest of the API use the primary")
+    func reportsReadTheReplica() async throws {
+        try await TestDatabase.withFresh { replica in
+            // setup: the replica has one courier in AT; the primary gets two in DE through the API
+            try await TestDatabase.sql(replica, "INSERT INTO facilitators (legal_name, sector, stages, country) VALUES ('Alpen Kurier GmbH', 'courier', '{shipping}', 'AT')")
+            try await TestApp.run(readFrom: replica) { app in
+                _ = try await app.createSupplier("Paket Nord GmbH")
+                _ = try await app.createSupplier("Paket Süd GmbH")
+                // act
+                let csv = try await app.request(.get, "/api/v1/reports/cooperation/levels.csv?by=country", as: .auditor)
+                let list = try await app.request(.get, "/api/v1/facilitators", as: .auditor)
+                let session = try await app.signIn("auditor@inspectorate.example")
+                let page = try await app.page("/reports/cooperation?by=country", session: session)
+                // check
+                #expect(csv.status == .ok && csv.text.contains("\nAT,not_contacted,1,1,1.0000") && !csv.text.contains("\nDE,"))
+                #expect((list.object["items"] as? [Any])?.count == 2)
+                #expect(page.status == .ok && page.text.contains(">AT<") && !page.text.contains(">DE<"))
+                #expect(try await TestDatabase.scalar(app.db, "SELECT count(*)::text FROM facilitators") == "2")
+                #expect(try await TestDatabase.scalar(replica, "SELECT count(*)::text FROM facilitators") == "1")
+                #expect(try await app.request(.get, "/readyz", as: nil).status == .ok)
+            }
+        }
+    }
+
     @Test("five wrong passwords lock an address for a while: then even the right one is refused with 429, and the lock is audited")
     func signInLock() async throws {
         try await TestApp.run { app in

@@ -16,7 +16,8 @@ struct TestApp: Sendable {
     /// The relay the server tests send through (a real aiosmtpd, started by the tests that use it).
     nonisolated(unsafe) static var smtpRelay: SMTPRelay?
 
-    static func run(_ body: @Sendable (TestApp) async throws -> Void) async throws {
+    /// `readFrom` stands for a replica at DATABASE_READ_URL.
+    static func run(readFrom replica: Database? = nil, _ body: @Sendable (TestApp) async throws -> Void) async throws {
         try await TestDatabase.withFresh { db in
             let tokens = try await Fixtures.agencyWithUsers(db)
             var config = AppConfiguration()
@@ -25,7 +26,8 @@ struct TestApp: Sendable {
             config.maxImportBytes = 64 * 1024
             config.smtpRelay = TestApp.smtpRelay
             let letters = try await Fixtures.letterStore(db)
-            let app = buildApplication(configuration: config, database: db, letters: letters, runDatabase: false, runBackgroundWork: false)
+            let app = buildApplication(configuration: config, database: db, readDatabase: replica, letters: letters,
+                                       runDatabase: false, runBackgroundWork: false)
             try await app.test(.router) { client in
                 try await body(TestApp(client: client, tokens: tokens, db: db))
             }
