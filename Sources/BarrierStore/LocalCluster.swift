@@ -57,7 +57,9 @@ public struct LocalCluster: Sendable {
             return false
         }
         clearStaleLock()
-        var options = "-k \(directory) -c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB"
+        // max_wal_size: a bulk import of a million suppliers wrote WAL fast enough
+        // for a checkpoint every 10 s at the default 1 GB (PostgreSQL warned of it).
+        var options = "-k \(directory) -c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB -c max_wal_size=4GB"
         // The test cluster: every test has a database of its own with a fixed pool, all at once.
         if fast { options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=1000" }
         do {
