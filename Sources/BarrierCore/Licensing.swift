@@ -148,3 +148,51 @@ public enum Currency {
 
     public static func isKnown(_ code: String) -> Bool { codes.contains(code) }
 }
+
+/// The four-eyes rule, defined once. Deciding an action and lifting one in force
+/// change a supplier's rights, so each needs a person other than the one whose
+/// act it completes or undoes: the proposer does not decide, and the decider does
+/// not lift their own decision alone. Only a signed-in user counts as a pair of
+/// eyes; the operator at the command line (no user) is nobody's second.
+public enum FourEyes {
+    /// Who acts or acted: a user's id, and a readable label (e-mail, or `cli:…`).
+    public struct Person: Sendable, Equatable {
+        public var userID: UUIDString?
+        public var label: String
+
+        public init(userID: UUIDString?, label: String) {
+            self.userID = userID
+            self.label = label
+        }
+
+        /// The same person: the same user, or, where either is no user, the same label.
+        public func isSame(as other: Person) -> Bool {
+            if let a = userID, let b = other.userID { return a == b }
+            return label == other.label
+        }
+    }
+
+    /// The steps the rule guards.
+    public enum Step: String, Sendable, CaseIterable {
+        case decide, lift
+    }
+
+    /// Nil when `actor` may take `step`; otherwise why not, in a sentence.
+    public static func refusal(_ step: Step, actor: Person, proposer: Person, decider: Person?) -> String? {
+        guard actor.userID != nil else {
+            return "Four-eyes rule: \(actor.label) acts for no user, and only a signed-in officer or administrator can "
+                + (step == .decide ? "decide" : "lift") + " an action; run the command with that user's BARRIER_TOKEN."
+        }
+        switch step {
+        case .decide:
+            if actor.isSame(as: proposer) {
+                return "Four-eyes rule: \(actor.label) proposed this action, so another officer or administrator must decide it."
+            }
+        case .lift:
+            if let decider, actor.isSame(as: decider) {
+                return "Four-eyes rule: \(actor.label) decided this action, so another officer or administrator must lift it."
+            }
+        }
+        return nil
+    }
+}

@@ -90,3 +90,8 @@ public struct Actor: Sendable, Equatable {
 
 /// A UUID kept as its lowercase text, so BarrierCore needs no Foundation.
 public typealias UUIDString = String
+
+extension Actor {
+    /// The actor as the four-eyes rule compares people.
+    public var person: FourEyes.Person { FourEyes.Person(userID: userID, label: label) }
+}

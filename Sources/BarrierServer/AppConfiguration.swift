@@ -11,6 +11,10 @@ public struct AppConfiguration: Sendable {
     public var databaseURL: String?
     /// Reports may read from a replica; unset means the primary.
     public var databaseReadURL: String?
+    /// The tables' owner, for migrations and the operator's commands; unset:
+    /// DATABASE_URL's role (which then owns the tables, and the server warns
+    /// that row-level security does not bind it).
+    public var databaseOwnerURL: String?
     public var maxConnections: Int = 20
     /// Largest JSON request body, in bytes.
     public var maxJSONBytes: Int = 1 << 20
@@ -57,10 +61,14 @@ public struct AppConfiguration: Sendable {
             }
         }
         if let host = reader.string(forKey: "host"), !host.isEmpty { config.host = host }
-        for (key, env) in [("database.url", "DATABASE_URL"), ("database.read.url", "DATABASE_READ_URL")] {
+        for (key, env) in [("database.url", "DATABASE_URL"), ("database.read.url", "DATABASE_READ_URL"), ("database.owner.url", "DATABASE_OWNER_URL")] {
             guard let raw = reader.string(forKey: ConfigKey(key)), !raw.isEmpty else { continue }
             if raw.hasPrefix("postgres://") || raw.hasPrefix("postgresql://") {
-                if key == "database.url" { config.databaseURL = raw } else { config.databaseReadURL = raw }
+                switch key {
+                case "database.url": config.databaseURL = raw
+                case "database.read.url": config.databaseReadURL = raw
+                default: config.databaseOwnerURL = raw
+                }
             } else {
                 problems.append("\(env) must be a postgres:// or postgresql:// URL")
             }

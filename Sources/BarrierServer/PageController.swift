@@ -85,7 +85,7 @@ struct PageController {
             let encoded = next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/reports"
             return Response(status: .seeOther, headers: [.location: "/login?next=\(encoded)"])
         }
-        return try await body(session)
+        return try await AgencyScope.with(session.identity.agencyID) { try await body(session) }
     }
 
     /// Only a path of this site: never another host.

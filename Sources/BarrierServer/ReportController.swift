@@ -151,7 +151,12 @@ enum ReportRequest {
             if filter.stage == nil { errors.add("stage", Stage.notOne(stage)) }
         }
         if let agency = params["agency"] {
-            if let id = UUID(uuidString: agency) { filter.agencyID = id.uuidString.lowercased() } else { errors.add("agency", "must be an agency id (UUID)") }
+            // A report counts the caller's own agency; naming another is refused, not answered with its figures.
+            if let id = UUID(uuidString: agency) {
+                if id == AgencyScope.current { filter.agencyID = id.uuidString.lowercased() } else {
+                    errors.add("agency", "reports count your own agency's casework only; another agency cannot be named")
+                }
+            } else { errors.add("agency", "must be an agency id (UUID)") }
         }
         var dimension = ReportDimension.sector
         if let by = params["by"] {

@@ -65,7 +65,8 @@ struct TokenAuthenticator: RouterMiddleware {
             }
             context.identity = identity
         }
-        return try await next(request, context)
+        // The one place a request's agency is set: everything it reads or writes runs as that agency.
+        return try await AgencyScope.with(context.identity?.agencyID) { try await next(request, context) }
     }
 
     private func identity(for token: String) async throws -> Identity? {

@@ -24,7 +24,7 @@ public struct AccessStore: Sendable {
 
     /// Whether no agency exists yet (the first run creates one).
     public func isEmpty() async throws -> Bool {
-        let rows = try await db.client.query("SELECT NOT EXISTS (SELECT 1 FROM agencies)", logger: db.logger)
+        let rows = try await db.query("SELECT NOT EXISTS (SELECT 1 FROM agencies)")
         for try await empty in rows.decode(Bool.self) { return empty }
         return true
     }
@@ -62,7 +62,7 @@ public struct AccessStore: Sendable {
     /// The agency as the API shows it, and its version (the ETag).
     public func agency(_ id: UUID, on conn: PostgresConnection? = nil) async throws -> (json: String, version: Int) {
         let query = PostgresQuery(unsafeSQL: Self.agencyDocument, binds: { var b = PostgresBindings(); b.append(id); return b }())
-        let rows = if let conn { try await conn.query(query, logger: db.logger) } else { try await db.client.query(query, logger: db.logger) }
+        let rows = if let conn { try await Rows(conn.query(query, logger: db.logger)) } else { try await db.query(query) }
         for try await (json, version) in rows.decode((String, Int).self) { return (json, version) }
         throw StoreError.notFound(entity: "agency", id: id.uuidString.lowercased())
     }
@@ -111,8 +111,8 @@ public struct AccessStore: Sendable {
     /// Finds an agency by id or by name (case-insensitive).
     public func agencyID(_ nameOrID: String) async throws -> UUID {
         let id = UUID(uuidString: nameOrID)
-        let rows = try await db.client.query(
-            "SELECT id FROM agencies WHERE id = \(id) OR lower(name) = lower(\(nameOrID))", logger: db.logger)
+        let rows = try await db.query(
+            "SELECT id FROM agencies WHERE id = \(id) OR lower(name) = lower(\(nameOrID))")
         for try await found in rows.decode(UUID.self) { return found }
         throw StoreError.notFound(entity: "agency", id: nameOrID)
     }
@@ -196,12 +196,12 @@ public struct AccessStore: Sendable {
     /// The user an API token belongs to, if the token is valid now.
     public func identity(forToken token: String) async throws -> Identity? {
         let hash = Data(SHA256.hash(data: Data(token.utf8)))
-        let rows = try await db.client.query(
+        let rows = try await db.query(
             """
             SELECT u.id, u.agency_id, u.email, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id
             WHERE t.token_hash = \(hash) AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
               AND NOT u.disabled
-            """, logger: db.logger)
+            """)
         for try await (id, agency, email, role) in rows.decode((UUID, UUID, String, String).self) {
             guard let role = Role(rawValue: role) else { return nil }
             return Identity(userID: id, agencyID: agency, email: email, role: role)
@@ -229,11 +229,11 @@ public struct AccessStore: Sendable {
     /// address is not locked after too many failures (see `SignInThrottle`).
     public func signIn(email: String, password: String) async throws -> SignInResult {
         let address = email.lowercased()
-        let locks = try await db.client.query(
-            "SELECT locked_until FROM sign_in_throttle WHERE email = \(address) AND locked_until > now()", logger: db.logger)
+        let locks = try await db.query(
+            "SELECT locked_until FROM sign_in_throttle WHERE email = \(address) AND locked_until > now()")
         for try await until in locks.decode(Date.self) { return .locked(until: until) }
         if let identity = try await checkPassword(email: email, password: password) {
-            try await db.client.query("DELETE FROM sign_in_throttle WHERE email = \(address)", logger: db.logger)
+            try await db.query("DELETE FROM sign_in_throttle WHERE email = \(address)")
             return .signedIn(identity)
         }
         return try await recordFailure(address)
@@ -290,10 +290,10 @@ public struct AccessStore: Sendable {
     }
 
     private func checkPassword(email: String, password: String) async throws -> Identity? {
-        let rows = try await db.client.query(
+        let rows = try await db.query(
             """
             SELECT id, agency_id, email, role, password_hash FROM users WHERE lower(email) = lower(\(email)) AND NOT disabled
-            """, logger: db.logger)
+            """)
         for try await (id, agency, email, role, hash) in rows.decode((UUID, UUID, String, String, String?).self) {
             guard let hash, let role = Role(rawValue: role) else { return nil }
             let valid = await Task.detached { Bcrypt.verify(password, hash: hash) }.value
@@ -314,8 +314,8 @@ public struct AccessStore: Sendable {
             try await conn.query("DELETE FROM web_sessions WHERE expires_at < now()", logger: db.logger)
             try await conn.query(
                 """
-                INSERT INTO web_sessions (token_hash, user_id, csrf_token, expires_at)
-                VALUES (\(hash), \(identity.userID), \(csrf), now() + make_interval(hours => \(hours)::int))
+                INSERT INTO web_sessions (token_hash, user_id, agency_id, csrf_token, expires_at)
+                VALUES (\(hash), \(identity.userID), \(identity.agencyID), \(csrf), now() + make_interval(hours => \(hours)::int))
                 """, logger: db.logger)
             try await AuditLog.append(on: conn, actor: identity.actor(requestID: nil), action: "user.sign_in", entityType: "user",
                                       entityID: identity.userID.uuidString.lowercased(), before: nil, after: nil, logger: db.logger)
@@ -326,11 +326,11 @@ public struct AccessStore: Sendable {
     /// The signed-in user of a session cookie and the session's form token, while the session lasts.
     public func session(token: String) async throws -> (identity: Identity, csrf: String)? {
         let hash = Data(SHA256.hash(data: Data(token.utf8)))
-        let rows = try await db.client.query(
+        let rows = try await db.query(
             """
             SELECT u.id, u.agency_id, u.email, u.role, s.csrf_token FROM web_sessions s JOIN users u ON u.id = s.user_id
             WHERE s.token_hash = \(hash) AND s.expires_at > now() AND NOT u.disabled
-            """, logger: db.logger)
+            """)
         for try await (id, agency, email, role, csrf) in rows.decode((UUID, UUID, String, String, String).self) {
             guard let role = Role(rawValue: role) else { return nil }
             return (Identity(userID: id, agencyID: agency, email: email, role: role), csrf)
@@ -340,13 +340,13 @@ public struct AccessStore: Sendable {
 
     public func endSession(token: String) async throws {
         let hash = Data(SHA256.hash(data: Data(token.utf8)))
-        try await db.client.query("DELETE FROM web_sessions WHERE token_hash = \(hash)", logger: db.logger)
+        try await db.query("DELETE FROM web_sessions WHERE token_hash = \(hash)")
     }
 
     /// An enabled user by e-mail, for commands run on someone's behalf (`--as`).
     public func identity(forEmail email: String) async throws -> Identity? {
-        let rows = try await db.client.query(
-            "SELECT id, agency_id, email, role FROM users WHERE lower(email) = lower(\(email)) AND NOT disabled", logger: db.logger)
+        let rows = try await db.query(
+            "SELECT id, agency_id, email, role FROM users WHERE lower(email) = lower(\(email)) AND NOT disabled")
         for try await (id, agency, email, role) in rows.decode((UUID, UUID, String, String).self) {
             guard let role = Role(rawValue: role) else { return nil }
             return Identity(userID: id, agencyID: agency, email: email, role: role)

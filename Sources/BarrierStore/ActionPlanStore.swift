@@ -17,7 +17,7 @@ public struct ActionPlanStore: Sendable {
     }
 
     public func get(_ id: UUID) async throws -> Record {
-        let rows = try await db.client.query("SELECT document::text, version FROM action_plan_documents WHERE id = \(id)", logger: db.logger)
+        let rows = try await db.query("SELECT document::text, version FROM action_plan_documents WHERE id = \(id)")
         for try await (json, version) in rows.decode((String, Int).self) { return Record(id: id, json: json, version: version) }
         throw StoreError.notFound(entity: "action plan", id: id.uuidString.lowercased())
     }
@@ -25,9 +25,8 @@ public struct ActionPlanStore: Sendable {
     /// Every plan, the latest start first.
     public func list() async throws -> [String] {
         var items: [String] = []
-        let rows = try await db.client.query(
-            "SELECT d.document::text FROM action_plan_documents d JOIN action_plans p ON p.id = d.id ORDER BY p.starts_on DESC, p.id",
-            logger: db.logger)
+        let rows = try await db.query(
+            "SELECT d.document::text FROM action_plan_documents d JOIN action_plans p ON p.id = d.id ORDER BY p.starts_on DESC, p.id")
         for try await json in rows.decode(String.self) { items.append(json) }
         return items
     }

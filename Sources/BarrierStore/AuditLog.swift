@@ -23,7 +23,7 @@ public struct AuditLog: Sendable {
         let agencyID = actor.agencyID.flatMap(UUID.init(uuidString:))
         let rows = try await conn.query(
             """
-            SELECT audit_append(\(actorID), \(actor.label), \(agencyID), \(action), \(entityType), \(entityID),
+            SELECT audit_append(\(actorID), \(actor.label), coalesce(\(agencyID)::uuid, current_agency()), \(action), \(entityType), \(entityID),
                                 \(before)::jsonb, \(after)::jsonb, \(actor.requestID))
             """, logger: logger)
         for try await seq in rows.decode(Int64.self) { return seq }
@@ -44,12 +44,16 @@ public struct AuditLog: Sendable {
     /// Recomputes every event's hash from its stored columns, in order, and checks
     /// that each links to the one before. Stops at the first broken event.
     public func verify() async throws -> Verification {
-        let rows = try await db.client.query(
+        // Streamed on one connection; the whole chain, every agency's events
+        // included, through the owner's audit_chain() (row-level security
+        // would hide the other agencies' links).
+        try await db.withConnection { conn in
+        let rows = try await conn.query(
             """
             SELECT seq, (extract(epoch FROM occurred_at) * 1000000)::bigint, coalesce(actor_id::text, ''), actor_label,
                    coalesce(agency_id::text, ''), action, entity_type, coalesce(entity_id, ''), coalesce(before::text, ''),
                    coalesce(after::text, ''), coalesce(request_id, ''), encode(prev_hash, 'hex'), encode(hash, 'hex')
-            FROM audit_events ORDER BY seq
+            FROM audit_chain() ORDER BY seq
             """, logger: db.logger)
         var expectedPrev = String(repeating: "0", count: 64)
         var checked = 0
@@ -69,6 +73,7 @@ public struct AuditLog: Sendable {
             checked += 1
         }
         return Verification(checked: checked, firstBroken: nil)
+        }
     }
 
     /// Filters for reading the log.
@@ -95,7 +100,7 @@ public struct AuditLog: Sendable {
     /// Events as JSON texts, oldest first, and the seq to continue after.
     public func events(_ q: Query) async throws -> (items: [String], lastSeq: Int64?) {
         let actorID = q.actor.flatMap(UUID.init(uuidString:))
-        let rows = try await db.client.query(
+        let rows = try await db.query(
             """
             SELECT seq, jsonb_build_object(
                 'seq', seq, 'occurred_at', occurred_at, 'actor_id', actor_id, 'actor', actor_label, 'agency_id', agency_id,
@@ -110,7 +115,7 @@ public struct AuditLog: Sendable {
               AND seq > \(q.afterSeq ?? 0)
             ORDER BY seq
             LIMIT \(q.limit + 1)
-            """, logger: db.logger)
+            """)
         var items: [String] = []
         var seqs: [Int64] = []
         for try await (seq, json) in rows.decode((Int64, String).self) {

@@ -58,14 +58,14 @@ public struct CampaignStore: Sendable {
 
     public func get(_ id: UUID, on conn: PostgresConnection? = nil) async throws -> Record {
         let query = PostgresQuery(unsafeSQL: Self.documentSQL, binds: { var b = PostgresBindings(); b.append(id); return b }())
-        let rows = if let conn { try await conn.query(query, logger: db.logger) } else { try await db.client.query(query, logger: db.logger) }
+        let rows = if let conn { try await Rows(conn.query(query, logger: db.logger)) } else { try await db.query(query) }
         for try await (json, version) in rows.decode((String, Int).self) { return Record(id: id, json: json, version: version) }
         throw StoreError.notFound(entity: "campaign", id: id.uuidString.lowercased())
     }
 
     public func list() async throws -> [String] {
         var items: [String] = []
-        let ids = try await db.client.query("SELECT id FROM campaigns ORDER BY created_at DESC, id", logger: db.logger)
+        let ids = try await db.query("SELECT id FROM campaigns ORDER BY created_at DESC, id")
         for try await id in ids.decode(UUID.self) { items.append(try await get(id).json) }
         return items
     }
@@ -256,15 +256,24 @@ public struct CampaignStore: Sendable {
     /// `only` limits it to one kind of job.
     @discardableResult
     public func runNextJob(only kind: String? = nil) async throws -> Bool {
-        let rows = try await db.client.query(
+        var ran = false
+        try await db.forEachAgency { _ in
+            if !ran { ran = try await runNextJobOfAgency(only: kind) }
+        }
+        return ran
+    }
+
+    /// The next due job of the task's agency.
+    func runNextJobOfAgency(only kind: String?) async throws -> Bool {
+        let rows = try await db.query(
             """
             UPDATE jobs SET state = 'running', attempts = attempts + 1, heartbeat_at = now()
             WHERE id = (SELECT id FROM jobs
                         WHERE ((state = 'queued' AND run_after <= now()) OR (state = 'running' AND heartbeat_at < now() - interval '2 minutes'))
-                          AND (\(kind)::text IS NULL OR kind = \(kind))
+                          AND agency_id = current_agency() AND (\(kind)::text IS NULL OR kind = \(kind))
                         ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
             RETURNING id, kind, subject_id, attempts
-            """, logger: db.logger)
+            """)
         var claimed: (Int64, String, UUID, Int)?
         for try await row in rows.decode((Int64, String, UUID, Int).self) { claimed = row }
         guard let (job, kind, subject, attempts) = claimed else { return false }
@@ -274,25 +283,25 @@ public struct CampaignStore: Sendable {
             case "campaign_pdfs": try await printPDFs(subject, job: job)
             default: break
             }
-            try await db.client.query("UPDATE jobs SET state = 'done', finished_at = now(), last_error = NULL WHERE id = \(job)", logger: db.logger)
+            try await db.query("UPDATE jobs SET state = 'done', finished_at = now(), last_error = NULL WHERE id = \(job)")
         } catch {
             let message = String("\(error)".prefix(2000))
             let final = attempts >= 5
-            try await db.client.query(
+            try await db.query(
                 """
                 UPDATE jobs SET state = \(final ? "failed" : "queued"), last_error = \(message),
                     run_after = now() + make_interval(secs => \(30 * attempts)) WHERE id = \(job)
-                """, logger: db.logger)
-            try await db.client.query("UPDATE campaigns SET last_error = \(message) WHERE id = \(subject)", logger: db.logger)
+                """)
+            try await db.query("UPDATE campaigns SET last_error = \(message) WHERE id = \(subject)")
             if final && kind == "campaign_letters" {
-                try await db.client.query("UPDATE campaigns SET status = 'failed' WHERE id = \(subject)", logger: db.logger)
+                try await db.query("UPDATE campaigns SET status = 'failed' WHERE id = \(subject)")
             }
         }
         return true
     }
 
     func heartbeat(_ job: Int64) async throws {
-        try await db.client.query("UPDATE jobs SET heartbeat_at = now() WHERE id = \(job)", logger: db.logger)
+        try await db.query("UPDATE jobs SET heartbeat_at = now() WHERE id = \(job)")
     }
 
     /// Writes the campaign's letters in batches; each batch is one transaction
@@ -309,7 +318,7 @@ public struct CampaignStore: Sendable {
         var compiledTemplates: [String: (id: UUID, body: LetterRenderer.CompiledBody)] = [:]
         for (key, templateID) in saved.templateIDs {
             guard let uuid = UUID(uuidString: templateID) else { continue }
-            for try await body in try await db.client.query("SELECT body FROM letter_templates WHERE id = \(uuid)", logger: db.logger).decode(String.self) {
+            for try await body in try await db.query("SELECT body FROM letter_templates WHERE id = \(uuid)").decode(String.self) {
                 compiledTemplates[key] = (uuid, try letters.renderer.compile(body))
             }
         }
@@ -434,7 +443,7 @@ public struct CampaignStore: Sendable {
             LEFT JOIN LATERAL (SELECT name, role, email FROM contact_points WHERE facilitator_id = f.id ORDER BY position LIMIT 1) c ON true
             WHERE f.id = ANY(\(ids)::uuid[]) ORDER BY f.id
             """
-        let rows = if let conn { try await conn.query(query, logger: db.logger) } else { try await db.client.query(query, logger: db.logger) }
+        let rows = if let conn { try await Rows(conn.query(query, logger: db.logger)) } else { try await db.query(query) }
         var out: [LetterSnapshot.Supplier] = []
         for try await r in rows.decode((UUID, String, String?, String, String?, String?, String?, String?, String?, String, String?, String?).self) {
             out.append(.init(id: r.0.uuidString.lowercased(), name: r.1, tradingName: r.2, sector: r.3, contactName: r.4, contactRole: r.5,
@@ -451,9 +460,8 @@ public struct CampaignStore: Sendable {
         var printed = 0
         while limit.map({ printed < $0 }) ?? true {
             let take = min(64, limit.map { $0 - printed } ?? 64)
-            let rows = try await db.client.query(
-                "SELECT id, html FROM letters WHERE campaign_id = \(id) AND status <> 'draft' AND pdf IS NULL ORDER BY reference LIMIT \(take)",
-                logger: db.logger)
+            let rows = try await db.query(
+                "SELECT id, html FROM letters WHERE campaign_id = \(id) AND status <> 'draft' AND pdf IS NULL ORDER BY reference LIMIT \(take)")
             var batch: [(UUID, String)] = []
             for try await row in rows.decode((UUID, String).self) { batch.append(row) }
             if batch.isEmpty { break }
@@ -464,9 +472,8 @@ public struct CampaignStore: Sendable {
                 try await group.waitForAll()
             }
             printed += batch.count
-            try await db.client.query(
-                "UPDATE campaigns SET pdfs_done = (SELECT count(*) FROM letters WHERE campaign_id = \(id) AND pdf IS NOT NULL) WHERE id = \(id)",
-                logger: db.logger)
+            try await db.query(
+                "UPDATE campaigns SET pdfs_done = (SELECT count(*) FROM letters WHERE campaign_id = \(id) AND pdf IS NOT NULL) WHERE id = \(id)")
             if let job { try await heartbeat(job) }
         }
         return printed
@@ -478,7 +485,7 @@ public struct CampaignStore: Sendable {
     public func manifest(_ id: UUID) async throws -> Data {
         let saved = try await db.transaction { conn in try await load(id, on: conn) }
         guard saved.status != "draft" else { throw StoreError.conflict("the campaign is a draft; approve it first") }
-        let rows = try await db.client.query(
+        let rows = try await db.query(
             """
             SELECT l.reference, l.facilitator_id::text, l.snapshot->'supplier'->>'name', l.language,
                    concat_ws(', ', nullif(l.snapshot->'supplier'->>'street', ''),
@@ -486,7 +493,7 @@ public struct CampaignStore: Sendable {
                              l.snapshot->'supplier'->>'country'),
                    coalesce(encode(l.pdf_sha256, 'hex'), ''), encode(l.html_sha256, 'hex'), l.status
             FROM letters l WHERE l.campaign_id = \(id) ORDER BY l.reference
-            """, logger: db.logger)
+            """)
         var lines: [[String]] = [["reference", "facilitator_id", "supplier", "language", "address", "pdf_sha256", "html_sha256", "status"]]
         for try await r in rows.decode((String, String, String, String, String, String, String, String).self) {
             lines.append([r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7])
@@ -500,8 +507,8 @@ public struct CampaignStore: Sendable {
         guard saved.status != "draft" else { throw StoreError.conflict("the campaign is a draft; approve it first") }
         try? FileManager.default.removeItem(atPath: path)
         let archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .create)
-        let rows = try await db.client.query(
-            "SELECT id, reference FROM letters WHERE campaign_id = \(id) ORDER BY reference", logger: db.logger)
+        let rows = try await db.query(
+            "SELECT id, reference FROM letters WHERE campaign_id = \(id) ORDER BY reference")
         var entries: [(UUID, String)] = []
         for try await row in rows.decode((UUID, String).self) { entries.append(row) }
         for (letter, reference) in entries {

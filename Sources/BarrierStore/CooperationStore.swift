@@ -24,9 +24,9 @@ public struct CooperationStore: Sendable {
                 'history', coalesce((SELECT json_agg(json_build_object('from', c.from_level, 'to', c.to_level, 'reason', c.reason,
                         'letter_id', c.letter_id, 'contact_id', c.contact_id, 'changed_at', c.changed_at, 'changed_by', c.changed_by,
                         'automatic', c.automatic) ORDER BY c.seq)
-                    FROM cooperation_changes c WHERE c.facilitator_id = f.id), '[]'::json))::text,
+                    FROM cooperation_changes c WHERE c.agency_id = current_agency() AND c.facilitator_id = f.id), '[]'::json))::text,
                 coalesce(l.version, 0)
-            FROM facilitators f LEFT JOIN cooperation_levels l ON l.facilitator_id = f.id WHERE f.id = \(facilitatorID)
+            FROM facilitators f LEFT JOIN cooperation_levels l ON l.agency_id = current_agency() AND l.facilitator_id = f.id WHERE f.id = \(facilitatorID)
             """, logger: db.logger)
         for try await (json, version) in rows.decode((String, Int).self) { return (json, version) }
         throw StoreError.notFound(entity: "facilitator", id: facilitatorID.uuidString.lowercased())
@@ -41,7 +41,7 @@ public struct CooperationStore: Sendable {
         }
         guard exists else { throw StoreError.notFound(entity: "facilitator", id: facilitatorID.uuidString.lowercased()) }
         for try await (level, version) in try await conn.query(
-            "SELECT level, version FROM cooperation_levels WHERE facilitator_id = \(facilitatorID)", logger: logger).decode((String, Int).self) {
+            "SELECT level, version FROM cooperation_levels WHERE agency_id = current_agency() AND facilitator_id = \(facilitatorID)", logger: logger).decode((String, Int).self) {
             return (CooperationLevel(rawValue: level) ?? .notContacted, version)
         }
         return (.notContacted, 0)
@@ -54,7 +54,7 @@ public struct CooperationStore: Sendable {
         try await conn.query(
             """
             INSERT INTO cooperation_levels (facilitator_id, level, since) VALUES (\(facilitatorID), \(to.rawValue), now())
-            ON CONFLICT (facilitator_id) DO UPDATE SET level = excluded.level, since = excluded.since,
+            ON CONFLICT (agency_id, facilitator_id) DO UPDATE SET level = excluded.level, since = excluded.since,
                 version = cooperation_levels.version + 1
             """, logger: logger)
         try await conn.query(
@@ -117,7 +117,7 @@ public struct CooperationStore: Sendable {
 
     /// 404 for an id that is no registered supplier.
     public func requireSupplier(_ facilitatorID: UUID) async throws {
-        for try await _ in try await db.client.query("SELECT id FROM facilitators WHERE id = \(facilitatorID)", logger: db.logger).decode(UUID.self) {
+        for try await _ in try await db.query("SELECT id FROM facilitators WHERE id = \(facilitatorID)").decode(UUID.self) {
             return
         }
         throw StoreError.notFound(entity: "facilitator", id: facilitatorID.uuidString.lowercased())
@@ -158,13 +158,13 @@ public struct CooperationStore: Sendable {
     }
 
     public func contacts(_ facilitatorID: UUID) async throws -> String {
-        let rows = try await db.client.query(
+        let rows = try await db.query(
             """
             SELECT coalesce(json_agg(json_build_object('id', id, 'facilitator_id', facilitator_id, 'kind', kind, 'occurred_on', occurred_on,
                 'participants', participants, 'notes', notes, 'created_at', created_at, 'created_by', created_by)
                 ORDER BY occurred_on DESC, created_at DESC), '[]'::json)::text
-            FROM supplier_contacts WHERE facilitator_id = \(facilitatorID)
-            """, logger: db.logger)
+            FROM supplier_contacts WHERE agency_id = current_agency() AND facilitator_id = \(facilitatorID)
+            """)
         for try await json in rows.decode(String.self) { return json }
         return "[]"
     }
@@ -173,12 +173,12 @@ public struct CooperationStore: Sendable {
 
     /// The catalogue, or the measures that apply to `sector`.
     public func catalogue(sector: String? = nil) async throws -> String {
-        let rows = try await db.client.query(
+        let rows = try await db.query(
             """
             SELECT coalesce(json_agg(json_build_object('code', code, 'label', label, 'description', description, 'sectors', sectors)
                 ORDER BY code), '[]'::json)::text
             FROM measures WHERE \(sector)::text IS NULL OR sectors = '{}' OR \(sector) = ANY(sectors)
-            """, logger: db.logger)
+            """)
         for try await json in rows.decode(String.self) { return json }
         return "[]"
     }
@@ -208,7 +208,7 @@ public struct CooperationStore: Sendable {
                 """
                 INSERT INTO measure_commitments (facilitator_id, measure_code, committed_on, due_on, letter_id, notes, created_by)
                 VALUES (\(facilitatorID), \(measure), \(committedOn)::date, \(dueOn)::date, \(letterID), \(notes), \(userID))
-                ON CONFLICT (facilitator_id, measure_code) DO NOTHING RETURNING id
+                ON CONFLICT (agency_id, facilitator_id, measure_code) DO NOTHING RETURNING id
                 """, logger: db.logger)
             var id: UUID?
             for try await found in rows.decode(UUID.self) { id = found }
@@ -277,11 +277,11 @@ public struct CooperationStore: Sendable {
     }
 
     public func commitments(_ facilitatorID: UUID) async throws -> String {
-        let rows = try await db.client.query(
+        let rows = try await db.query(
             """
             SELECT coalesce(json_agg(d.document ORDER BY c.due_on, c.id), '[]'::json)::text
-            FROM measure_commitment_documents d JOIN measure_commitments c ON c.id = d.id WHERE c.facilitator_id = \(facilitatorID)
-            """, logger: db.logger)
+            FROM measure_commitment_documents d JOIN measure_commitments c ON c.id = d.id WHERE c.agency_id = current_agency() AND c.facilitator_id = \(facilitatorID)
+            """)
         for try await json in rows.decode(String.self) { return json }
         return "[]"
     }

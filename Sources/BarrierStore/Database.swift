@@ -1,6 +1,24 @@
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
+
+/// The agency whose casework the current task may see and change. It is set in
+/// one place per entry point (the server's authentication middleware, the CLI
+/// when it acts with a user's token, background work per agency) and every
+/// statement that `Database` runs carries it to PostgreSQL as the setting
+/// `barrier.agency_id`, which the row-level security policies compare with
+/// each row's `agency_id`. Nil: no agency, so an app-role connection sees no
+/// casework at all (the operator's owner connection is not bound by it).
+public enum AgencyScope {
+    @TaskLocal public static var current: UUID?
+
+    /// Runs `body` as `agency`.
+    public static func with<T>(_ agency: UUID?, isolation: isolated (any _Concurrency.Actor)? = #isolation,
+                               _ body: () async throws -> T) async rethrows -> T {
+        try await $current.withValue(agency, operation: body, isolation: isolation)
+    }
+}
 
 /// The connection pool and the one way to run a write: a transaction.
 /// `client.run()` must be running (the server runs it as a service; the CLI
@@ -9,6 +27,10 @@ public struct Database: Sendable {
     public let client: PostgresClient
     public let url: DatabaseURL
     public let logger: Logger
+    /// The agency each pooled connection was last set to (session-level, so a
+    /// connection that stays with one agency is not set again). Keyed by the
+    /// pool's connection id, which is never reused.
+    private let connectionAgencies = ConnectionAgencies()
 
     public init(url: DatabaseURL, maximumConnections: Int = 20, logger: Logger = Logger(label: "barrier.db")) throws {
         var configuration = try url.clientConfiguration()
@@ -47,18 +69,77 @@ public struct Database: Sendable {
         }
     }
 
-    /// Every write goes through here, so the change and its audit event commit together or not at all.
+    /// Every write goes through here, so the change and its audit event commit
+    /// together or not at all; it runs as the task's agency (`AgencyScope`).
     public func transaction<T>(
         isolation: isolated (any _Concurrency.Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> sending T
     ) async throws -> sending T {
+        let agency = AgencyScope.current ?? connectionAgencies.defaultAgency
         do {
-            return try await client.withTransaction(logger: logger, body)
+            return try await client.withConnection { conn in
+                try await bind(conn, to: agency)
+                return try await conn.withTransaction(logger: logger, body)
+            }
         } catch let error as PostgresTransactionError {
             // The closure's own error (a StoreError, a constraint violation) is what callers act on.
             if let inner = error.closureError { throw inner }
             throw error
         }
+    }
+
+    /// Runs one statement as the task's agency and returns its rows (read whole:
+    /// every caller reads a page, a document or a count).
+    @discardableResult
+    public func query(_ query: PostgresQuery) async throws -> Rows {
+        let agency = AgencyScope.current ?? connectionAgencies.defaultAgency
+        return try await client.withConnection { conn in
+            try await bind(conn, to: agency)
+            var rows: [PostgresRow] = []
+            for try await row in try await conn.query(query, logger: logger) { rows.append(row) }
+            return Rows(rows: rows)
+        }
+    }
+
+    /// Leases a connection set to the task's agency, for work that streams or
+    /// runs several statements outside a transaction.
+    public func withConnection<T>(
+        isolation: isolated (any _Concurrency.Actor)? = #isolation,
+        _ body: (PostgresConnection) async throws -> sending T
+    ) async throws -> sending T {
+        let agency = AgencyScope.current ?? connectionAgencies.defaultAgency
+        return try await client.withConnection { conn in
+            try await bind(conn, to: agency)
+            return try await body(conn)
+        }
+    }
+
+    /// The agency this pool acts for when a task sets none: for a tool that works
+    /// for one agency on an owner's connection (the tests' fixtures). The server
+    /// never sets it; its callers' agency always comes from `AgencyScope`.
+    public func actFor(defaultAgency agency: UUID?) {
+        connectionAgencies.defaultAgency = agency
+    }
+
+    public var defaultAgency: UUID? { connectionAgencies.defaultAgency }
+
+    /// Runs `body` once per agency, as that agency, oldest agency first: background
+    /// work (sweeps, e-mail, campaign jobs) sees one agency's casework at a time
+    /// and writes as that agency, whichever role the pool logs in as.
+    public func forEachAgency(_ body: (UUID) async throws -> Void) async throws {
+        var ids: [UUID] = []
+        for try await id in try await query("SELECT id FROM agencies ORDER BY created_at, id").decode(UUID.self) { ids.append(id) }
+        for id in ids { try await AgencyScope.with(id) { try await body(id) } }
+    }
+
+    /// Sets `barrier.agency_id` on the connection for its session unless it is
+    /// already so. Session-level, set outside any transaction, so a rollback
+    /// cannot undo it behind the cache's back.
+    private func bind(_ conn: PostgresConnection, to agency: UUID?) async throws {
+        let value = agency?.uuidString.lowercased() ?? ""
+        if connectionAgencies.value(for: conn.id) == value { return }
+        try await conn.query("SELECT set_config('barrier.agency_id', \(value), false)", logger: logger)
+        connectionAgencies.set(value, for: conn.id)
     }
 
     /// Fails with a clear message instead of waiting forever when the server
@@ -99,6 +180,39 @@ public struct Database: Sendable {
             return false
         }
     }
+}
+
+/// The rows of one statement, read whole; `decode` works as on a row sequence.
+public struct Rows: AsyncSequence, Sendable {
+    public typealias Element = PostgresRow
+    public let rows: [PostgresRow]
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: IndexingIterator<[PostgresRow]>
+        public mutating func next() async -> PostgresRow? { base.next() }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: rows.makeIterator()) }
+
+    init(rows: [PostgresRow]) { self.rows = rows }
+
+    /// Reads a statement's rows whole.
+    public init(_ sequence: PostgresRowSequence) async throws {
+        var rows: [PostgresRow] = []
+        for try await row in sequence { rows.append(row) }
+        self.rows = rows
+    }
+}
+
+final class ConnectionAgencies: Sendable {
+    private let values = Mutex<[PostgresConnection.ID: String]>([:])
+    private let fallback = Mutex<UUID?>(nil)
+    var defaultAgency: UUID? {
+        get { fallback.withLock { $0 } }
+        set { fallback.withLock { $0 = newValue } }
+    }
+    func value(for id: PostgresConnection.ID) -> String? { values.withLock { $0[id] } }
+    func set(_ value: String, for id: PostgresConnection.ID) { values.withLock { $0[id] = value } }
 }
 
 /// Finds the project's files (sql/, templates/, seed/) from the working folder or

@@ -44,6 +44,14 @@ public struct DatabaseURL: Sendable, Equatable {
     }
 
     /// The same server, another database (tests clone one per test).
+    /// The same server and database as another role (the embedded cluster's server login needs no password).
+    public func with(user: String, password: String? = nil) -> DatabaseURL {
+        var copy = self
+        copy.user = user
+        copy.password = password
+        return copy
+    }
+
     public func with(database: String) -> DatabaseURL {
         var copy = self
         copy.database = database

@@ -259,7 +259,9 @@ public struct FacilitatorTransfer: Sendable {
     /// of the same registry are byte for byte equal.
     public func exportCSV(_ write: (Data) async throws -> Void) async throws -> Int {
         try await write(try Self.csvLines([FacilitatorCSV.columns]))
-        let rows = try await db.client.query(
+        // Streamed on one connection: a national registry is not held in memory.
+        return try await db.withConnection { conn in
+        let rows = try await conn.query(
             """
             SELECT f.id::text, f.legal_name, array_to_string(f.aliases, '|'), f.sector, array_to_string(f.stages, '|'),
                    array_to_string(f.markets, '|'), f.country::text, coalesce(f.registration_number, ''), coalesce(f.vat_number, ''),
@@ -283,6 +285,7 @@ public struct FacilitatorTransfer: Sendable {
         }
         if !batch.isEmpty { try await write(try Self.csvLines(batch)) }
         return count
+        }
     }
 
     static func csvLines(_ rows: [[String]]) throws -> Data {

@@ -133,7 +133,7 @@ extension FacilitatorQuery {
         if let stage { parts.append("f.stages @> ARRAY[\(binds.add(stage.rawValue))]") }
         if let market { parts.append("f.markets @> ARRAY[\(binds.add(market.rawValue))]") }
         if let cooperation {
-            parts.append("coalesce((SELECT c.level FROM cooperation_levels c WHERE c.facilitator_id = f.id), 'not_contacted') = \(binds.add(cooperation.rawValue))")
+            parts.append("coalesce((SELECT c.level FROM cooperation_levels c WHERE c.agency_id = current_agency() AND c.facilitator_id = f.id), 'not_contacted') = \(binds.add(cooperation.rawValue))")
         }
         parts.append(status.map { "f.status = \(binds.add($0.rawValue))" } ?? "f.status <> 'archived'")
         return parts.joined(separator: " AND ")

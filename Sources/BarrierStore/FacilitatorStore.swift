@@ -39,7 +39,7 @@ public struct FacilitatorStore: Sendable {
     }
 
     public func sectors() async throws -> Set<String> {
-        let rows = try await db.client.query("SELECT code FROM sectors", logger: db.logger)
+        let rows = try await db.query("SELECT code FROM sectors")
         var codes: Set<String> = []
         for try await code in rows.decode(String.self) { codes.insert(code) }
         return codes
@@ -47,7 +47,7 @@ public struct FacilitatorStore: Sendable {
 
     /// One page of suppliers and the cursor of the next page (nil on the last).
     public func list(_ query: FacilitatorQuery) async throws -> (items: [String], nextCursor: String?) {
-        let rows = try await db.client.query(Self.listStatement(query).query, logger: db.logger)
+        let rows = try await db.query(Self.listStatement(query).query)
         var items: [String] = []
         var last: (UUID, String)?
         for try await (json, id, sortKey) in rows.decode((String, UUID, String).self) {
@@ -130,11 +130,11 @@ public struct FacilitatorStore: Sendable {
             FROM by_name GROUP BY id, legal_name, country
             HAVING max(greatest(legal_score, alias_score)) >= \(DuplicatePolicy.nameSimilarity)
             """
-        let rows: PostgresRowSequence
+        let rows: Rows
         if let conn {
-            rows = try await conn.query(query, logger: db.logger)
+            rows = try await Rows(conn.query(query, logger: db.logger))
         } else {
-            rows = try await db.client.query(query, logger: db.logger)
+            rows = try await db.query(query)
         }
         var byID: [UUID: DuplicateCandidate] = [:]
         var blocking: Set<UUID> = []

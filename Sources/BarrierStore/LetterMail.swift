@@ -118,15 +118,17 @@ public struct LetterMail: Sendable {
     /// Marks rows whose sender vanished mid-send as `uncertain`; returns how many.
     @discardableResult
     public func markLostSends() async throws -> Int {
-        let rows = try await db.client.query(
-            """
-            UPDATE letter_emails SET state = 'uncertain',
-                last_error = 'the sender stopped while handing the message to the relay; check the relay before sending it again'
-            WHERE state = 'sending' AND claimed_at < now() - make_interval(secs => \(Self.staleAfterSeconds))
-            RETURNING letter_id
-            """, logger: db.logger)
         var count = 0
-        for try await _ in rows.decode(UUID.self) { count += 1 }
+        try await db.forEachAgency { _ in
+            let rows = try await db.query(
+                """
+                UPDATE letter_emails SET state = 'uncertain',
+                    last_error = 'the sender stopped while handing the message to the relay; check the relay before sending it again'
+                WHERE agency_id = current_agency() AND state = 'sending' AND claimed_at < now() - make_interval(secs => \(Self.staleAfterSeconds))
+                RETURNING letter_id
+                """)
+            for try await _ in rows.decode(UUID.self) { count += 1 }
+        }
         return count
     }
 
@@ -135,6 +137,7 @@ public struct LetterMail: Sendable {
     public func sendDue() async throws -> Int {
         guard let relay else { return 0 }
         var accepted = 0
+        try await db.forEachAgency { _ in
         while let claim = try await claimNext() {
             let message = try await letters.email(claim.letterID, to: claim.recipient)
             let config = FileManager.default.temporaryDirectory.appendingPathComponent("barrier-msmtp-\(UUID().uuidString)").path
@@ -156,6 +159,7 @@ public struct LetterMail: Sendable {
                 try await recordFailure(claim.letterID, attempts: claim.attempts, error: outcome.1)
             }
         }
+        }
         return accepted
     }
 
@@ -167,13 +171,14 @@ public struct LetterMail: Sendable {
 
     /// Takes the next due message and commits `sending` before anything is sent.
     func claimNext() async throws -> Claim? {
-        let rows = try await db.client.query(
+        let rows = try await db.query(
             """
             UPDATE letter_emails SET state = 'sending', claimed_at = now(), attempts = attempts + 1
-            WHERE letter_id = (SELECT letter_id FROM letter_emails WHERE state = 'pending' AND next_attempt_at <= now()
+            WHERE letter_id = (SELECT letter_id FROM letter_emails
+                               WHERE agency_id = current_agency() AND state = 'pending' AND next_attempt_at <= now()
                                ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)
             RETURNING letter_id, recipient, attempts
-            """, logger: db.logger)
+            """)
         for try await (id, recipient, attempts) in rows.decode((UUID, String, Int).self) {
             return Claim(letterID: id, recipient: recipient, attempts: attempts)
         }

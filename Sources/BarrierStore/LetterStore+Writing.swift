@@ -70,9 +70,9 @@ extension LetterStore {
         """
 
     public func templateVersion(_ id: UUID) async throws -> String {
-        let rows = try await db.client.query(
+        let rows = try await db.query(
             PostgresQuery(unsafeSQL: "SELECT \(Self.templateColumns)::text FROM letter_templates WHERE id = $1",
-                          binds: { var b = PostgresBindings(); b.append(id); return b }()), logger: db.logger)
+                          binds: { var b = PostgresBindings(); b.append(id); return b }()))
         for try await json in rows.decode(String.self) { return json }
         throw StoreError.notFound(entity: "letter template", id: id.uuidString.lowercased())
     }
@@ -93,7 +93,7 @@ extension LetterStore {
                 """
         }
         var items: [String] = []
-        for try await json in try await db.client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: db.logger).decode(String.self) {
+        for try await json in try await db.query(PostgresQuery(unsafeSQL: sql, binds: binds)).decode(String.self) {
             items.append(json)
         }
         if let key, items.isEmpty { throw StoreError.notFound(entity: "letter template", id: key.description) }
@@ -324,13 +324,20 @@ extension LetterStore {
     /// passed before `today` (the database's today when nil). Returns their ids.
     @discardableResult
     public func sweepDeadlines(today: String? = nil, actor: Actor = Actor(userID: nil, agencyID: nil, label: "system:deadline-sweep")) async throws -> [UUID] {
+        var all: [UUID] = []
+        try await db.forEachAgency { _ in all += try await sweepDeadlinesOfAgency(today: today, actor: actor) }
+        return all
+    }
+
+    func sweepDeadlinesOfAgency(today: String?, actor: Actor) async throws -> [UUID] {
         try await db.transaction { conn in
             var day = today ?? ""
             if today == nil { day = try await Self.today(on: conn, logger: db.logger) }
             let rows = try await conn.query(
                 """
                 UPDATE letters SET status = 'no_response', no_response_on = \(day)::date, updated_at = now(), version = version + 1
-                WHERE id IN (SELECT id FROM letters WHERE status IN ('sent', 'delivered') AND response_deadline < \(day)::date
+                WHERE id IN (SELECT id FROM letters WHERE agency_id = current_agency() AND status IN ('sent', 'delivered')
+                             AND response_deadline < \(day)::date
                              ORDER BY id FOR UPDATE SKIP LOCKED)
                 RETURNING id, reference
                 """, logger: db.logger)

@@ -45,8 +45,8 @@ public struct LetterStore: Sendable {
     // MARK: Reading
 
     public func get(_ id: UUID) async throws -> Record {
-        let rows = try await db.client.query(
-            "SELECT document::text, version, document->>'reference' FROM letter_documents WHERE id = \(id)", logger: db.logger)
+        let rows = try await db.query(
+            "SELECT document::text, version, document->>'reference' FROM letter_documents WHERE id = \(id)")
         for try await (json, version, reference) in rows.decode((String, Int, String?).self) {
             return Record(id: id, json: json, version: version, reference: reference)
         }
@@ -56,11 +56,11 @@ public struct LetterStore: Sendable {
     /// The supplier's answer as it was stored, if one was.
     public func responseDocument(_ id: UUID) async throws -> UploadedDocument? {
         _ = try await get(id)
-        let rows = try await db.client.query(
+        let rows = try await db.query(
             """
             SELECT response_document_name, response_document_type, response_document FROM letters
             WHERE id = \(id) AND response_document IS NOT NULL
-            """, logger: db.logger)
+            """)
         for try await (name, type, bytes) in rows.decode((String, String, Data).self) {
             return UploadedDocument(name: name, contentType: type, bytes: bytes)
         }
@@ -79,7 +79,7 @@ public struct LetterStore: Sendable {
         binds.append(limit)
         sql += overdue ? " ORDER BY l.response_deadline, l.id LIMIT $\(binds.count)" : " ORDER BY l.created_at DESC, l.id LIMIT $\(binds.count)"
         var items: [String] = []
-        for try await json in try await db.client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: db.logger).decode(String.self) {
+        for try await json in try await db.query(PostgresQuery(unsafeSQL: sql, binds: binds)).decode(String.self) {
             items.append(json)
         }
         return items
@@ -88,11 +88,11 @@ public struct LetterStore: Sendable {
     /// Every letter to one supplier with its events, oldest first: the supplier's outreach history.
     public func timeline(facilitatorID: UUID) async throws -> String {
         _ = try await FacilitatorStore(db).get(facilitatorID)
-        let rows = try await db.client.query(
+        let rows = try await db.query(
             """
             SELECT coalesce(json_agg(d.document ORDER BY l.created_at, l.id), '[]'::json)::text
             FROM letter_documents d JOIN letters l ON l.id = d.id WHERE l.facilitator_id = \(facilitatorID)
-            """, logger: db.logger)
+            """)
         for try await json in rows.decode(String.self) { return json }
         return "[]"
     }
@@ -133,11 +133,11 @@ public struct LetterStore: Sendable {
     }
 
     func frozen(_ id: UUID) async throws -> Frozen? {
-        let rows = try await db.client.query(
+        let rows = try await db.query(
             """
             SELECT l.status, l.reference, l.subject, l.html, l.text_body, l.snapshot::text, l.approved_at
             FROM letters l WHERE l.id = \(id)
-            """, logger: db.logger)
+            """)
         for try await (status, reference, subject, html, text, snapshot, approvedAt)
             in rows.decode((String, String?, String?, String?, String?, String?, Date?).self) {
             guard status != LetterStatus.draft.rawValue, let reference, let subject, let html, let text, let snapshot, let approvedAt
@@ -149,7 +149,7 @@ public struct LetterStore: Sendable {
 
     /// The approved letter's PDF; printed now and stored once if no worker has done it yet.
     public func pdf(of id: UUID) async throws -> Data {
-        let rows = try await db.client.query("SELECT pdf, html FROM letters WHERE id = \(id) AND status <> 'draft'", logger: db.logger)
+        let rows = try await db.query("SELECT pdf, html FROM letters WHERE id = \(id) AND status <> 'draft'")
         for try await (pdf, html) in rows.decode((Data?, String?).self) {
             if let pdf { return pdf }
             guard let html else { break }
@@ -163,11 +163,11 @@ public struct LetterStore: Sendable {
     @discardableResult
     func storePDF(_ id: UUID, _ pdf: Data) async throws -> Data {
         let hash = Data(SHA256.hash(data: pdf))
-        let stored = try await db.client.query(
-            "UPDATE letters SET pdf = \(pdf), pdf_sha256 = \(hash) WHERE id = \(id) AND pdf IS NULL RETURNING true", logger: db.logger)
+        let stored = try await db.query(
+            "UPDATE letters SET pdf = \(pdf), pdf_sha256 = \(hash) WHERE id = \(id) AND pdf IS NULL RETURNING true")
         for try await _ in stored.decode(Bool.self) { return pdf }
         // Someone printed it first: theirs is the one kept.
-        for try await earlier in try await db.client.query("SELECT pdf FROM letters WHERE id = \(id)", logger: db.logger).decode(Data?.self) {
+        for try await earlier in try await db.query("SELECT pdf FROM letters WHERE id = \(id)").decode(Data?.self) {
             if let earlier { return earlier }
         }
         return pdf

@@ -39,8 +39,8 @@ public struct LicensingStore: Sendable {
     // MARK: Reading
 
     public func get(_ id: UUID) async throws -> Record {
-        let rows = try await db.client.query(
-            "SELECT document::text, version FROM licensing_action_documents WHERE id = \(id)", logger: db.logger)
+        let rows = try await db.query(
+            "SELECT document::text, version FROM licensing_action_documents WHERE id = \(id)")
         for try await (json, version) in rows.decode((String, Int).self) { return Record(id: id, json: json, version: version) }
         throw StoreError.notFound(entity: "licensing action", id: id.uuidString.lowercased())
     }
@@ -55,7 +55,7 @@ public struct LicensingStore: Sendable {
         if let type { sql += " AND a.type = \(binds.add(type.rawValue))" }
         sql += " ORDER BY a.proposed_at DESC, a.id LIMIT \(binds.add(limit))"
         var items: [String] = []
-        for try await json in try await db.client.query(PostgresQuery(unsafeSQL: sql, binds: binds.binds), logger: db.logger).decode(String.self) {
+        for try await json in try await db.query(PostgresQuery(unsafeSQL: sql, binds: binds.binds)).decode(String.self) {
             items.append(json)
         }
         return items
@@ -67,7 +67,8 @@ public struct LicensingStore: Sendable {
             guard try await supplierStatus(facilitatorID, on: conn) != nil else {
                 throw StoreError.notFound(entity: "facilitator", id: facilitatorID.uuidString.lowercased())
             }
-            let record = try await Self.record(of: facilitatorID, excluding: nil, on: conn, logger: db.logger)
+            // The ladder reads the asking agency's own record of the supplier.
+            let record = try await Self.record(of: facilitatorID, agency: nil, excluding: nil, on: conn, logger: db.logger)
             let suggested = ProportionalityLadder.suggestion(after: record.map(\.type))
             let items = record.map {
                 "{\"id\":\"\($0.id.uuidString.lowercased())\",\"type\":\"\($0.type.rawValue)\",\"status\":\"\($0.status)\",\"decided_on\":\"\($0.decidedOn)\"}"
@@ -83,7 +84,7 @@ public struct LicensingStore: Sendable {
             let action = try await lock(id, forUpdate: false, on: conn)
             let today = try await LetterStore.today(on: conn, logger: db.logger)
             let gaps = try await gaps(action, today: today, on: conn)
-            let record = try await Self.record(of: action.facilitatorID, excluding: id, on: conn, logger: db.logger)
+            let record = try await Self.record(of: action.facilitatorID, agency: action.agencyID, excluding: id, on: conn, logger: db.logger)
             let suggested = ProportionalityLadder.suggestion(after: record.map(\.type))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -180,9 +181,8 @@ public struct LicensingStore: Sendable {
     /// the warning letter).
     public func decide(_ id: UUID, _ decision: Decision, expectedVersion: Int, actor: Actor) async throws -> Record {
         try await change(id, to: .decided, expectedVersion: expectedVersion, actor: actor, auditAction: "licensing_action.decide") { conn, action, today in
-            if action.proposedByLabel == actor.label || (action.proposedBy != nil && action.proposedBy == actor.userID.flatMap(UUID.init(uuidString:))) {
-                throw StoreError.forbidden(
-                    "Four-eyes rule: \(actor.label) proposed this action, so another officer or administrator must decide it.")
+            if let refusal = FourEyes.refusal(.decide, actor: actor.person, proposer: action.proposer, decider: nil) {
+                throw StoreError.forbidden(refusal)
             }
             var problems: [FieldError] = []
             // The dates may be restated at the decision; the rest of the proposal stands.
@@ -198,7 +198,7 @@ public struct LicensingStore: Sendable {
                         field: "effective_from", message: "\(from) is before the decision day (\(today)); a decision does not act on the past"))
                 }
             }
-            let record = try await Self.record(of: action.facilitatorID, excluding: id, on: conn, logger: db.logger)
+            let record = try await Self.record(of: action.facilitatorID, agency: action.agencyID, excluding: id, on: conn, logger: db.logger)
             let suggested = ProportionalityLadder.suggestion(after: record.map(\.type))
             if ProportionalityLadder.needsJustification(action.type, suggested: suggested), draft.ladderJustification == nil {
                 problems.append(FieldError(
@@ -290,6 +290,9 @@ public struct LicensingStore: Sendable {
     public func lift(_ id: UUID, on day: String?, reason: String, expectedVersion: Int, actor: Actor) async throws -> Record {
         try await change(id, to: .lifted, expectedVersion: expectedVersion, actor: actor, auditAction: "licensing_action.lift",
                          day: day) { conn, action, today in
+            if let refusal = FourEyes.refusal(.lift, actor: actor.person, proposer: action.proposer, decider: action.decider) {
+                throw StoreError.forbidden(refusal)
+            }
             let day = day ?? today
             var errors = FieldErrors()
             errors.pastDay("lifted_on", day, today: today, earliest: action.decidedOn, earliestIs: "the decision")
@@ -303,6 +306,12 @@ public struct LicensingStore: Sendable {
     /// Marks `expired` every final action whose end date passed before `today`. Returns their ids.
     @discardableResult
     public func sweepExpired(today: String? = nil, actor: Actor = Actor(userID: nil, agencyID: nil, label: "system:licensing-sweep")) async throws -> [UUID] {
+        var all: [UUID] = []
+        try await db.forEachAgency { _ in all += try await sweepExpiredOfAgency(today: today, actor: actor) }
+        return all
+    }
+
+    func sweepExpiredOfAgency(today: String?, actor: Actor) async throws -> [UUID] {
         try await db.transaction { conn in
             var day = today ?? ""
             if today == nil { day = try await LetterStore.today(on: conn, logger: db.logger) }
@@ -310,7 +319,8 @@ public struct LicensingStore: Sendable {
                 """
                 UPDATE licensing_actions SET status = 'expired', ended_on = effective_to, end_reason = 'its end date passed',
                     updated_at = now(), version = version + 1
-                WHERE id IN (SELECT id FROM licensing_actions WHERE status IN ('decided', 'upheld') AND effective_to < \(day)::date
+                WHERE id IN (SELECT id FROM licensing_actions WHERE agency_id = current_agency() AND status IN ('decided', 'upheld')
+                             AND effective_to < \(day)::date
                              ORDER BY id FOR UPDATE SKIP LOCKED)
                 RETURNING id, effective_to::text
                 """, logger: db.logger)
@@ -337,13 +347,13 @@ public struct LicensingStore: Sendable {
 
     /// Restrictive actions that are final, newest decision first, as rows of `registerColumns`.
     public func publicRegister() async throws -> [[String: String?]] {
-        let rows = try await db.client.query(
+        let rows = try await db.query(
             """
             SELECT id::text, decided_on::text, authority, supplier_name, supplier_country, supplier_registration_number, type, status,
                    legal_basis, conditions, amount_minor, currency, effective_from::text, effective_to::text, appeal_outcome,
                    appeal_decided_on::text
             FROM public_register ORDER BY decided_on DESC, supplier_name, id
-            """, logger: db.logger)
+            """)
         var items: [[String: String?]] = []
         for try await r in rows.decode((String, String, String, String, String, String?, String, String, String, String?, Int64?, String?,
                                         String?, String?, String?, String?).self) {
@@ -383,22 +393,30 @@ public struct LicensingStore: Sendable {
         var proposedBy: UUID?
         var proposedByLabel: String
         var decidedOn: String?
+        var decidedBy: UUID?
+        var decidedByLabel: String?
         var draft: LicensingActionDraft
+
+        var proposer: FourEyes.Person { FourEyes.Person(userID: proposedBy?.uuidString.lowercased(), label: proposedByLabel) }
+        var decider: FourEyes.Person? {
+            decidedByLabel.map { FourEyes.Person(userID: decidedBy?.uuidString.lowercased(), label: $0) }
+        }
     }
 
     func lock(_ id: UUID, forUpdate: Bool = true, on conn: PostgresConnection) async throws -> Locked {
         let rows = try await conn.query(
             PostgresQuery(unsafeSQL: """
                 SELECT facilitator_id, agency_id, type, status, version, proposed_by, proposed_by_label, decided_on::text, legal_basis,
-                       rationale, conditions, amount_minor, currency, effective_from::text, effective_to::text, ladder_justification
-                FROM licensing_actions WHERE id = $1\(forUpdate ? " FOR UPDATE" : "")
+                       rationale, conditions, amount_minor, currency, effective_from::text, effective_to::text, ladder_justification,
+                       decided_by, decided_by_label
+                FROM licensing_actions WHERE id = $1 AND (current_agency() IS NULL OR agency_id = current_agency())\(forUpdate ? " FOR UPDATE" : "")
                 """, binds: { var b = PostgresBindings(); b.append(id); return b }()), logger: db.logger)
         for try await r in rows.decode((UUID, UUID, String, String, Int, UUID?, String, String?, String, String, String?, Int64?, String?,
-                                        String?, String?, String?).self) {
+                                        String?, String?, String?, UUID?, String?).self) {
             let type = LicensingActionType(rawValue: r.2)!
             return Locked(
                 id: id, facilitatorID: r.0, agencyID: r.1, type: type, status: LicensingActionStatus(rawValue: r.3)!, version: r.4, proposedBy: r.5,
-                proposedByLabel: r.6, decidedOn: r.7,
+                proposedByLabel: r.6, decidedOn: r.7, decidedBy: r.16, decidedByLabel: r.17,
                 draft: LicensingActionDraft(facilitatorID: r.0.uuidString.lowercased(), type: type, legalBasis: r.8, rationale: r.9,
                                             conditions: r.10, amountMinor: r.11, currency: r.12, effectiveFrom: r.13, effectiveTo: r.14,
                                             ladderJustification: r.15))
@@ -436,12 +454,13 @@ public struct LicensingStore: Sendable {
     /// What the due-process guard finds missing, from the record as it stands.
     func gaps(_ action: Locked, today: String, on conn: PostgresConnection) async throws -> [DueProcessGap] {
         guard action.type.isRestrictive else { return [] }
-        // Notices: the supplier's outreach letters and warnings, with the day each reached it (delivered, or answered).
+        // Notices: the deciding agency's own outreach letters and warnings to the
+        // supplier, with the day each reached it (delivered, or answered).
         var notices: [DueProcessNotice] = []
         for try await (reference, reached) in try await conn.query(
             """
             SELECT reference, coalesce(delivered_on, responded_on)::text FROM letters
-            WHERE facilitator_id = \(action.facilitatorID) AND status <> 'draft' AND kind IN ('inform_call_to_action', 'reminder', 'warning')
+            WHERE agency_id = \(action.agencyID) AND facilitator_id = \(action.facilitatorID) AND status <> 'draft' AND kind IN ('inform_call_to_action', 'reminder', 'warning')
             """, logger: db.logger).decode((String, String?).self) {
             notices.append(DueProcessNotice(reference: reference, reachedOn: reached))
         }
@@ -475,7 +494,8 @@ public struct LicensingStore: Sendable {
         let rows = try await conn.query(
             """
             SELECT reference, status, coalesce(delivered_on, responded_on)::text, response_deadline::text, responded_on::text
-            FROM letters WHERE licensing_action_id = \(actionID) AND kind = 'notice_of_intent' ORDER BY created_at DESC, id LIMIT 1
+            FROM letters WHERE licensing_action_id = \(actionID) AND kind = 'notice_of_intent'
+            ORDER BY created_at DESC, id LIMIT 1
             """, logger: db.logger)
         for try await r in rows.decode((String?, String, String?, String?, String?).self) {
             return NoticeLetter(reference: r.0, status: r.1, reachedOn: r.2, deadline: r.3, respondedOn: r.4)
@@ -491,12 +511,14 @@ public struct LicensingStore: Sendable {
     }
 
     /// The supplier's decided actions that stand (the ladder's input), oldest first.
-    static func record(of facilitatorID: UUID, excluding: UUID?, on conn: PostgresConnection, logger: Logger) async throws -> [RecordEntry] {
+    /// The actions on the supplier's record with `agency` (nil: the task's agency).
+    static func record(of facilitatorID: UUID, agency: UUID?, excluding: UUID?, on conn: PostgresConnection, logger: Logger) async throws -> [RecordEntry] {
         let counted = LicensingActionStatus.allCases.filter(\.countsOnRecord).map(\.rawValue)
         let rows = try await conn.query(
             """
             SELECT id, type, status, decided_on::text FROM licensing_actions
-            WHERE facilitator_id = \(facilitatorID) AND status = ANY(\(counted)) AND id IS DISTINCT FROM \(excluding)
+            WHERE agency_id = coalesce(\(agency), current_agency()) AND facilitator_id = \(facilitatorID) AND status = ANY(\(counted))
+              AND id IS DISTINCT FROM \(excluding)
             ORDER BY decided_on, id
             """, logger: logger)
         var entries: [RecordEntry] = []

@@ -108,7 +108,7 @@ public struct ReportStore: Sendable {
     // MARK: Running
 
     func table(_ name: String, _ title: String, _ description: String, columns: [(String, Bool)], _ query: PostgresQuery) async throws -> ReportTable {
-        let rows = try await db.client.query(query, logger: db.logger)
+        let rows = try await db.query(query)
         var cells: [[String?]] = []
         for try await row in rows {
             let random = row.makeRandomAccess()
@@ -140,6 +140,12 @@ public struct ReportStore: Sendable {
 
     static let cooperatingLevels = "('cooperating', 'partially_cooperating')"
 
+    /// The agencies whose rows the caller's agency sums in the cooperation tallies:
+    /// the shared base (the nil agency: every supplier as not_contacted) and its
+    /// own deltas from it (sql/0013). Said in each query as well as by row-level
+    /// security, which does not bind the owner or a superuser.
+    static let cooperationAgencies = "('00000000-0000-0000-0000-000000000000', current_agency())"
+
     func cooperationNowSQL(_ filter: ReportFilter, by dimension: ReportDimension) -> PostgresQuery {
         var binds = SQLBinds()
         var conditions = ""
@@ -152,7 +158,8 @@ public struct ReportStore: Sendable {
         let group = dimension == .country ? "country::text" : dimension.rawValue
         let levels = CooperationLevel.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
         let sql = """
-            WITH counts AS (SELECT \(group) AS grp, level, sum(suppliers) AS n FROM cooperation_tally WHERE true\(conditions) GROUP BY 1, 2),
+            WITH counts AS (SELECT \(group) AS grp, level, sum(suppliers) AS n FROM cooperation_tally
+                       WHERE agency_id IN \(Self.cooperationAgencies)\(conditions) GROUP BY 1, 2),
             groups AS (SELECT grp, sum(n) AS total FROM counts GROUP BY grp HAVING sum(n) > 0)
             SELECT g.grp, l.level, coalesce(c.n, 0)::text, g.total::text, round(coalesce(c.n, 0)::numeric / g.total, 4)::text
             FROM groups g CROSS JOIN unnest(ARRAY[\(levels)]) WITH ORDINALITY l (level, o)
@@ -182,7 +189,7 @@ public struct ReportStore: Sendable {
             WITH months AS (SELECT generate_series(date_trunc('month', \(from))::timestamp, date_trunc('month', \(to))::timestamp,
                                                    interval '1 month')::date AS month),
             deltas AS (SELECT month, level, sum(delta) AS delta FROM cooperation_month_tally
-                       WHERE month <= (SELECT max(month) FROM months)\(conditions) GROUP BY 1, 2),
+                       WHERE agency_id IN \(Self.cooperationAgencies) AND month <= (SELECT max(month) FROM months)\(conditions) GROUP BY 1, 2),
             grid AS (SELECT m.month, l.level, l.o FROM months m CROSS JOIN unnest(ARRAY[\(levels)]) WITH ORDINALITY l (level, o)),
             opening AS (SELECT level, sum(delta) AS n FROM deltas WHERE month < (SELECT min(month) FROM months) GROUP BY level),
             series AS (SELECT g.month, g.level, g.o,
@@ -208,7 +215,7 @@ public struct ReportStore: Sendable {
     func funnelSQL(_ filter: ReportFilter, byCampaign: Bool) -> PostgresQuery {
         var binds = SQLBinds()
         let (from, to) = Self.period(filter, &binds)
-        var conditions = " AND ft.month BETWEEN date_trunc('month', \(from))::date AND \(to)"
+        var conditions = " AND ft.agency_id = current_agency() AND ft.month BETWEEN date_trunc('month', \(from))::date AND \(to)"
         if let sector = filter.sector { conditions += " AND ft.sector = \(binds.add(sector))" }
         if let country = filter.country { conditions += " AND ft.country = \(binds.add(country))" }
         if let agency = filter.agencyID { conditions += " AND ft.agency_id = \(binds.add(agency))::uuid" }
@@ -249,10 +256,11 @@ public struct ReportStore: Sendable {
 
     // MARK: Licensing
 
-    /// The actions counted: proposed in the period, of the filtered suppliers and agency.
+    /// The actions counted: the caller's agency's, proposed in the period, of the filtered suppliers and agency.
     static func actionScope(_ filter: ReportFilter, _ binds: inout SQLBinds) -> String {
         let (from, to) = period(filter, &binds)
-        var sql = "FROM licensing_actions a JOIN facilitators f ON f.id = a.facilitator_id WHERE a.proposed_at::date BETWEEN \(from) AND \(to)"
+        var sql = "FROM licensing_actions a JOIN facilitators f ON f.id = a.facilitator_id"
+            + " WHERE a.agency_id = current_agency() AND a.proposed_at::date BETWEEN \(from) AND \(to)"
         sql += supplierConditions(filter, "f", &binds)
         if let agency = filter.agencyID { sql += " AND a.agency_id = \(binds.add(agency))::uuid" }
         return sql
@@ -330,13 +338,13 @@ public struct ReportStore: Sendable {
                 SELECT t.stage, t.sector, sum(t.suppliers) AS suppliers,
                        sum(t.suppliers) FILTER (WHERE t.level <> 'not_contacted') AS contacted,
                        sum(t.suppliers) FILTER (WHERE t.level IN \(Self.cooperatingLevels)) AS cooperating
-                FROM cooperation_tally t WHERE t.stage <> '*'\(tally) GROUP BY 1, 2),
+                FROM cooperation_tally t WHERE t.agency_id IN \(Self.cooperationAgencies) AND t.stage <> '*'\(tally) GROUP BY 1, 2),
             signalled AS (
                 SELECT t.stage, t.sector, sum(t.signals) AS signals FROM signal_tally t
-                WHERE t.sector <> '*' AND t.country = \(signalCountry)
+                WHERE t.agency_id = current_agency() AND t.sector <> '*' AND t.country = \(signalCountry)
                   AND t.month BETWEEN date_trunc('month', \(from))::date AND \(to)\(signalSector)
                 GROUP BY 1, 2),
-            verified AS (SELECT m.stage, m.sector, sum(m.verified) AS measures FROM measure_tally m WHERE true\(measures) GROUP BY 1, 2)
+            verified AS (SELECT m.stage, m.sector, sum(m.verified) AS measures FROM measure_tally m WHERE m.agency_id = current_agency()\(measures) GROUP BY 1, 2)
             SELECT c.stage, c.sector, coalesce(t.suppliers, 0)::text,
                    CASE WHEN coalesce(t.suppliers, 0) = 0 THEN NULL ELSE round(coalesce(t.contacted, 0)::numeric / t.suppliers, 4)::text END,
                    CASE WHEN coalesce(t.suppliers, 0) = 0 THEN NULL ELSE round(coalesce(t.cooperating, 0)::numeric / t.suppliers, 4)::text END,
@@ -373,7 +381,7 @@ public struct ReportStore: Sendable {
         let stage = filter.stage.map { " AND stage = \(binds.add($0.rawValue))" } ?? ""
         let sql = """
             SELECT to_char(month, 'YYYY-MM'), type, stage, sum(signals)::text FROM signal_tally
-            WHERE sector = \(sector) AND country = \(country) AND month BETWEEN date_trunc('month', \(from))::date AND \(to)\(stage)
+            WHERE agency_id = current_agency() AND sector = \(sector) AND country = \(country) AND month BETWEEN date_trunc('month', \(from))::date AND \(to)\(stage)
             GROUP BY month, type, stage HAVING sum(signals) <> 0 ORDER BY month, type, stage
             """
         return Self.query(sql, binds)

@@ -12,17 +12,17 @@ public struct SignalStore: Sendable {
     public init(_ db: Database) { self.db = db }
 
     public func indicators() async throws -> String {
-        let rows = try await db.client.query(
+        let rows = try await db.query(
             """
             SELECT coalesce(json_agg(json_build_object('code', code, 'label', label, 'type', type, 'stage', stage) ORDER BY code),
                             '[]'::json)::text FROM signal_indicators
-            """, logger: db.logger)
+            """)
         for try await json in rows.decode(String.self) { return json }
         return "[]"
     }
 
     public func get(_ id: UUID) async throws -> (json: String, version: Int) {
-        let rows = try await db.client.query("SELECT document::text, version FROM signal_documents WHERE id = \(id)", logger: db.logger)
+        let rows = try await db.query("SELECT document::text, version FROM signal_documents WHERE id = \(id)")
         for try await row in rows.decode((String, Int).self) { return row }
         throw StoreError.notFound(entity: "signal", id: id.uuidString.lowercased())
     }
@@ -38,7 +38,7 @@ public struct SignalStore: Sendable {
         if let stage { sql += " AND d.document->>'stage' = \(binds.add(stage.rawValue))" }
         sql += " ORDER BY d.document->>'observed_on' DESC, d.id LIMIT \(binds.add(limit))"
         var items: [String] = []
-        for try await json in try await db.client.query(PostgresQuery(unsafeSQL: sql, binds: binds.binds), logger: db.logger).decode(String.self) {
+        for try await json in try await db.query(PostgresQuery(unsafeSQL: sql, binds: binds.binds)).decode(String.self) {
             items.append(json)
         }
         return items
@@ -135,8 +135,8 @@ public struct SignalStore: Sendable {
     }
 
     public func attachment(_ id: UUID, attachmentID: UUID) async throws -> UploadedDocument {
-        let rows = try await db.client.query(
-            "SELECT name, content_type, bytes FROM signal_attachments WHERE id = \(attachmentID) AND signal_id = \(id)", logger: db.logger)
+        let rows = try await db.query(
+            "SELECT name, content_type, bytes FROM signal_attachments WHERE id = \(attachmentID) AND signal_id = \(id)")
         for try await (name, type, bytes) in rows.decode((String, String, Data).self) {
             return UploadedDocument(name: name, contentType: type, bytes: bytes)
         }

@@ -36,24 +36,66 @@ struct CLIFailure: Error, CustomStringConvertible {
 /// The database a command works on: DATABASE_URL, or the embedded cluster,
 /// started if it is not running. `startedCluster` is set when this call started
 /// it, so the caller stops it again when done.
-func resolveDatabase(_ config: AppConfiguration) throws -> (url: DatabaseURL, startedCluster: LocalCluster?) {
-    if let text = config.databaseURL { return (try DatabaseURL(text), nil) }
+/// `owner` owns the tables (migrations, the operator's commands); `app` is the
+/// role row-level security binds (the server, and commands run with BARRIER_TOKEN).
+struct ResolvedDatabase {
+    var owner: DatabaseURL
+    var app: DatabaseURL
+    var startedCluster: LocalCluster?
+    /// The embedded cluster, whose server login the program creates itself.
+    var embedded: Bool
+}
+
+func resolveDatabase(_ config: AppConfiguration) throws -> ResolvedDatabase {
+    if let text = config.databaseURL {
+        let app = try DatabaseURL(text)
+        return ResolvedDatabase(owner: try config.databaseOwnerURL.map(DatabaseURL.init) ?? app, app: app, startedCluster: nil, embedded: false)
+    }
     let local = try LocalCluster()
     if let note = local.relocationNote { printError(note) }
     let started = try local.start()
-    return (try DatabaseURL(local.url), started ? local : nil)
+    let owner = try DatabaseURL(local.url)
+    return ResolvedDatabase(owner: owner, app: owner.with(user: AppRole.embeddedLogin), startedCluster: started ? local : nil, embedded: true)
+}
+
+/// The user a command acts for, from BARRIER_TOKEN (set by `withDatabase`).
+enum CLIUser {
+    @TaskLocal static var current: Identity?
 }
 
 /// Runs `body` against the configured database: DATABASE_URL, or the embedded
 /// cluster (started for the command and stopped after it unless it already ran).
-func withDatabase<T: Sendable>(maximumConnections: Int = 4, _ body: @Sendable (Database) async throws -> T) async throws -> T {
+///
+/// With BARRIER_TOKEN set the command acts as that token's user: it connects as
+/// the server's role, which row-level security binds, and runs as the user's
+/// agency. Without it, it acts as the operator (`cli:<unix user>`) on the
+/// owner's connection: migrations, agencies and users, reading; a command that
+/// changes casework refuses (`caseworkActor`).
+func withDatabase<T: Sendable>(maximumConnections: Int = 4, migrate: Bool = false,
+                               _ body: @Sendable (Database) async throws -> T) async throws -> T {
     do {
-        let (url, startedCluster) = try resolveDatabase(try AppConfiguration.fromEnvironment())
-        defer { try? startedCluster?.stop() }
+        let resolved = try resolveDatabase(try AppConfiguration.fromEnvironment())
+        defer { try? resolved.startedCluster?.stop() }
         var logger = Logger(label: "barrier.cli")
         logger.logLevel = .error  // the terminal gets one line per problem, not the pool's chatter
-        let db = try Database(url: url, maximumConnections: maximumConnections, logger: logger)
-        return try await db.withRunning(body)
+        let token = ProcessInfo.processInfo.environment["BARRIER_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        if migrate || (token != nil && resolved.embedded) {
+            try await Database(url: resolved.owner, maximumConnections: 1, logger: logger).withRunning { owner in
+                if migrate { try await Migrator().migrate(owner) }
+                if resolved.embedded { try await AppRole.ensureEmbeddedLogin(owner) }
+            }
+        }
+        guard let token else {
+            return try await Database(url: resolved.owner, maximumConnections: maximumConnections, logger: logger).withRunning(body)
+        }
+        return try await Database(url: resolved.app, maximumConnections: maximumConnections, logger: logger).withRunning { db in
+            guard let identity = try await AccessStore(db).identity(forToken: token) else {
+                throw CLIFailure(description: "BARRIER_TOKEN is unknown, revoked or expired")
+            }
+            return try await CLIUser.$current.withValue(identity) {
+                try await AgencyScope.with(identity.agencyID) { try await body(db) }
+            }
+        }
     } catch {
         throw CLIFailure(description: describe(error))
     }
@@ -61,10 +103,7 @@ func withDatabase<T: Sendable>(maximumConnections: Int = 4, _ body: @Sendable (D
 
 /// `withDatabase` on a schema brought up to date first.
 func withMigratedDatabase<T: Sendable>(_ body: @Sendable (Database) async throws -> T) async throws -> T {
-    try await withDatabase { db in
-        try await Migrator().migrate(db)
-        return try await body(db)
-    }
+    try await withDatabase(migrate: true, body)
 }
 
 /// A sentence for the terminal; field errors joined into one line.
@@ -93,8 +132,21 @@ func describe(_ error: any Error) -> String {
     }
 }
 
+/// Who a command acts as: BARRIER_TOKEN's user, or the operator.
 func cliActor() -> Actor {
-    Actor(userID: nil, agencyID: nil, label: "cli:" + (ProcessInfo.processInfo.environment["USER"] ?? "\(getuid())"))
+    if let user = CLIUser.current { return user.actor(requestID: nil) }
+    return Actor(userID: nil, agencyID: nil, label: "cli:" + (ProcessInfo.processInfo.environment["USER"] ?? "\(getuid())"))
+}
+
+/// The actor of a command that changes an agency's casework: only a user, by
+/// their token, with a role that may write. The operator reads, and cannot be
+/// anybody's second pair of eyes.
+func caseworkActor() throws -> Actor {
+    guard let user = CLIUser.current else {
+        throw CLIFailure(description: "this command changes an agency's casework, so it acts for a user: set BARRIER_TOKEN to that user's API token (barrier user token --email …)")
+    }
+    guard user.role.canWrite else { throw CLIFailure(description: "BARRIER_TOKEN belongs to \(user.email), an auditor, who may not change records") }
+    return user.actor(requestID: nil)
 }
 
 /// Writes a line to stdout at once (print is block-buffered into a pipe or a

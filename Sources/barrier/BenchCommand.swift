@@ -20,6 +20,8 @@ struct BenchLetters: BarrierCommand {
         let (pdfCount, htmlOut) = (pdfs, self.htmlOut)
         try await withLetters { db, letters in
             let agency = try await resolveAgency(db, nil)
+            // The bench works on the owner's connection for the only agency (it acts for no user).
+            db.actFor(defaultAgency: agency)
             let campaigns = CampaignStore(db, letters: letters)
             // Rendering alone, to split the freezing time between Swift and the database.
             let probe = try await db.transaction { conn in
@@ -47,8 +49,8 @@ struct BenchLetters: BarrierCommand {
             let start = ContinuousClock.now
             while try await campaigns.runNextJob(only: "campaign_letters") {}
             let frozen = ContinuousClock.now - start
-            let rows = try await db.client.query(
-                "SELECT count(*)::int, min(html) FROM letters WHERE campaign_id = \(draft.id)", logger: db.logger)
+            let rows = try await db.query(
+                "SELECT count(*)::int, min(html) FROM letters WHERE campaign_id = \(draft.id)")
             var total = 0
             var firstHTML = ""
             for try await (n, h) in rows.decode((Int, String).self) { total = n; firstHTML = h }
@@ -113,7 +115,7 @@ struct ProbeQueries: BarrierCommand {
                                 }
                             } else {
                                 for _ in 0..<(count / concurrency) {
-                                    for try await _ in try await db.client.query("SELECT code FROM sectors", logger: db.logger).decode(String.self) {}
+                                    for try await _ in try await db.query("SELECT code FROM sectors").decode(String.self) {}
                                 }
                             }
                         }
@@ -189,7 +191,7 @@ struct BenchReports: BarrierCommand {
                     var total = 0.0, planning = 0.0
                     for (name, query) in store.statements(kind, filter, by: dimension, gapRule: rule) {
                         let explain = PostgresQuery(unsafeSQL: "EXPLAIN (ANALYZE, FORMAT JSON) " + query.sql, binds: query.binds)
-                        for try await json in try await db.client.query(explain, logger: db.logger).decode(String.self) {
+                        for try await json in try await db.query(explain).decode(String.self) {
                             let plan = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [[String: Any]]
                             let ms = (plan?.first?["Execution Time"] as? Double) ?? 0
                             total += ms

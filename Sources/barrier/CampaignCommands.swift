@@ -44,7 +44,7 @@ struct CampaignCommand: AsyncParsableCommand {
             let draft = CampaignStore.Draft(name: name, filter: filter, languageByCountry: byCountry, languageOverrides: overrides, responseDays: responseDays)
             let agency = self.agency
             let record = try await withLetters { db, letters in
-                try await CampaignStore(db, letters: letters).create(draft, agencyID: try await resolveAgency(db, agency), actor: cliActor())
+                try await CampaignStore(db, letters: letters).create(draft, agencyID: try await resolveAgency(db, agency), actor: try caseworkActor())
             }
             say(record.id.uuidString.lowercased())
         }
@@ -103,7 +103,7 @@ struct CampaignCommand: AsyncParsableCommand {
             try await withLetters { db, letters in
                 let campaigns = CampaignStore(db, letters: letters)
                 let current = try await campaigns.get(id)
-                _ = try await campaigns.approve(id, expectedVersion: current.version, actor: cliActor())
+                _ = try await campaigns.approve(id, expectedVersion: current.version, actor: try caseworkActor())
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { while try await campaigns.runNextJob() {} }
                     group.addTask {

@@ -37,7 +37,7 @@ struct CooperationCommand: AsyncParsableCommand {
                 let store = CooperationStore(db)
                 let current = try await store.level(id)
                 return try await store.change(id, to: level, reason: reason, letterID: letterID, contactID: contactID,
-                                              expectedVersion: current.version, actor: cliActor()).json
+                                              expectedVersion: current.version, actor: try caseworkActor()).json
             }
             say("level: \(jsonObject(json)["level"] as? String ?? "")")
         }
@@ -56,7 +56,7 @@ struct CooperationCommand: AsyncParsableCommand {
             let id = try parseID(facilitator, "supplier")
             let (day, people, notes) = (on, participants, self.notes)
             let json = try await withMigratedDatabase { db in
-                try await CooperationStore(db).addContact(id, kind: kind, on: day, participants: people, notes: notes, actor: cliActor())
+                try await CooperationStore(db).addContact(id, kind: kind, on: day, participants: people, notes: notes, actor: try caseworkActor())
             }
             say(jsonObject(json)["id"] as? String ?? json)
         }
@@ -97,7 +97,7 @@ struct CooperationCommand: AsyncParsableCommand {
             let letterID = try letter.map { try parseID($0) }
             let (measure, committed, due) = (self.measure, committedOn, dueOn)
             let json = try await withMigratedDatabase { db in
-                try await CooperationStore(db).commit(id, measure: measure, committedOn: committed, dueOn: due, letterID: letterID, actor: cliActor()).json
+                try await CooperationStore(db).commit(id, measure: measure, committedOn: committed, dueOn: due, letterID: letterID, actor: try caseworkActor()).json
             }
             say(jsonObject(json)["id"] as? String ?? json)
         }
@@ -140,7 +140,7 @@ func step(_ commitment: String, _ status: MeasureStatus, _ day: String, _ method
     let json = try await withMigratedDatabase { db in
         let store = CooperationStore(db)
         let version = try await store.commitmentVersion(id)
-        return try await store.record(id, status: status, on: day, method: method, expectedVersion: version, actor: cliActor()).json
+        return try await store.record(id, status: status, on: day, method: method, expectedVersion: version, actor: try caseworkActor()).json
     }
     say(jsonObject(json)["status"] as? String ?? json)
 }

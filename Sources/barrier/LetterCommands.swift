@@ -5,10 +5,17 @@ import BarrierServer
 import BarrierStore
 import Foundation
 
-/// The agency a command acts for: the one named, or the only one there is.
+/// The agency a command acts for: BARRIER_TOKEN's user's (no other may be
+/// named), else the one named, or the only one there is.
 func resolveAgency(_ db: Database, _ option: String?) async throws -> UUID {
+    if let user = CLIUser.current {
+        if let option, try await AccessStore(db).agencyID(option) != user.agencyID {
+            throw CLIFailure(description: "--agency: BARRIER_TOKEN's user acts only for their own agency")
+        }
+        return user.agencyID
+    }
     if let option { return try await AccessStore(db).agencyID(option) }
-    let rows = try await db.client.query("SELECT id FROM agencies ORDER BY created_at LIMIT 2", logger: db.logger)
+    let rows = try await db.query("SELECT id FROM agencies ORDER BY created_at LIMIT 2")
     var ids: [UUID] = []
     for try await id in rows.decode(UUID.self) { ids.append(id) }
     guard ids.count == 1 else {
@@ -62,7 +69,7 @@ struct LetterCommand: AsyncParsableCommand {
                 deadline: deadline, reminderOf: try reminderOf.map { try parseID($0) })
             let agency = self.agency
             let record = try await withLetters { db, letters in
-                try await letters.createDraft(request, agencyID: try await resolveAgency(db, agency), actor: cliActor())
+                try await letters.createDraft(request, agencyID: try await resolveAgency(db, agency), actor: try caseworkActor())
             }
             say(record.id.uuidString.lowercased())
         }
@@ -115,7 +122,7 @@ struct LetterCommand: AsyncParsableCommand {
             let id = try parseID(self.id)
             let record = try await withLetters { _, letters in
                 let current = try await letters.get(id)
-                return try await letters.approve(id, expectedVersion: current.version, actor: cliActor())
+                return try await letters.approve(id, expectedVersion: current.version, actor: try caseworkActor())
             }
             say("\(record.reference ?? "") approved")
         }
@@ -158,7 +165,7 @@ struct LetterCommand: AsyncParsableCommand {
                 let sent = try await withLetters { db, letters in
                     let mail = LetterMail(db, letters: letters, relay: relay)
                     let current = try await letters.get(id)
-                    _ = try await mail.queue(id, to: to, expectedVersion: current.version, actor: cliActor())
+                    _ = try await mail.queue(id, to: to, expectedVersion: current.version, actor: try caseworkActor())
                     return try await mail.sendDue()
                 }
                 say(sent > 0 ? "sent through the relay" : "queued; the relay refused it for now and it will be retried by the server")
@@ -238,7 +245,7 @@ struct LetterCommand: AsyncParsableCommand {
             }
             guard let data = FileManager.default.contents(atPath: file) else { throw CLIFailure(description: "cannot read \(file)") }
             let body = String(decoding: data, as: UTF8.self)
-            let result = try await withLetters { _, letters in try await letters.addTemplateVersion(key, body: body, actor: cliActor()) }
+            let result = try await withLetters { _, letters in try await letters.addTemplateVersion(key, body: body, actor: try caseworkActor()) }
             let version = jsonObject(result.json)["version"] as? Int ?? 0
             say(result.created ? "stored \(key) version \(version)" : "\(key) already has this body as version \(version)")
         }
@@ -249,7 +256,7 @@ struct LetterCommand: AsyncParsableCommand {
 func track(_ id: UUID, _ step: LetterTrackingStep, attachment: UploadedDocument? = nil) async throws {
     let record = try await withLetters { _, letters in
         let current = try await letters.get(id)
-        return try await letters.record(id, step: step, attachment: attachment, expectedVersion: current.version, actor: cliActor())
+        return try await letters.record(id, step: step, attachment: attachment, expectedVersion: current.version, actor: try caseworkActor())
     }
     say("\(record.reference ?? record.id.uuidString.lowercased()) \(step.status.rawValue)")
 }

@@ -3,28 +3,14 @@ import BarrierCore
 import BarrierStore
 import Foundation
 
-/// Who a licensing command acts as: a user named with `--as`, or the command-line user.
-struct ActingUser: ParsableArguments {
-    @Option(name: .customLong("as"), help: "Act as this user (e-mail). The four-eyes rule tells proposer and decider apart by it.")
-    var email: String?
-
-    func identity(_ db: Database) async throws -> (actor: Actor, agencyID: UUID?) {
-        guard let email else { return (cliActor(), nil) }
-        guard let identity = try await AccessStore(db).identity(forEmail: email) else {
-            throw CLIFailure(description: "--as: no enabled user '\(email)'")
-        }
-        guard identity.role.canWrite else { throw CLIFailure(description: "--as: \(email) is an auditor and may not change records") }
-        return (identity.actor(requestID: nil), identity.agencyID)
-    }
-}
-
-/// One step on an existing action, at its current version, as the acting user.
-func licensingStep(_ id: String, as user: ActingUser,
+/// One step on an existing action, at its current version, as BARRIER_TOKEN's
+/// user (the four-eyes rule tells proposer and decider apart by it).
+func licensingStep(_ id: String,
                    _ body: @Sendable @escaping (LicensingStore, UUID, Int, Actor) async throws -> LicensingStore.Record) async throws {
     let id = try parseID(id, "licensing action")
     let json = try await withLetters { db, letters in
         let store = LicensingStore(db, letters: letters)
-        let actor = try await user.identity(db).actor
+        let actor = try caseworkActor()
         return try await body(store, id, try await store.get(id).version, actor).json
     }
     let o = jsonObject(json)
@@ -52,7 +38,6 @@ struct LicensingCommand: AsyncParsableCommand {
         @Option(name: .customLong("signal"), help: "Evidence: a signal about this supplier (repeatable).") var signals: [String] = []
         @Option(help: "Why a harsher step than the ladder suggests.") var justification: String?
         @Option(help: "The agency (name or id), when there are several.") var agency: String?
-        @OptionGroup var user: ActingUser
 
         func execute() async throws {
             let type: LicensingActionType = try vocabulary(type, option: "type")
@@ -60,12 +45,10 @@ struct LicensingCommand: AsyncParsableCommand {
                 facilitatorID: facilitator.lowercased(), type: type, legalBasis: legalBasis, rationale: rationale, conditions: conditions,
                 amountMinor: amountMinor, currency: currency, effectiveFrom: effectiveFrom, effectiveTo: effectiveTo,
                 signalIDs: signals.map { $0.lowercased() }, ladderJustification: justification)
-            let (user, agency) = (self.user, self.agency)
+            let agency = self.agency
             let record = try await withLetters { db, letters in
-                let (actor, userAgency) = try await user.identity(db)
-                var agencyID = userAgency
-                if agency != nil || agencyID == nil { agencyID = try await resolveAgency(db, agency) }
-                return try await LicensingStore(db, letters: letters).propose(draft, agencyID: agencyID!, actor: actor)
+                let actor = try caseworkActor()
+                return try await LicensingStore(db, letters: letters).propose(draft, agencyID: try await resolveAgency(db, agency), actor: actor)
             }
             say(record.id.uuidString.lowercased())
         }
@@ -120,11 +103,10 @@ struct LicensingCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Link more evidence (signals about the supplier) to an undecided action.")
         @Argument var id: String
         @Option(name: .customLong("signal"), help: "A signal id (repeatable).") var signals: [String]
-        @OptionGroup var user: ActingUser
 
         func execute() async throws {
             let signals = self.signals.map { $0.lowercased() }
-            try await licensingStep(id, as: user) { store, id, version, actor in
+            try await licensingStep(id) { store, id, version, actor in
                 try await store.linkSignals(id, signals, expectedVersion: version, actor: actor)
             }
         }
@@ -136,12 +118,11 @@ struct LicensingCommand: AsyncParsableCommand {
         @Argument var id: String
         @Option(name: .customLong("response-days"), help: "Days to respond (default: the agency's).") var responseDays: Int?
         @Option(help: "en, fr, nl or de (default: by the supplier's country).") var language: String?
-        @OptionGroup var user: ActingUser
 
         func execute() async throws {
             let language: LetterLanguage? = try vocabulary(self.language, option: "language")
             let days = responseDays
-            try await licensingStep(id, as: user) { store, id, version, actor in
+            try await licensingStep(id) { store, id, version, actor in
                 try await store.issueNoticeOfIntent(id, responseDays: days, language: language, expectedVersion: version, actor: actor)
             }
         }
@@ -155,13 +136,12 @@ struct LicensingCommand: AsyncParsableCommand {
         @Option(name: .customLong("effective-to")) var effectiveTo: String?
         @Option(help: "Why a harsher step than the ladder suggests.") var justification: String?
         @Option(help: "Language of the decision letter.") var language: String?
-        @OptionGroup var user: ActingUser
 
         func execute() async throws {
             let language: LetterLanguage? = try vocabulary(self.language, option: "language")
             let decision = LicensingStore.Decision(effectiveFrom: effectiveFrom, effectiveTo: effectiveTo, ladderJustification: justification,
                                                    language: language)
-            try await licensingStep(id, as: user) { store, id, version, actor in
+            try await licensingStep(id) { store, id, version, actor in
                 try await store.decide(id, decision, expectedVersion: version, actor: actor)
             }
         }
@@ -171,11 +151,10 @@ struct LicensingCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Withdraw a proposal that is not decided.")
         @Argument var id: String
         @Option var reason: String
-        @OptionGroup var user: ActingUser
 
         func execute() async throws {
             let reason = self.reason
-            try await licensingStep(id, as: user) { store, id, version, actor in
+            try await licensingStep(id) { store, id, version, actor in
                 try await store.withdraw(id, reason: reason, expectedVersion: version, actor: actor)
             }
         }
@@ -186,11 +165,10 @@ struct LicensingCommand: AsyncParsableCommand {
         @Argument var id: String
         @Option(name: .customLong("lodged-on"), help: "The day it was lodged (YYYY-MM-DD).") var lodgedOn: String
         @Option var grounds: String
-        @OptionGroup var user: ActingUser
 
         func execute() async throws {
             let (day, grounds) = (lodgedOn, self.grounds)
-            try await licensingStep(id, as: user) { store, id, version, actor in
+            try await licensingStep(id) { store, id, version, actor in
                 try await store.appeal(id, lodgedOn: day, grounds: grounds, expectedVersion: version, actor: actor)
             }
         }
@@ -202,12 +180,11 @@ struct LicensingCommand: AsyncParsableCommand {
         @Option(help: "upheld or overturned.") var outcome: String
         @Option(name: .customLong("decided-on")) var decidedOn: String
         @Option var reason: String
-        @OptionGroup var user: ActingUser
 
         func execute() async throws {
             let outcome: AppealOutcome = try vocabulary(outcome, option: "outcome")
             let (day, reason) = (decidedOn, self.reason)
-            try await licensingStep(id, as: user) { store, id, version, actor in
+            try await licensingStep(id) { store, id, version, actor in
                 try await store.decideAppeal(id, outcome: outcome, on: day, reason: reason, expectedVersion: version, actor: actor)
             }
         }
@@ -218,11 +195,10 @@ struct LicensingCommand: AsyncParsableCommand {
         @Argument var id: String
         @Option var reason: String
         @Option(name: .customLong("lifted-on")) var liftedOn: String?
-        @OptionGroup var user: ActingUser
 
         func execute() async throws {
             let (day, reason) = (liftedOn, self.reason)
-            try await licensingStep(id, as: user) { store, id, version, actor in
+            try await licensingStep(id) { store, id, version, actor in
                 try await store.lift(id, on: day, reason: reason, expectedVersion: version, actor: actor)
             }
         }

@@ -14,7 +14,8 @@ struct ReportCommand: BarrierCommand {
     @Option var sector: String?
     @Option var country: String?
     @Option var stage: String?
-    @Option(help: "An agency's name or id (letters and licensing actions).") var agency: String?
+    @Option(help: "The agency whose figures to show (name or id; the operator's choice, default the only one). With BARRIER_TOKEN: the user's own.")
+    var agency: String?
     @Option(help: "cooperation: group by sector, country or stage.") var by: String = "sector"
     @Option(name: .customLong("gap-signals"), help: "matrix: signals that make a gap.") var gapSignals: Int = 5
     @Option(name: .customLong("gap-share"), help: "matrix: share cooperating under which a cell is a gap.") var gapShare: Double = 0.25
@@ -31,10 +32,12 @@ struct ReportCommand: BarrierCommand {
         let (from, to, sector, country, agency, rule, only, csv) = (self.from, self.to, self.sector, self.country?.uppercased(), self.agency,
                                                                   MatrixGapRule(minimumSignals: gapSignals, maximumShareCooperating: gapShare), table, self.csv)
         let report = try await withMigratedDatabase { db in
-            var agencyID: String?
-            if let agency { agencyID = try await AccessStore(db).agencyID(agency).uuidString.lowercased() }
-            return try await ReportStore(db).report(kind, ReportFilter(from: from, to: to, sector: sector, country: country, stage: stage,
-                                                                       agencyID: agencyID), by: dimension, gapRule: rule)
+            // A report is one agency's figures, counted as that agency.
+            let agencyID = try await resolveAgency(db, agency)
+            return try await AgencyScope.with(agencyID) {
+                try await ReportStore(db).report(kind, ReportFilter(from: from, to: to, sector: sector, country: country, stage: stage),
+                                                 by: dimension, gapRule: rule)
+            }
         }
         var tables = report.tables
         if let only {

@@ -22,10 +22,10 @@ struct Serve: BarrierCommand {
             guard (1...65535).contains(port) else { throw CLIFailure(description: "--port must be from 1 to 65535") }
             config.port = port
         }
-        let (url, startedCluster) = try resolveDatabase(config)
-        if config.databaseURL == nil, let socket = url.socketDirectory { say("embedded PostgreSQL: \(socket)") }
+        let resolved = try resolveDatabase(config)
+        if resolved.embedded, let socket = resolved.owner.socketDirectory { say("embedded PostgreSQL: \(socket)") }
         defer {
-            if let startedCluster {
+            if let startedCluster = resolved.startedCluster {
                 try? startedCluster.stop()
                 say("embedded PostgreSQL stopped")
             }
@@ -33,18 +33,27 @@ struct Serve: BarrierCommand {
         var logger = Logger(label: "barrier")
         logger.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
 
-        let setup = try Database(url: url, maximumConnections: 2, logger: logger)
-        let (bootstrap, demo, port) = (self.bootstrap, self.demo, config.port)
+        // Migrations, the shipped templates, the first agency and the demo
+        // registry are the owner's work; the server itself runs as the app role.
+        let setup = try Database(url: resolved.owner, maximumConnections: 2, logger: logger)
+        let (bootstrap, demo, port, embedded) = (self.bootstrap, self.demo, config.port, resolved.embedded)
         try await setup.withRunning { db in
             let applied = try await Migrator().migrate(db)
             if !applied.isEmpty { say("migrated: \(applied.joined(separator: ", "))") }
+            if embedded { try await AppRole.ensureEmbeddedLogin(db) }
             let added = try await LetterStore.shipped(db, pdfWorkers: 1).syncShippedTemplates()
             if added > 0 { say("stored \(added) new letter template version(s) from templates/letters") }
             if bootstrap { try await firstRun(db, port: port) }
             if demo { try await loadDemo(db, onlyIfEmpty: true) }
         }
 
-        let db = try Database(url: url, maximumConnections: config.maxConnections, logger: logger)
+        let db = try Database(url: resolved.app, maximumConnections: config.maxConnections, logger: logger)
+        try await Database(url: resolved.app, maximumConnections: 1, logger: logger).withRunning { probe in
+            if let reason = try await AppRole.bypassReason(probe) {
+                printError("warning: \(reason), so row-level security does not keep the agencies apart below the application; "
+                           + "connect DATABASE_URL as a member of barrier_app and set DATABASE_OWNER_URL for migrations (see the README)")
+            }
+        }
         // Reports may read a replica; it is not migrated here (the primary's migrations reach it by replication).
         let readDB = try config.databaseReadURL.map { try Database(url: DatabaseURL($0), maximumConnections: config.maxConnections, logger: logger) }
         if readDB != nil { say("reports read the replica at DATABASE_READ_URL") }
@@ -81,7 +90,7 @@ struct Serve: BarrierCommand {
 
 /// Loads the demo registry (about 60 suppliers across every sector).
 func loadDemo(_ db: Database, onlyIfEmpty: Bool) async throws {
-    let anyRows = try await db.client.query("SELECT EXISTS (SELECT 1 FROM facilitators)", logger: db.logger)
+    let anyRows = try await db.query("SELECT EXISTS (SELECT 1 FROM facilitators)")
     var exists = false
     for try await e in anyRows.decode(Bool.self) { exists = e }
     if exists {

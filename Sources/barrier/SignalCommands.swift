@@ -35,7 +35,7 @@ struct SignalCommand: AsyncParsableCommand {
 
         func execute() async throws {
             let draft = try fields.draft()
-            let json = try await withMigratedDatabase { db in try await SignalStore(db).create(draft, actor: cliActor()).json }
+            let json = try await withMigratedDatabase { db in try await SignalStore(db).create(draft, actor: try caseworkActor()).json }
             say(jsonObject(json)["id"] as? String ?? json)
         }
     }
@@ -79,7 +79,7 @@ struct SignalCommand: AsyncParsableCommand {
             let (draft, reason) = (try fields.draft(), self.reason)
             let version = try await withMigratedDatabase { db in
                 let store = SignalStore(db)
-                return try await store.correct(id, draft, reason: reason, expectedVersion: try await store.get(id).version, actor: cliActor()).version
+                return try await store.correct(id, draft, reason: reason, expectedVersion: try await store.get(id).version, actor: try caseworkActor()).version
             }
             say("version \(version)")
         }
@@ -93,7 +93,7 @@ struct SignalCommand: AsyncParsableCommand {
         func execute() async throws {
             let id = try parseID(self.id, "signal")
             let document = try uploadedDocument(file)
-            _ = try await withMigratedDatabase { db in try await SignalStore(db).attach(id, document, actor: cliActor()) }
+            _ = try await withMigratedDatabase { db in try await SignalStore(db).attach(id, document, actor: try caseworkActor()) }
             say("attached \(document.name) (SHA-256 \(document.sha256.map { String(format: "%02x", $0) }.joined()))")
         }
     }

@@ -11,7 +11,10 @@ import NIOCore
 struct TestApp: Sendable {
     let client: any TestClientProtocol
     let tokens: [Role: String]
+    /// The test's superuser connection, for checks below the application.
     let db: Database
+    /// The server's own pool (its role is bound by row-level security).
+    let serverDB: Database
 
     /// The relay the server tests send through (a real aiosmtpd, started by the tests that use it).
     nonisolated(unsafe) static var smtpRelay: SMTPRelay?
@@ -25,19 +28,30 @@ struct TestApp: Sendable {
             config.maxJSONBytes = 16 * 1024
             config.maxImportBytes = 64 * 1024
             config.smtpRelay = TestApp.smtpRelay
-            let letters = try await Fixtures.letterStore(db)
-            let app = buildApplication(configuration: config, database: db, readDatabase: replica, letters: letters,
-                                       runDatabase: false, runBackgroundWork: false)
-            try await app.test(.router) { client in
-                try await body(TestApp(client: client, tokens: tokens, db: db))
+            _ = try await Fixtures.letterStore(db)
+            let configuration = config
+            // The server runs as its role, which row-level security binds, as in production.
+            try await TestDatabase.withAppRole(db) { serverDB in
+                let letters = LetterStore(serverDB, renderer: try Fixtures.renderer(), pdfs: Fixtures.pdfs)
+                let app = buildApplication(configuration: configuration, database: serverDB, readDatabase: replica, letters: letters,
+                                           runDatabase: false, runBackgroundWork: false)
+                try await app.test(.router) { client in
+                    try await body(TestApp(client: client, tokens: tokens, db: db, serverDB: serverDB))
+                }
             }
         }
     }
 
     func request(_ method: HTTPRequest.Method, _ uri: String, as role: Role? = .officer, json: String? = nil,
                  body: String? = nil, headers: HTTPFields = [:]) async throws -> TestResponse {
+        try await request(method, uri, token: role.map { tokens[$0]! }, json: json, body: body, headers: headers)
+    }
+
+    /// The same with any token (a user of another agency).
+    func request(_ method: HTTPRequest.Method, _ uri: String, token: String?, json: String? = nil,
+                 body: String? = nil, headers: HTTPFields = [:]) async throws -> TestResponse {
         var headers = headers
-        if let role { headers[.authorization] = "Bearer \(tokens[role]!)" }
+        if let token { headers[.authorization] = "Bearer \(token)" }
         if json != nil { headers[.contentType] = "application/json" }
         let payload = (json ?? body).map { ByteBuffer(string: $0) }
         return try await client.execute(uri: uri, method: method, headers: headers, body: payload)

@@ -15,8 +15,12 @@ struct CommandLineTests {
         }
     }
 
-    func barrier(_ arguments: [String], database: Database) throws -> (status: Int32, output: String) {
-        try Subprocess.run(["/usr/bin/env", "DATABASE_URL=\(database.url.text)", try Self.binary] + arguments, allowFailure: true)
+    /// Runs `barrier` as a deployment would: DATABASE_URL names the server's role (bound by
+    /// row-level security), DATABASE_OWNER_URL the owner; `token` acts as that user.
+    func barrier(_ arguments: [String], database: Database, token: String? = nil) throws -> (status: Int32, output: String) {
+        let app = database.url.with(user: AppRole.embeddedLogin)
+        let environment = ["DATABASE_URL=\(app.text)", "DATABASE_OWNER_URL=\(database.url.text)"] + (token.map { ["BARRIER_TOKEN=\($0)"] } ?? [])
+        return try Subprocess.run(["/usr/bin/env", "-u", "BARRIER_TOKEN"] + environment + [try Self.binary] + arguments, allowFailure: true)
     }
 
     @Test func anAdministratorLiftsASignInLock() async throws {
@@ -74,20 +78,29 @@ struct CommandLineTests {
 
     @Test func lettersFromTheCommandLine() async throws {
         try await TestDatabase.withFresh { db in
-            _ = try await Fixtures.letterheadAgency(db)
+            let agency = try await Fixtures.letterheadAgency(db)
+            _ = try await Fixtures.user(db, agency: agency, email: "k.weber@bnetza.example")
+            let token = try await AccessStore(db).createToken(email: "k.weber@bnetza.example", name: "cli", expiresAt: nil, actor: Fixtures.system)
             let supplier = try await FacilitatorStore(db).create(Fixtures.patch("Schnellkurier Nord GmbH", sector: "courier"),
                                                                 allowDuplicates: false, actor: Fixtures.system)
-            let bad = try barrier(["letter", "create", "--facilitator", supplier.id.uuidString, "--kind", "warning", "--deadline", "1999-01-01"], database: db)
+            // The operator reads but does not write an agency's casework.
+            let asOperator = try barrier(["letter", "create", "--facilitator", supplier.id.uuidString], database: db)
+            #expect(asOperator.status != 0 && asOperator.output.split(separator: "\n").count == 1 && asOperator.output.contains("BARRIER_TOKEN"))
+            let bad = try barrier(["letter", "create", "--facilitator", supplier.id.uuidString, "--kind", "warning", "--deadline", "1999-01-01"],
+                                  database: db, token: token)
             #expect(bad.status != 0 && bad.output.split(separator: "\n").count == 1)
             #expect(bad.output.contains("kind") && bad.output.contains("deadline"))
             #expect(try await TestDatabase.scalar(db, "SELECT count(*)::text FROM letters") == "0")
-            let created = try barrier(["letter", "create", "--facilitator", supplier.id.uuidString], database: db)
+            let created = try barrier(["letter", "create", "--facilitator", supplier.id.uuidString], database: db, token: token)
             #expect(created.status == 0)
             let id = created.output.trimmingCharacters(in: .whitespacesAndNewlines)
-            let approved = try barrier(["letter", "approve", id], database: db)
+            let approved = try barrier(["letter", "approve", id], database: db, token: token)
             #expect(approved.status == 0 && approved.output.contains("OUT-"))
-            let early = try barrier(["letter", "delivered", id, "--on", "2026-01-01"], database: db)
+            #expect(try await TestDatabase.scalar(db, "SELECT u.email FROM letters l JOIN users u ON u.id = l.approved_by") == "k.weber@bnetza.example")
+            let early = try barrier(["letter", "delivered", id, "--on", "2026-01-01"], database: db, token: token)
             #expect(early.status != 0 && early.output.contains("allowed next: sent"))
+            let revoked = try barrier(["letter", "show", id], database: db, token: "brg_revoked")
+            #expect(revoked.status != 0 && revoked.output.contains("BARRIER_TOKEN is unknown"))
             let text = try barrier(["letter", "show", id, "--text"], database: db)
             #expect(text.output.contains("Schnellkurier Nord GmbH") && !text.output.contains("DRAFT"))
         }
@@ -96,28 +109,37 @@ struct CommandLineTests {
     @Test func licensingFromTheCommandLine() async throws {
         try await TestDatabase.withFresh { db in
             let agency = try await Fixtures.letterheadAgency(db)
+            var tokens: [String: String] = [:]
             for (email, role) in [("k.weber@bnetza.example", "officer"), ("dr.schulz@bnetza.example", "admin")] {
                 _ = try await AccessStore(db).createUser(agency: agency.uuidString, email: email, fullName: email, role: role,
                                                          password: "correct horse battery", actor: Fixtures.system)
+                tokens[email] = try await AccessStore(db).createToken(email: email, name: "cli", expiresAt: nil, actor: Fixtures.system)
             }
+            let (weber, schulz) = (tokens["k.weber@bnetza.example"]!, tokens["dr.schulz@bnetza.example"]!)
             let supplier = try await FacilitatorStore(db).create(Fixtures.patch("Blitzversand Süd GmbH", sector: "courier"),
                                                                 allowDuplicates: false, actor: Fixtures.system)
             let badFine = try barrier(["licensing", "propose", "--facilitator", supplier.id.uuidString, "--type", "fine",
-                                       "--legal-basis", "§ 12 PostG", "--rationale", "Kept shipping.", "--as", "k.weber@bnetza.example"], database: db)
+                                       "--legal-basis", "§ 12 PostG", "--rationale", "Kept shipping."], database: db, token: weber)
             #expect(badFine.status != 0 && badFine.output.split(separator: "\n").count == 1 && badFine.output.contains("amount_minor"))
             #expect(try await TestDatabase.scalar(db, "SELECT count(*)::text FROM licensing_actions") == "0")
             let proposed = try barrier(["licensing", "propose", "--facilitator", supplier.id.uuidString, "--type", "warning",
-                                        "--legal-basis", "§ 12 PostG", "--rationale", "Parcels without tracking.", "--as", "k.weber@bnetza.example"],
-                                       database: db)
+                                        "--legal-basis", "§ 12 PostG", "--rationale", "Parcels without tracking."],
+                                       database: db, token: weber)
             #expect(proposed.status == 0)
             let id = proposed.output.trimmingCharacters(in: .whitespacesAndNewlines)
-            let own = try barrier(["licensing", "decide", id, "--as", "k.weber@bnetza.example"], database: db)
+            let own = try barrier(["licensing", "decide", id], database: db, token: weber)
             #expect(own.status != 0 && own.output.split(separator: "\n").count == 1 && own.output.contains("Four-eyes"))
+            // Without a token the command line is the operator, who is nobody's second pair of eyes.
+            let asOperator = try barrier(["licensing", "decide", id], database: db)
+            #expect(asOperator.status != 0 && asOperator.output.split(separator: "\n").count == 1 && asOperator.output.contains("BARRIER_TOKEN"))
+            let impersonation = try barrier(["licensing", "decide", id, "--as", "dr.schulz@bnetza.example"], database: db)
+            #expect(impersonation.status != 0, "--as no longer exists")
+            #expect(try await TestDatabase.scalar(db, "SELECT status FROM licensing_actions") == "proposed")
             let check = try barrier(["licensing", "due-process", id], database: db)
             #expect(check.status == 0 && check.output.contains("ready") && check.output.contains("ladder suggests: warning"))
-            let decided = try barrier(["licensing", "decide", id, "--as", "dr.schulz@bnetza.example"], database: db)
+            let decided = try barrier(["licensing", "decide", id], database: db, token: schulz)
             #expect(decided.status == 0 && decided.output.contains("decided warning Blitzversand Süd GmbH"))
-            let ladder = try barrier(["licensing", "ladder", supplier.id.uuidString], database: db)
+            let ladder = try barrier(["licensing", "ladder", supplier.id.uuidString], database: db, token: schulz)
             #expect(ladder.output.contains("suggested: conditions"))
             let register = try barrier(["licensing", "register", "--csv"], database: db)
             #expect(register.status == 0 && register.output.hasPrefix("id,decided_on,authority,supplier_name"))
@@ -127,6 +149,7 @@ struct CommandLineTests {
 
     @Test func reportsFromTheCommandLine() async throws {
         try await TestDatabase.withFresh { db in
+            _ = try await Fixtures.letterheadAgency(db)
             let supplier = try await FacilitatorStore(db).create(Fixtures.patch("Eilbote Mitte GmbH", sector: "courier", stages: [.shipping, .selling]),
                                                                 allowDuplicates: false, actor: Fixtures.system)
             _ = try await CooperationStore(db).change(supplier.id, to: .engaged, reason: "Meeting", expectedVersion: 0, actor: Fixtures.system)

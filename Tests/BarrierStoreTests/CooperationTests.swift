@@ -61,6 +61,7 @@ struct CooperationTests {
     @Test("measures: the catalogue per sector, a commitment past its due date shows as lapsed, verification records who and how")
     func measures() async throws {
         try await TestDatabase.withFresh { db in
+            _ = try await Fixtures.letterheadAgency(db)  // the commitments' agency
             let cooperation = CooperationStore(db)
             let supplier = try await FacilitatorStore(db).create(Fixtures.patch("Vakuumtechnik Nord GmbH", sector: "stealth_packaging"),
                                                                 allowDuplicates: false, actor: Fixtures.system)

@@ -7,7 +7,6 @@ import Testing
 @Suite("Licensing actions in the store")
 struct LicensingStoreTests {
     static let officer = Actor(userID: nil, agencyID: nil, label: "cli:officer")
-    static let director = Actor(userID: nil, agencyID: nil, label: "cli:director")
 
     struct Setting {
         let db: Database
@@ -15,6 +14,8 @@ struct LicensingStoreTests {
         let store: LicensingStore
         let agency: UUID
         let supplier: UUID
+        /// The second pair of eyes: a user, not the proposer.
+        let director: Actor
     }
 
     static func setting(_ body: @Sendable (Setting) async throws -> Void) async throws {
@@ -23,7 +24,9 @@ struct LicensingStoreTests {
             let letters = try await Fixtures.letterStore(db)
             let supplier = try await FacilitatorStore(db).create(Fixtures.patch("Paketblitz Logistik GmbH", sector: "parcel_delivery"),
                                                                 allowDuplicates: false, actor: Fixtures.system)
-            try await body(Setting(db: db, letters: letters, store: LicensingStore(db, letters: letters), agency: agency, supplier: supplier.id))
+            let director = try await Fixtures.user(db, agency: agency, email: "director@ilt.example")
+            try await body(Setting(db: db, letters: letters, store: LicensingStore(db, letters: letters), agency: agency, supplier: supplier.id,
+                                   director: director))
         }
     }
 
@@ -31,7 +34,7 @@ struct LicensingStoreTests {
         let draft = LicensingActionDraft(facilitatorID: s.supplier.uuidString.lowercased(), type: .warning, legalBasis: "§ 12 PostG",
                                          rationale: "Bulk consignments without tracking from a known vendor.")
         let proposed = try await s.store.propose(draft, agencyID: s.agency, actor: officer)
-        return try await s.store.decide(proposed.id, .init(), expectedVersion: proposed.version, actor: director)
+        return try await s.store.decide(proposed.id, .init(), expectedVersion: proposed.version, actor: s.director)
     }
 
     @Test("an appeal is accepted within the agency's calendar days from the decision letter and refused after; the refusal changes nothing")
@@ -51,13 +54,13 @@ struct LicensingStoreTests {
             #expect(try await s.store.get(decided.id).json.contains("\"status\" : \"decided\""))
             // Once the decision letter is dated, the period runs from the letter.
             let letter = try #require(try await TestDatabase.scalar(s.db, "SELECT id::text FROM letters WHERE licensing_action_id IS NOT NULL"))
-            let approved = try await s.letters.approve(UUID(uuidString: letter)!, expectedVersion: 1, actor: Self.director)
+            let approved = try await s.letters.approve(UUID(uuidString: letter)!, expectedVersion: 1, actor: s.director)
             #expect(approved.reference != nil)
             let appealed = try await s.store.appeal(decided.id, lodgedOn: today, grounds: "The facts are disputed.",
                                                     expectedVersion: decided.version, actor: Self.officer)
             #expect(appealed.json.contains("\"effect_suspended\" : true"))
             let overturned = try await s.store.decideAppeal(decided.id, outcome: .overturned, on: today, reason: "Facts not proven.",
-                                                            expectedVersion: appealed.version, actor: Self.director)
+                                                            expectedVersion: appealed.version, actor: s.director)
             #expect(overturned.json.contains("\"status\" : \"overturned\""))
             let ladder = try await s.store.ladder(facilitatorID: s.supplier)
             #expect(ladder.contains("\"suggested_type\":\"warning\""), "an overturned action does not count on the record")
@@ -102,7 +105,7 @@ struct LicensingStoreTests {
             let notice = try await s.store.issueNoticeOfIntent(proposed.id, responseDays: nil, language: nil, expectedVersion: proposed.version,
                                                                actor: Self.officer)
             _ = try await s.store.withdraw(proposed.id, reason: "The supplier stopped the bulk orders.", expectedVersion: notice.version,
-                                           actor: Self.director)
+                                           actor: s.director)
             let letter = UUID(uuidString: try #require(try await TestDatabase.scalar(s.db, "SELECT id::text FROM letters")))!
             await #expect(throws: StoreError.conflict("the licensing action of this letter was withdrawn; the letter is not sent")) {
                 try await s.letters.approve(letter, expectedVersion: 1, actor: Self.officer)
@@ -157,10 +160,11 @@ struct LicensingStoreTests {
             let draft = LicensingActionDraft(facilitatorID: s.supplier.uuidString.lowercased(), type: .warning, legalBasis: "§ 12 PostG",
                                              rationale: "Bulk consignments without tracking.")
             let proposed = try await s.store.propose(draft, agencyID: s.agency, actor: Self.officer)
+            let deciders = [s.director, try await Fixtures.user(s.db, agency: s.agency, email: "deputy@ilt.example")]
             let outcomes = await withTaskGroup(of: Bool.self) { group in
                 for n in 0..<2 {
                     group.addTask {
-                        let decider = Actor(userID: nil, agencyID: nil, label: "cli:director\(n)")
+                        let decider = deciders[n]
                         return (try? await s.store.decide(proposed.id, .init(), expectedVersion: proposed.version, actor: decider)) != nil
                     }
                 }

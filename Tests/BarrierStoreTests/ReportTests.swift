@@ -8,7 +8,6 @@ import Testing
 @Suite("Reports")
 struct ReportTests {
     static let officer = Actor(userID: nil, agencyID: nil, label: "cli:officer")
-    static let director = Actor(userID: nil, agencyID: nil, label: "cli:director")
 
     struct Registry {
         let db: Database
@@ -86,6 +85,7 @@ struct ReportTests {
             let warning = try await licensing.propose(LicensingActionDraft(
                 facilitatorID: ids["A"]!.uuidString.lowercased(), type: .warning, legalBasis: "§ 12 PostG", rationale: "Parcels without tracking."),
                 agencyID: agency, actor: officer)
+            let director = try await Fixtures.user(db, agency: agency, email: "director@ilt.example")
             let decided = try await licensing.decide(warning.id, .init(), expectedVersion: warning.version, actor: director)
             _ = try await licensing.appeal(warning.id, lodgedOn: today, grounds: "Disputed.", expectedVersion: decided.version, actor: officer)
             _ = try await licensing.propose(LicensingActionDraft(
@@ -141,12 +141,18 @@ struct ReportTests {
     func talliesAgreeWithRows() async throws {
         try await Self.registry { r in
             @Sendable func check(_ when: String) async throws {
+              // Each agency's view: the shared base rows plus its own.
+              for agency in try await TestDatabase.scalar(r.db, "SELECT string_agg(id::text, ',') FROM agencies")!.split(separator: ",") {
+                let seen = "agency_id IN ('00000000-0000-0000-0000-000000000000', '\(agency)')"
                 let now = """
                     SELECT f.sector, f.country::text, s.stage, coalesce(l.level, 'not_contacted'), count(*)
-                    FROM facilitators f LEFT JOIN cooperation_levels l ON l.facilitator_id = f.id
+                    FROM facilitators f LEFT JOIN cooperation_levels l ON l.facilitator_id = f.id AND l.agency_id = '\(agency)'
                     CROSS JOIN LATERAL unnest(f.stages || '{*}'::text[]) s (stage) WHERE f.status <> 'archived' GROUP BY 1, 2, 3, 4
                     """
-                let tally = "SELECT sector, country::text, stage, level, suppliers FROM cooperation_tally WHERE suppliers <> 0"
+                let tally = """
+                    SELECT sector, country::text, stage, level, sum(suppliers) FROM cooperation_tally WHERE \(seen)
+                    GROUP BY 1, 2, 3, 4 HAVING sum(suppliers) <> 0
+                    """
                 let diff1 = try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM ((\(now)) EXCEPT (\(tally))) d")
                 #expect(diff1 == "0", "now minus tally, \(when)")
                 let diff2 = try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM ((\(tally)) EXCEPT (\(now))) d")
@@ -155,15 +161,21 @@ struct ReportTests {
                     SELECT h.month, f.sector, f.country::text, s.stage, h.level, sum(h.n)
                     FROM (SELECT id AS facilitator_id, date_trunc('month', created_at)::date AS month, 'not_contacted'::text AS level, 1 AS n FROM facilitators
                           UNION ALL SELECT facilitator_id, date_trunc('month', changed_at)::date, from_level, -1 FROM cooperation_changes
-                          UNION ALL SELECT facilitator_id, date_trunc('month', changed_at)::date, to_level, 1 FROM cooperation_changes) h
+                                    WHERE agency_id = '\(agency)'
+                          UNION ALL SELECT facilitator_id, date_trunc('month', changed_at)::date, to_level, 1 FROM cooperation_changes
+                                    WHERE agency_id = '\(agency)') h
                     JOIN facilitators f ON f.id = h.facilitator_id CROSS JOIN LATERAL unnest(f.stages || '{*}'::text[]) s (stage)
                     GROUP BY 1, 2, 3, 4, 5 HAVING sum(h.n) <> 0
                     """
-                let months = "SELECT month, sector, country::text, stage, level, delta FROM cooperation_month_tally WHERE delta <> 0"
+                let months = """
+                    SELECT month, sector, country::text, stage, level, sum(delta) FROM cooperation_month_tally WHERE \(seen)
+                    GROUP BY 1, 2, 3, 4, 5 HAVING sum(delta) <> 0
+                    """
                 let diff3 = try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM ((\(history)) EXCEPT (\(months))) d")
                 #expect(diff3 == "0", "history minus months")
                 let diff4 = try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM ((\(months)) EXCEPT (\(history))) d")
                 #expect(diff4 == "0", "months minus history")
+              }
                 #expect(try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM cooperation_changes") == "4", "\(when)")
 
                 // Signals: each current version once per (sector or '*', country or '*') of the suppliers it concerns.

@@ -10,6 +10,7 @@ struct SignalTests {
     @Test("a signal names its suppliers and indicator; a correction is a new version; evidence is kept with its SHA-256")
     func signals() async throws {
         try await TestDatabase.withFresh { db in
+            _ = try await Fixtures.letterheadAgency(db)  // the signals' agency
             let store = SignalStore(db)
             let a = try await FacilitatorStore(db).create(Fixtures.patch("Paketpost Süd GmbH"), allowDuplicates: false, actor: Fixtures.system)
             let b = try await FacilitatorStore(db).create(Fixtures.patch("Vakuumbeutel Direkt GmbH", sector: "stealth_packaging"),

@@ -49,7 +49,17 @@ public enum TestDatabase {
         for name in stale { try await exec(admin, "DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)") }
         try await exec(admin, "CREATE DATABASE barrier_template")
         let template = try Database(url: admin.url.with(database: "barrier_template"), maximumConnections: 2, logger: logger)
-        try await template.withRunning { db in _ = try await Migrator().migrate(db) }
+        try await template.withRunning { db in
+            _ = try await Migrator().migrate(db)
+            try await AppRole.ensureEmbeddedLogin(db)
+        }
+    }
+
+    /// Runs `body` with a pool on the same database as the server's role, which
+    /// row-level security binds (the test's own `db` is a superuser's, which it does not).
+    public static func withAppRole<T: Sendable>(_ db: Database, connections: Int = 6,
+                                                _ body: @Sendable (Database) async throws -> T) async throws -> T {
+        try await Database(url: db.url.with(user: AppRole.embeddedLogin), maximumConnections: connections, logger: logger).withRunning(body)
     }
 
     /// Runs `body` with a database of its own, dropped afterwards.
@@ -85,17 +95,20 @@ public enum TestDatabase {
 public enum Fixtures {
     public static let system = Actor(userID: nil, agencyID: nil, label: "test:system")
 
-    /// An agency with one user of each role; returns their tokens by role.
-    public static func agencyWithUsers(_ db: Database) async throws -> [Role: String] {
+    /// An agency with one user of each role (`<role>@<domain>`); returns their tokens by role.
+    /// The first agency a test creates is the one its fixtures' casework belongs to.
+    public static func agencyWithUsers(_ db: Database, name: String = "Test Inspectorate", country: String = "NL",
+                                       domain: String = "inspectorate.example") async throws -> [Role: String] {
         let access = AccessStore(db)
-        let agency = try await access.createAgency(name: "Test Inspectorate", country: "NL", actor: system)
+        let agency = try await access.createAgency(name: name, country: country, actor: system)
         var tokens: [Role: String] = [:]
         for role in Role.allCases {
-            let email = "\(role.rawValue)@inspectorate.example"
+            let email = "\(role.rawValue)@\(domain)"
             _ = try await access.createUser(agency: agency.uuidString, email: email, fullName: "\(role.rawValue.capitalized) User",
                                             role: role.rawValue, password: "correct horse battery", actor: system)
             tokens[role] = try await access.createToken(email: email, name: "tests", expiresAt: nil, actor: system)
         }
+        if db.defaultAgency == nil { db.actFor(defaultAgency: agency) }
         return tokens
     }
 
@@ -135,6 +148,16 @@ extension Fixtures {
         return store
     }
 
+    /// A signed-in user of `agency` as the stores see them (the four-eyes rule counts only users).
+    public static func user(_ db: Database, agency: UUID, email: String, role: Role = .officer) async throws -> Actor {
+        _ = try await AccessStore(db).createUser(agency: agency.uuidString, email: email, fullName: email, role: role.rawValue,
+                                                 password: "correct horse battery", actor: system)
+        guard let id = try await TestDatabase.scalar(db, "SELECT id::text FROM users WHERE email = '\(email)'") else {
+            throw StoreError.notFound(entity: "user", id: email)
+        }
+        return Actor(userID: id, agencyID: agency.uuidString.lowercased(), label: email)
+    }
+
     /// An agency with a letterhead; returns its id.
     public static func letterheadAgency(_ db: Database, name: String = "Inspectorate of Licensed Services") async throws -> UUID {
         let id = try await AccessStore(db).createAgency(name: name, country: "NL", actor: system)
@@ -143,6 +166,8 @@ extension Fixtures {
                 phone = '+31 70 456 00 00', signatory_name = 'mr. drs. H. J. Bakker', signatory_title = 'Director of Supervision'
             WHERE id = '\(id.uuidString.lowercased())'
             """)
+        // The fixtures' casework (written as `system`, who has no agency) is this agency's.
+        if db.defaultAgency == nil { db.actFor(defaultAgency: id) }
         return id
     }
 }
