@@ -15,7 +15,7 @@ public enum AgencyScope {
 
     /// Runs `body` as `agency`.
     public static func with<T>(_ agency: UUID?, isolation: isolated (any _Concurrency.Actor)? = #isolation,
-                               _ body: () async throws -> T) async rethrows -> T {
+                               _ body: () async throws -> T) async throws -> T {
         try await $current.withValue(agency, operation: body, isolation: isolation)
     }
 }
