@@ -18,7 +18,44 @@ struct SignalController {
         routes.post("signals/{id}/corrections", use: correct)
         routes.post("signals/{id}/attachments", use: attach)
         routes.get("signals/{id}/attachments/{attachment}", use: attachment)
+        routes.get("signals/{id}/shares", use: shares)
+        routes.post("signals/{id}/shares", use: share)
+        routes.post("signals/{id}/shares/{share}/revoke", use: revokeShare)
         return routes
+    }
+
+    // MARK: Sharing with another agency
+
+    @Sendable func shares(_ request: Request, context: BarrierRequestContext) async throws -> Response {
+        _ = try context.require(.everyone)
+        _ = try request.queryParameters(allowed: [])
+        return .json("{\"items\":[" + (try await signals.shares(try context.uuidParameter())).joined(separator: ",") + "]}")
+    }
+
+    /// `{agency, legal_basis, handling_note?}`: `agency` is the receiving agency's id or name.
+    @Sendable func share(_ request: Request, context: BarrierRequestContext) async throws -> Response {
+        let actor = try context.require(.writers).actor(requestID: context.requestID)
+        let id = try context.uuidParameter()
+        var reader = FieldReader(try await JSONValue.object(from: request, limit: config.maxJSONBytes))
+        reader.rejectUnknown(allowed: ["agency", "legal_basis", "handling_note"])
+        let agency = reader.string("agency"), legalBasis = reader.string("legal_basis"), note = reader.string("handling_note")
+        reader.required("agency", agency, "is required: the id or name of the agency to share with")
+        reader.required("legal_basis", legalBasis, "is required: name the provision that allows sharing this signal")
+        if !reader.errors.isEmpty { throw Problem.invalid(reader.errors.errors) }
+        let json = try await signals.share(id, with: agency!, legalBasis: legalBasis!, handlingNote: note ?? "", actor: actor)
+        return .json(json, status: .created)
+    }
+
+    /// `{reason}`.
+    @Sendable func revokeShare(_ request: Request, context: BarrierRequestContext) async throws -> Response {
+        let actor = try context.require(.writers).actor(requestID: context.requestID)
+        let id = try context.uuidParameter(), share = try context.uuidParameter("share")
+        var reader = FieldReader(try await JSONValue.object(from: request, limit: config.maxJSONBytes))
+        reader.rejectUnknown(allowed: ["reason"])
+        let reason = reader.string("reason")
+        reader.required("reason", reason, "is required: say why the share ends")
+        if !reader.errors.isEmpty { throw Problem.invalid(reader.errors.errors) }
+        return .json(try await signals.revokeShare(id, share: share, reason: reason!, actor: actor))
     }
 
     @Sendable func indicators(_ request: Request, context: BarrierRequestContext) async throws -> Response {

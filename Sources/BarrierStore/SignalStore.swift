@@ -21,8 +21,17 @@ public struct SignalStore: Sendable {
         return "[]"
     }
 
+    /// A signal as the API shows it: its document, the agency that owns it, and
+    /// whether the caller only reads it (another agency shared it with them).
+    static let apiDocument = """
+        SELECT (d.document::jsonb || jsonb_build_object('agency', jsonb_build_object('id', g.id, 'name', g.name),
+                                                        'read_only', s.agency_id IS DISTINCT FROM current_agency()))::text, d.version
+        FROM signal_documents d JOIN signals s ON s.id = d.id JOIN agencies g ON g.id = s.agency_id
+        """
+
     public func get(_ id: UUID) async throws -> (json: String, version: Int) {
-        let rows = try await db.query("SELECT document::text, version FROM signal_documents WHERE id = \(id)")
+        let rows = try await db.query(PostgresQuery(unsafeSQL: Self.apiDocument + " WHERE d.id = $1",
+                                                    binds: { var b = PostgresBindings(); b.append(id); return b }()))
         for try await row in rows.decode((String, Int).self) { return row }
         throw StoreError.notFound(entity: "signal", id: id.uuidString.lowercased())
     }
@@ -30,7 +39,7 @@ public struct SignalStore: Sendable {
     /// Signals, newest observation first, by supplier, type or stage.
     public func list(facilitatorID: UUID? = nil, type: SignalType? = nil, stage: Stage? = nil, limit: Int = 100) async throws -> [String] {
         var binds = SQLBinds()
-        var sql = "SELECT d.document::text FROM signal_documents d WHERE true"
+        var sql = Self.apiDocument + " WHERE true"
         if let facilitatorID {
             sql += " AND d.id IN (SELECT signal_id FROM signal_facilitators WHERE facilitator_id = \(binds.add(facilitatorID)))"
         }
@@ -38,10 +47,111 @@ public struct SignalStore: Sendable {
         if let stage { sql += " AND d.document->>'stage' = \(binds.add(stage.rawValue))" }
         sql += " ORDER BY d.document->>'observed_on' DESC, d.id LIMIT \(binds.add(limit))"
         var items: [String] = []
-        for try await json in try await db.query(PostgresQuery(unsafeSQL: sql, binds: binds.binds)).decode(String.self) {
+        for try await (json, _) in try await db.query(PostgresQuery(unsafeSQL: sql, binds: binds.binds)).decode((String, Int).self) {
             items.append(json)
         }
         return items
+    }
+
+    // MARK: Sharing
+
+    static let shareDocument = """
+        SELECT json_build_object('id', h.id, 'signal_id', h.signal_id, 'agency', json_build_object('id', a.id, 'name', a.name),
+                   'shared_with', json_build_object('id', w.id, 'name', w.name), 'legal_basis', h.legal_basis,
+                   'handling_note', h.handling_note, 'shared_at', h.shared_at, 'shared_by', h.shared_by_label,
+                   'revoked_at', h.revoked_at, 'revoked_by', h.revoked_by_label, 'revocation_reason', h.revocation_reason,
+                   'version', h.version)::text
+        FROM signal_shares h JOIN agencies a ON a.id = h.agency_id JOIN agencies w ON w.id = h.shared_with
+        """
+
+    /// Shares the agency's own signal with another agency, which may then read it
+    /// and rely on it as evidence, never change it. Audited; revocable.
+    public func share(_ id: UUID, with agency: String, legalBasis: String, handlingNote: String, actor: Actor) async throws -> String {
+        try await db.transaction { conn in
+            try await ownSignal(id, on: conn)
+            var errors = FieldErrors()
+            errors.text("legal_basis", legalBasis, max: 500, missing: "is required: name the provision that allows sharing this signal")
+            if handlingNote.count > 5000 { errors.add("handling_note", "must be at most 5000 characters") }
+            var receiver: UUID?
+            for try await (found, isOwn) in try await conn.query(
+                "SELECT id, id = current_agency() FROM agencies WHERE id = \(UUID(uuidString: agency)) OR lower(name) = lower(\(agency))",
+                logger: db.logger).decode((UUID, Bool?).self) {
+                if isOwn == true { errors.add("agency", "is your own agency; a signal is shared with another") } else { receiver = found }
+            }
+            if receiver == nil && errors.isEmpty { errors.add("agency", "no agency '\(agency)' (give its id or name)") }
+            if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
+            var open = false
+            for try await _ in try await conn.query(
+                "SELECT 1 FROM signal_shares WHERE signal_id = \(id) AND shared_with = \(receiver!) AND revoked_at IS NULL", logger: db.logger)
+                .decode(Int.self) { open = true }
+            if open { throw StoreError.conflict("this signal is already shared with that agency; revoke the share to change it") }
+            var shareID: UUID?
+            for try await created in try await conn.query(
+                """
+                INSERT INTO signal_shares (signal_id, shared_with, legal_basis, handling_note, shared_by, shared_by_label)
+                VALUES (\(id), \(receiver!), \(legalBasis.trimmingWhitespace), \(handlingNote), \(actor.userID.flatMap(UUID.init(uuidString:))), \(actor.label))
+                RETURNING id
+                """, logger: db.logger).decode(UUID.self) { shareID = created }
+            let json = try await shareDocument(shareID!, on: conn)
+            try await AuditLog.append(on: conn, actor: actor, action: "signal.share", entityType: "signal", entityID: id.uuidString.lowercased(),
+                                      before: nil, after: json, logger: db.logger)
+            return json
+        }
+    }
+
+    /// Ends a share: the receiving agency no longer sees the signal.
+    public func revokeShare(_ id: UUID, share: UUID, reason: String, actor: Actor) async throws -> String {
+        try await db.transaction { conn in
+            try await ownSignal(id, on: conn)
+            var revoked: Bool?
+            for try await r in try await conn.query(
+                "SELECT revoked_at IS NOT NULL FROM signal_shares WHERE id = \(share) AND signal_id = \(id) FOR UPDATE", logger: db.logger)
+                .decode(Bool.self) { revoked = r }
+            guard let revoked else { throw StoreError.notFound(entity: "signal share", id: share.uuidString.lowercased()) }
+            if revoked { throw StoreError.conflict("this share was already revoked") }
+            var errors = FieldErrors()
+            errors.text("reason", reason, max: 5000, missing: "is required: say why the share ends")
+            if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
+            let before = try await shareDocument(share, on: conn)
+            try await conn.query(
+                """
+                UPDATE signal_shares SET revoked_at = now(), revoked_by_label = \(actor.label), revocation_reason = \(reason.trimmingWhitespace),
+                    version = version + 1 WHERE id = \(share)
+                """, logger: db.logger)
+            let after = try await shareDocument(share, on: conn)
+            try await AuditLog.append(on: conn, actor: actor, action: "signal.revoke_share", entityType: "signal",
+                                      entityID: id.uuidString.lowercased(), before: before, after: after, logger: db.logger)
+            return after
+        }
+    }
+
+    /// The signal's shares: every one for its owner, and the receiver's own for a receiver.
+    public func shares(_ id: UUID) async throws -> [String] {
+        _ = try await get(id)
+        var items: [String] = []
+        for try await json in try await db.query(PostgresQuery(unsafeSQL: Self.shareDocument + " WHERE h.signal_id = $1 ORDER BY h.shared_at, h.id",
+                                                               binds: { var b = PostgresBindings(); b.append(id); return b }())).decode(String.self) {
+            items.append(json)
+        }
+        return items
+    }
+
+    func shareDocument(_ share: UUID, on conn: PostgresConnection) async throws -> String {
+        for try await json in try await conn.query(PostgresQuery(unsafeSQL: Self.shareDocument + " WHERE h.id = $1",
+                                                                 binds: { var b = PostgresBindings(); b.append(share); return b }()),
+                                                   logger: db.logger).decode(String.self) { return json }
+        throw StoreError.notFound(entity: "signal share", id: share.uuidString.lowercased())
+    }
+
+    /// Locks the task's agency's own signal: 404 when it does not exist or is not
+    /// visible, 403 when it was only shared with this agency.
+    func ownSignal(_ id: UUID, on conn: PostgresConnection) async throws {
+        var own: Bool?
+        for try await isOwn in try await conn.query(
+            "SELECT agency_id = current_agency() FROM signals WHERE id = \(id)", logger: db.logger).decode(Bool?.self) { own = isOwn ?? false }
+        guard let own else { throw StoreError.notFound(entity: "signal", id: id.uuidString.lowercased()) }
+        if !own { throw StoreError.forbidden("This signal was shared with your agency to read; only the agency that recorded it changes or shares it.") }
+        for try await _ in try await conn.query("SELECT id FROM signals WHERE id = \(id) FOR UPDATE", logger: db.logger).decode(UUID.self) {}
     }
 
     public func create(_ draft: SignalDraft, actor: Actor) async throws -> (json: String, version: Int) {
@@ -60,10 +170,10 @@ public struct SignalStore: Sendable {
     /// A correction: the whole signal restated as a new version, with the reason.
     public func correct(_ id: UUID, _ draft: SignalDraft, reason: String, expectedVersion: Int, actor: Actor) async throws -> (json: String, version: Int) {
         try await db.transaction { conn in
+            try await ownSignal(id, on: conn)
             var current: Int?
             for try await v in try await conn.query(
-                "SELECT max(version) FROM signal_versions WHERE signal_id = (SELECT id FROM signals WHERE id = \(id) FOR UPDATE)",
-                logger: db.logger).decode(Int?.self) { current = v }
+                "SELECT max(version) FROM signal_versions WHERE signal_id = \(id)", logger: db.logger).decode(Int?.self) { current = v }
             guard let version = current else { throw StoreError.notFound(entity: "signal", id: id.uuidString.lowercased()) }
             guard version == expectedVersion else { throw StoreError.versionConflict(current: version) }
             if reason.allSatisfy(\.isWhitespace) || reason.count > 5000 {
@@ -116,7 +226,7 @@ public struct SignalStore: Sendable {
         let problems = file.problems()
         if !problems.isEmpty { throw StoreError.invalid(problems.map { FieldError(field: "attachment", message: $0.message) }) }
         return try await db.transaction { conn in
-            _ = try await document(id, on: conn)
+            try await ownSignal(id, on: conn)
             let rows = try await conn.query(
                 """
                 INSERT INTO signal_attachments (signal_id, name, content_type, bytes, sha256, recorded_by)

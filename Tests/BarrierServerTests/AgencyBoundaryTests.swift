@@ -18,6 +18,8 @@ struct FirstAgencyCasework {
     var contact: String
     var signal: String
     var attachment: String
+    /// The signal's share with a third agency (customs).
+    var share: String
     var action: String
     var plan: String
     /// Ids and texts that only the first agency's casework contains.
@@ -75,6 +77,11 @@ struct FirstAgencyCasework {
             {"name": "depot-log.pdf", "content_type": "application/pdf", "content_base64": "\(Data("%PDF-1.4 log".utf8).base64EncodedString())"}
             """)
         let attachment = try #require((attached.object["attachments"] as? [[String: Any]])?.first?["id"] as? String)
+        _ = try await Fixtures.agencyWithUsers(app.db, name: "Customs Office", country: "NL", domain: "customs.example")
+        let shared = try await app.request(.post, "/api/v1/signals/\(signalID)/shares", json: """
+            {"agency": "Customs Office", "legal_basis": "Art. 8 of the Customs Cooperation Agreement", "handling_note": "Grenzenlos: for customs risk profiling only."}
+            """)
+        let share = try #require(shared.object["id"] as? String)
         let action = try await app.request(.post, "/api/v1/licensing-actions", json: """
             {"facilitator_id": "\(supplier)", "type": "conditions", "legal_basis": "Article 12(3) of the Postal Services Licensing Act",
              "rationale": "Grenzenlos kept accepting untracked bulk parcels.", "conditions": "Track every parcel.",
@@ -91,8 +98,9 @@ struct FirstAgencyCasework {
         let ids = FirstAgencyCasework(
             supplier: supplier, letter: letter, reference: reference, campaign: campaignID,
             commitment: try #require(committed.object["id"] as? String), contact: try #require(contact.object["id"] as? String),
-            signal: signalID, attachment: attachment, action: actionID, plan: planID, secrets: [])
-        var secrets = [letter, reference, campaignID, ids.commitment, ids.contact, signalID, attachment, actionID, planID,
+            signal: signalID, attachment: attachment, share: share, action: actionID, plan: planID, secrets: [])
+        var secrets = [letter, reference, campaignID, ids.commitment, ids.contact, signalID, attachment, share, actionID, planID,
+                       "customs risk profiling",
                        "Grenzkampagne", "Grenzenlos security team", "Grenzenlos parcels", "Grenzplan", "Walked through the depot"]
         secrets = secrets.filter { !$0.isEmpty }
         var copy = ids
@@ -109,6 +117,7 @@ struct FirstAgencyCasework {
             id = value
         }
         return template.replacingOccurrences(of: "{id}", with: id).replacingOccurrences(of: "{attachment}", with: attachment)
+            .replacingOccurrences(of: "{share}", with: share)
             .replacingOccurrences(of: "{key}", with: "inform_call_to_action.delivery.en").replacingOccurrences(of: "{report}", with: "cooperation")
             .replacingOccurrences(of: "{table}", with: "levels").replacingOccurrences(of: "{position}", with: "0")
     }
@@ -137,6 +146,8 @@ func validBody(_ method: HTTPRequest.Method, _ template: String, _ ids: FirstAge
     case (.post, "/api/v1/signals/{id}/attachments"):
         return "{\"name\": \"x.pdf\", \"content_type\": \"application/pdf\", \"content_base64\": \"JVBERi0xLjQ=\"}"
     case (.post, "/api/v1/licensing-actions/{id}/signals"): return "{\"signal_ids\": [\"\(ids.signal)\"]}"
+    case (.post, "/api/v1/signals/{id}/shares"): return "{\"agency\": \"Second Authority\", \"legal_basis\": \"None at all\"}"
+    case (.post, "/api/v1/signals/{id}/shares/{share}/revoke"): return "{\"reason\": \"Taken back by another agency.\"}"
     case (.post, "/api/v1/licensing-actions/{id}/withdraw"), (.post, "/api/v1/licensing-actions/{id}/lift"):
         return "{\"reason\": \"Settled.\"}"
     case (.post, "/api/v1/licensing-actions/{id}/appeal"): return "{\"lodged_on\": \"\(today)\", \"grounds\": \"Disputed.\"}"
@@ -153,7 +164,7 @@ func caseworkDigest(_ db: Database) async throws -> String {
     let tables = ["facilitators", "letters", "letter_events", "letter_emails", "campaigns", "jobs", "cooperation_levels", "cooperation_changes",
                   "supplier_contacts", "measure_commitments", "signals", "signal_versions", "signal_facilitators", "signal_attachments",
                   "licensing_actions", "licensing_action_signals", "licensing_appeals", "licensing_action_events", "action_plans",
-                  "action_plan_objectives", "action_plan_measures", "action_plan_indicators", "audit_events"]
+                  "action_plan_objectives", "action_plan_measures", "action_plan_indicators", "signal_shares", "audit_events"]
     var parts: [String] = []
     for table in tables {
         parts.append(table + ":" + (try await TestDatabase.scalar(
