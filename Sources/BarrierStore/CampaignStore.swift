@@ -222,7 +222,8 @@ public struct CampaignStore: Sendable {
             let templates = try await conn.query(
                 """
                 SELECT DISTINCT ON (sector_group, language) sector_group || '.' || language, id::text FROM letter_templates
-                WHERE kind = \(saved.kind.rawValue) ORDER BY sector_group, language, version DESC
+                WHERE kind = \(saved.kind.rawValue) AND (agency_id IS NULL OR agency_id = current_agency())
+                ORDER BY sector_group, language, agency_id IS NULL, version DESC
                 """, logger: db.logger)
             var ids: [String: String] = [:]
             for try await (key, template) in templates.decode((String, String).self) { ids[key] = template }

@@ -23,7 +23,8 @@ extension LetterStore {
         return added
     }
 
-    /// Adds `body` as the newest version of `key`; an equal body already stored is returned as it is.
+    /// Adds `body` as the newest version of `key` for the task's agency (its letters
+    /// alone use it); an equal body already stored is returned as it is.
     public func addTemplateVersion(_ key: TemplateKey, body: String, actor: Actor) async throws -> (json: String, created: Bool) {
         if let problem = LetterTemplate.problem(in: body) {
             throw StoreError.invalid([FieldError(field: "body", message: "line \(problem.line): \(problem.reason)")])
@@ -32,23 +33,29 @@ extension LetterStore {
         return (try await templateVersion(result.id), result.created)
     }
 
+    /// `source` "file" stores a shipped version (no agency: every agency's default);
+    /// "api" one of the task's agency.
     func storeVersion(_ key: TemplateKey, body: String, source: String, actor: Actor) async throws -> (id: UUID, created: Bool) {
         let hash = LetterTemplate.sha256(body)
         let group = key.group?.rawValue ?? ""
+        let shipped = source == "file"
         return try await db.transaction { conn in
             try await conn.query("SELECT pg_advisory_xact_lock(hashtext('barrier.letter_templates'))", logger: db.logger)
             let existing = try await conn.query(
                 """
                 SELECT id FROM letter_templates
                 WHERE kind = \(key.kind.rawValue) AND sector_group = \(group) AND language = \(key.language.rawValue) AND sha256 = \(hash)
+                  AND agency_id IS NOT DISTINCT FROM (CASE WHEN \(shipped) THEN NULL ELSE current_agency() END)
                 """, logger: db.logger)
             for try await id in existing.decode(UUID.self) { return (id, false) }
             let userID = actor.userID.flatMap(UUID.init(uuidString:))
             let rows = try await conn.query(
                 """
-                INSERT INTO letter_templates (kind, sector_group, language, version, body, sha256, source, created_by)
-                SELECT \(key.kind.rawValue), \(group), \(key.language.rawValue), coalesce(max(version), 0) + 1, \(body), \(hash), \(source), \(userID)
+                INSERT INTO letter_templates (kind, sector_group, language, version, body, sha256, source, created_by, agency_id)
+                SELECT \(key.kind.rawValue), \(group), \(key.language.rawValue), coalesce(max(version), 0) + 1, \(body), \(hash), \(source), \(userID),
+                       CASE WHEN \(shipped) THEN NULL ELSE current_agency() END
                 FROM letter_templates WHERE kind = \(key.kind.rawValue) AND sector_group = \(group) AND language = \(key.language.rawValue)
+                  AND (agency_id IS NULL OR (NOT \(shipped) AND agency_id = current_agency()))
                 RETURNING id, version
                 """, logger: db.logger)
             for try await (id, version) in rows.decode((UUID, Int).self) {
@@ -66,8 +73,11 @@ extension LetterStore {
     static let templateColumns = """
         json_build_object('id', id, 'kind', kind, 'sector_group', nullif(sector_group, ''), 'language', language,
                           'version', version, 'sha256', encode(sha256, 'hex'), 'source', source, 'created_at', created_at,
-                          'created_by', created_by, 'body', body)
+                          'created_by', created_by, 'agency_id', agency_id, 'body', body)
         """
+
+    /// The templates an agency's letters may use: the shipped ones and its own.
+    static let usableTemplates = "(agency_id IS NULL OR agency_id = current_agency())"
 
     public func templateVersion(_ id: UUID) async throws -> String {
         let rows = try await db.query(
@@ -83,12 +93,15 @@ extension LetterStore {
         var sql: String
         if let key {
             binds.append(key.kind.rawValue); binds.append(key.group?.rawValue ?? ""); binds.append(key.language.rawValue)
-            sql = "SELECT \(Self.templateColumns)::text FROM letter_templates WHERE kind = $1 AND sector_group = $2 AND language = $3 ORDER BY version DESC"
+            sql = """
+                SELECT \(Self.templateColumns)::text FROM letter_templates
+                WHERE kind = $1 AND sector_group = $2 AND language = $3 AND \(Self.usableTemplates) ORDER BY version DESC, agency_id
+                """
         } else {
             sql = """
                 SELECT \(Self.templateColumns)::text FROM (
-                    SELECT DISTINCT ON (kind, sector_group, language) * FROM letter_templates
-                    ORDER BY kind, sector_group, language, version DESC) t
+                    SELECT DISTINCT ON (kind, sector_group, language) * FROM letter_templates WHERE \(Self.usableTemplates)
+                    ORDER BY kind, sector_group, language, agency_id IS NULL, version DESC) t
                 ORDER BY kind, sector_group, language
                 """
         }
@@ -105,7 +118,8 @@ extension LetterStore {
             """
             SELECT id, body FROM letter_templates
             WHERE kind = \(key.kind.rawValue) AND sector_group = \(key.group?.rawValue ?? "") AND language = \(key.language.rawValue)
-            ORDER BY version DESC LIMIT 1
+              AND (agency_id IS NULL OR agency_id = current_agency())
+            ORDER BY agency_id IS NULL, version DESC LIMIT 1
             """, logger: db.logger)
         for try await (id, body) in rows.decode((UUID, String).self) { return (id, body) }
         return nil

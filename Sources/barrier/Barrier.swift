@@ -81,7 +81,13 @@ func withDatabase<T: Sendable>(maximumConnections: Int = 4, migrate: Bool = fals
         let token = ProcessInfo.processInfo.environment["BARRIER_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         if migrate || (token != nil && resolved.embedded) {
             try await Database(url: resolved.owner, maximumConnections: 1, logger: logger).withRunning { owner in
-                if migrate { try await Migrator().migrate(owner) }
+                if migrate {
+                    try await Migrator().migrate(owner)
+                    // The shipped templates are every agency's: stored by the owner.
+                    let letters = try LetterStore.shipped(owner, pdfWorkers: 1)
+                    try await letters.syncShippedTemplates()
+                    await letters.pdfs.shutdown()
+                }
                 if resolved.embedded { try await AppRole.ensureEmbeddedLogin(owner) }
             }
         }

@@ -33,7 +33,6 @@ func parseID(_ text: String, _ what: String = "letter") throws -> UUID {
 func withLetters<T: Sendable>(_ body: @Sendable (Database, LetterStore) async throws -> T) async throws -> T {
     try await withMigratedDatabase { db in
         let letters = try LetterStore.shipped(db, pdfWorkers: ProcessInfo.processInfo.activeProcessorCount)
-        try await letters.syncShippedTemplates()
         let value = try await body(db, letters)
         await letters.pdfs.shutdown()
         return value

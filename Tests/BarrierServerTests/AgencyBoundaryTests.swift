@@ -230,3 +230,48 @@ struct AgencyBoundaryTests {
         }
     }
 }
+
+@Suite("Letter templates per agency")
+struct AgencyTemplateTests {
+    @Test("an agency's own template version changes its next letter, not another agency's, and is not shown to it")
+    func ownVersionsStayWithTheAgency() async throws {
+        try await TestApp.run { app in
+            // setup: two agencies with a letterhead, one supplier
+            let second = try await Fixtures.agencyWithUsers(app.db, name: "Second Authority", country: "BE", domain: "second.example")
+            let letterhead = """
+                {"street": "Koningskade 4", "postal_code": "2596 AA", "city": "Den Haag", "email": "barrier@authority.example",
+                 "signatory_name": "H. J. Bakker", "signatory_title": "Director"}
+                """
+            for token in [app.tokens[.admin]!, second[.admin]!] {
+                let tag = try await app.request(.get, "/api/v1/agency", token: token).headers[.eTag] ?? ""
+                #expect(try await app.request(.patch, "/api/v1/agency", token: token, json: letterhead, headers: [.ifMatch: tag]).status == .ok)
+            }
+            let supplier = try await app.createAddressedSupplier("Grenzpaket Kurier GmbH", sector: "courier", country: "DE")
+            let key = "inform_call_to_action.delivery.en"
+            let shipped = try #require((try await app.request(.get, "/api/v1/letter-templates/\(key)", as: .admin).object["items"] as? [[String: Any]])?.first)
+            let body = try #require(shipped["body"] as? String)
+
+            // act: the first agency's administrator adds a version
+            let added = try await app.request(.post, "/api/v1/letter-templates/\(key)", as: .admin, json: """
+                {"body": \(String(data: try JSONSerialization.data(withJSONObject: [body + "\n\nOur reference desk: Grenzmarke Alpha."]), encoding: .utf8)!.dropFirst().dropLast())}
+                """)
+            #expect(added.status == .created, "\(added.text)")
+            #expect(added.object["version"] as? Int == (shipped["version"] as? Int ?? 0) + 1)
+
+            // check: the first agency's next letter uses it; the second agency's does not, nor sees it
+            func letterText(_ token: String) async throws -> String {
+                let created = try await app.request(.post, "/api/v1/letters", token: token, json: """
+                    {"facilitator_id": "\(supplier)", "kind": "inform_call_to_action", "language": "en"}
+                    """)
+                let id = try #require(created.object["id"] as? String)
+                return try await app.request(.get, "/api/v1/letters/\(id).txt", token: token).text
+            }
+            #expect(try await letterText(app.tokens[.officer]!).contains("Grenzmarke Alpha"))
+            #expect(!(try await letterText(second[.officer]!)).contains("Grenzmarke Alpha"))
+            let versions = try await app.request(.get, "/api/v1/letter-templates/\(key)", token: second[.admin])
+            #expect(versions.status == .ok && !versions.text.contains("Grenzmarke Alpha"))
+            #expect(!(try await app.request(.get, "/api/v1/letter-templates", token: second[.auditor]).text.contains("Grenzmarke Alpha")))
+            #expect(try await app.request(.get, "/api/v1/letter-templates", as: .auditor).text.contains("Grenzmarke Alpha"))
+        }
+    }
+}

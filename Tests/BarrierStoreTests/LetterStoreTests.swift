@@ -218,6 +218,7 @@ struct LetterStoreTests {
     @Test("template versions: an admin adds one, equal bodies are one version, a body that does not compile is refused with its line")
     func templateVersions() async throws {
         try await TestDatabase.withFresh { db in
+            _ = try await Fixtures.letterheadAgency(db)  // whose version it is
             let letters = try await Fixtures.letterStore(db)
             let key = TemplateKey(kind: .reminder, group: nil, language: .en)
             let shipped = try await letters.templates(key: key)
