@@ -310,6 +310,8 @@ public struct AccessStore: Sendable {
     public func startSession(_ identity: Identity, hours: Int = 12) async throws -> (token: String, csrf: String) {
         let token = Self.randomSecret(bytes: 32), csrf = Self.randomSecret(bytes: 32)
         let hash = Data(SHA256.hash(data: Data(token.utf8)))
+        // The session is the user's agency's (its expired ones are cleared on the way).
+        try await AgencyScope.with(identity.agencyID) {
         try await db.transaction { conn in
             try await conn.query("DELETE FROM web_sessions WHERE expires_at < now()", logger: db.logger)
             try await conn.query(
@@ -320,17 +322,14 @@ public struct AccessStore: Sendable {
             try await AuditLog.append(on: conn, actor: identity.actor(requestID: nil), action: "user.sign_in", entityType: "user",
                                       entityID: identity.userID.uuidString.lowercased(), before: nil, after: nil, logger: db.logger)
         }
+        }
         return (token, csrf)
     }
 
     /// The signed-in user of a session cookie and the session's form token, while the session lasts.
     public func session(token: String) async throws -> (identity: Identity, csrf: String)? {
         let hash = Data(SHA256.hash(data: Data(token.utf8)))
-        let rows = try await db.query(
-            """
-            SELECT u.id, u.agency_id, u.email, u.role, s.csrf_token FROM web_sessions s JOIN users u ON u.id = s.user_id
-            WHERE s.token_hash = \(hash) AND s.expires_at > now() AND NOT u.disabled
-            """)
+        let rows = try await db.query("SELECT user_id, agency_id, email, role, csrf_token FROM web_session(\(hash))")
         for try await (id, agency, email, role, csrf) in rows.decode((UUID, UUID, String, String, String).self) {
             guard let role = Role(rawValue: role) else { return nil }
             return (Identity(userID: id, agencyID: agency, email: email, role: role), csrf)
@@ -339,19 +338,9 @@ public struct AccessStore: Sendable {
     }
 
     public func endSession(token: String) async throws {
+        guard let (identity, _) = try await session(token: token) else { return }
         let hash = Data(SHA256.hash(data: Data(token.utf8)))
-        try await db.query("DELETE FROM web_sessions WHERE token_hash = \(hash)")
-    }
-
-    /// An enabled user by e-mail, for commands run on someone's behalf (`--as`).
-    public func identity(forEmail email: String) async throws -> Identity? {
-        let rows = try await db.query(
-            "SELECT id, agency_id, email, role FROM users WHERE lower(email) = lower(\(email)) AND NOT disabled")
-        for try await (id, agency, email, role) in rows.decode((UUID, UUID, String, String).self) {
-            guard let role = Role(rawValue: role) else { return nil }
-            return Identity(userID: id, agencyID: agency, email: email, role: role)
-        }
-        return nil
+        try await AgencyScope.with(identity.agencyID) { try await db.query("DELETE FROM web_sessions WHERE token_hash = \(hash)") }
     }
 
     static func randomSecret(bytes: Int) -> String {

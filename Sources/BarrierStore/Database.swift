@@ -126,7 +126,12 @@ public struct Database: Sendable {
     /// Runs `body` once per agency, as that agency, oldest agency first: background
     /// work (sweeps, e-mail, campaign jobs) sees one agency's casework at a time
     /// and writes as that agency, whichever role the pool logs in as.
+    /// A task that already acts for one agency (a user's request) runs it for that agency alone.
     public func forEachAgency(_ body: (UUID) async throws -> Void) async throws {
+        if let current = AgencyScope.current {
+            try await body(current)
+            return
+        }
         var ids: [UUID] = []
         for try await id in try await query("SELECT id FROM agencies ORDER BY created_at, id").decode(UUID.self) { ids.append(id) }
         for id in ids { try await AgencyScope.with(id) { try await body(id) } }

@@ -50,6 +50,17 @@ struct FirstAgencyCasework {
              "document": {"name": "answer.pdf", "content_type": "application/pdf", "content_base64": "\(answer.base64EncodedString())"}}
             """, headers: [.ifMatch: try #require(delivered.headers[.eTag])])
         try #require(responded.status == .ok)
+        // A second letter whose answer is overdue: another agency's deadline sweep must leave it alone.
+        let late = try await app.createAddressedSupplier("Grenzenlos Zwei GmbH", sector: "courier", country: "DE")
+        let overdue = try await app.request(.post, "/api/v1/letters", json: "{\"facilitator_id\": \"\(late)\", \"kind\": \"inform_call_to_action\"}")
+        let overdueID = try #require(overdue.object["id"] as? String)
+        let overdueApproved = try await app.request(.post, "/api/v1/letters/\(overdueID)/approve", headers: [.ifMatch: try #require(overdue.headers[.eTag])])
+        let overdueSent = try await app.request(.post, "/api/v1/letters/\(overdueID)/send", json: "{\"method\": \"post\", \"on\": \"\(today)\"}",
+                                                headers: [.ifMatch: try #require(overdueApproved.headers[.eTag])])
+        try #require(overdueSent.status == .ok)
+        try await TestDatabase.sql(app.db, "ALTER TABLE letters DISABLE TRIGGER letters_frozen")
+        try await TestDatabase.sql(app.db, "UPDATE letters SET letter_date = letter_date - 60, response_deadline = response_deadline - 60, sent_on = sent_on - 60 WHERE id = '\(overdueID)'")
+        try await TestDatabase.sql(app.db, "ALTER TABLE letters ENABLE TRIGGER letters_frozen")
 
         let campaign = try await app.request(.post, "/api/v1/campaigns", json: """
             {"name": "Grenzkampagne Kuriere", "filter": {"sector": "courier"}}

@@ -32,6 +32,16 @@ struct RowLevelSecurityTests {
                 }
             }
             #expect(try await TestDatabase.scalar(db, "SELECT count(*)::text FROM signals") == "3")
+            // A browser session for a user of each agency.
+            for (agency, email) in [(first, "north@inspectorate.example"), (second, "south@inspectorate.example")] {
+                _ = try await Fixtures.user(db, agency: agency, email: email)
+                guard case .signedIn(let identity) = try await AccessStore(db).signIn(email: email, password: "correct horse battery") else {
+                    Issue.record("\(email) could not sign in")
+                    continue
+                }
+                #expect(identity.agencyID == agency)
+                _ = try await AccessStore(db).startSession(identity)
+            }
 
             try await TestDatabase.withAppRole(db, connections: 1) { app in
                 func scalar(_ sql: String) async throws -> String? {
@@ -45,6 +55,7 @@ struct RowLevelSecurityTests {
                     #expect(try await scalar("SELECT count(*)::text FROM signal_documents") == "1")
                     #expect(try await scalar("SELECT count(*)::text FROM supplier_contacts") == "1")
                     #expect(try await scalar("SELECT count(*)::text FROM cooperation_changes") == "1")
+                    #expect(try await scalar("SELECT count(*)::text FROM web_sessions") == "1")
                     #expect(try await scalar("SELECT string_agg(DISTINCT agency_id::text, ',') FROM audit_events WHERE action <> 'facilitator.create'")
                             == first.uuidString.lowercased())
                     // Another agency's rows can be neither changed nor written in its name.
