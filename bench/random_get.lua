@@ -3,6 +3,7 @@
 -- KIND "id":     FILE holds supplier ids  -> GET /api/v1/facilitators/{id}
 -- KIND "search": FILE holds search texts  -> GET /api/v1/facilitators?q=TEXT&limit=20
 -- KIND "me":     FILE is not read per line -> GET /api/v1/me (no database work)
+-- KIND "list":   FILE holds query strings -> GET /api/v1/facilitators?QUERY (a list filtered by the agency's cooperation)
 -- Prints one "WRK ..." line with the figures scripts/bench reads (percentiles computed here).
 
 local paths = {}
@@ -17,6 +18,7 @@ local builders = {
   id = function(line) return "/api/v1/facilitators/" .. line end,
   search = function(line) return "/api/v1/facilitators?q=" .. urlencode(line) .. "&limit=20" end,
   me = function(line) return "/api/v1/me" end,
+  list = function(line) return "/api/v1/facilitators?" .. line end,
 }
 
 function setup(thread)
@@ -25,7 +27,7 @@ function setup(thread)
 end
 
 function init(args)
-  local build = assert(builders[args[3]], "KIND must be id, search or me, not " .. tostring(args[3]))
+  local build = assert(builders[args[3]], "KIND must be id, search, me or list, not " .. tostring(args[3]))
   for line in io.lines(args[1]) do
     if #line > 0 then paths[#paths + 1] = build(line) end
   end

@@ -178,6 +178,13 @@ if [[ $ceilings_only == 0 ]]; then
         die "barrier user token failed"
     [[ -n $token ]] || die "barrier user token printed no token"
     note "migrated; agency $agency, admin bench-admin@bench.example with an API token"
+    # The server connects as a member of barrier_app, which row-level security binds
+    # (the owner and superusers are not bound); migrations and the CLI use the owner.
+    psql -q -v ON_ERROR_STOP=1 "$bench_url" -c "DO \$\$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'barrier_server') THEN CREATE ROLE barrier_server LOGIN IN ROLE barrier_app; END IF;
+        END \$\$" >/dev/null || die "could not create the server's role barrier_server"
+    serve_url=$(sed -E 's#^(postgres(ql)?://)[^@/]*@#\1barrier_server@#' <<<"$bench_url")
+    note "the server connects as barrier_server: $serve_url"
 else
     psql -q -v ON_ERROR_STOP=1 "$bench_url" -c 'CREATE EXTENSION IF NOT EXISTS pg_trgm' >/dev/null
 fi
@@ -313,7 +320,17 @@ if [[ $ceilings_only == 0 ]]; then
     port=$(python3 "$root/bench/bench_tools.py" free-port 18080)
     base="http://127.0.0.1:$port"
     say "barrier serve on 127.0.0.1:$port"
-    PORT=$port "$barrier" serve </dev/null >"$work/serve.log" 2>&1 &
+    # Casework for the agency boundary's cost: 10% of the suppliers have a cooperation level.
+    psql -q -v ON_ERROR_STOP=1 "$bench_url" >/dev/null <<SQL || die "could not write the bench agency's cooperation levels"
+INSERT INTO cooperation_levels (agency_id, facilitator_id, level, since)
+SELECT '$agency', id, (ARRAY['informed', 'engaged', 'cooperating'])[1 + floor(random() * 3)::int], now()
+FROM facilitators WHERE random() < 0.1 ON CONFLICT DO NOTHING;
+ANALYZE cooperation_levels;
+SQL
+    printf '%s\n' "cooperation=engaged&limit=50" "cooperation=informed&limit=50" "cooperation=cooperating&sort=-name&limit=50" \
+        "cooperation=engaged&country=DE&limit=50" "cooperation=informed&sector=courier&limit=50" >"$work/lists.txt"
+    note "cooperation levels for $(psql -At "$bench_url" -c 'SELECT count(*) FROM cooperation_levels') suppliers"
+    DATABASE_URL=$serve_url DATABASE_OWNER_URL=$bench_url PORT=$port "$barrier" serve </dev/null >"$work/serve.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 600); do
         curl -fsS -o /dev/null --max-time 2 "$base/healthz" 2>/dev/null && break
@@ -372,6 +389,32 @@ if [[ $ceilings_only == 0 ]]; then
     search_bad=$(( $(field errors_status "$search_line") + $(field errors_connect "$search_line") + $(field errors_read "$search_line") + $(field errors_timeout "$search_line") ))
     note "$(field rps "$search_line") req/s, p50 $(field p50_ms "$search_line") ms, p95 $search_p95 ms, $(field requests "$search_line") requests, $search_bad failed"
 
+    # The agency boundary's cost: GET by id and a list filtered by the agency's
+    # cooperation levels with row-level security on, then off (for the bench only:
+    # the owner disables it on every table that has it), twice each, alternating.
+    rls_tables=$(psql -At "$bench_url" -c "SELECT string_agg(quote_ident(relname), ' ') FROM pg_class WHERE relrowsecurity AND relnamespace = 'public'::regnamespace")
+    rls() {  # on|off
+        local sql="" t
+        for t in $rls_tables; do sql+="ALTER TABLE $t $([[ $1 == on ]] && echo ENABLE || echo DISABLE) ROW LEVEL SECURITY; "; done
+        psql -q -v ON_ERROR_STOP=1 "$bench_url" -c "$sql" >/dev/null || die "could not switch row-level security $1"
+    }
+    declare -A rls_sum=()
+    for round in 1 2; do
+        for state in on off; do
+            rls "$state"
+            say "load (round $round, row-level security $state): GET by id and the cooperation list, wrk -c$conns -d${duration}s"
+            line=$(run_wrk "get-rls-$state-$round" "$conns" "$root/bench/random_get.lua" "$work/ids.txt" "$token" id)
+            rls_sum[get-$state]=$(awk -v a="${rls_sum[get-$state]:-0}" -v b="$(field rps "$line")" 'BEGIN { print a + b }')
+            note "GET by id: $(field rps "$line") req/s, p99 $(field p99_ms "$line") ms"
+            line=$(run_wrk "list-rls-$state-$round" "$conns" "$root/bench/random_get.lua" "$work/lists.txt" "$token" list)
+            [[ $(field errors_status "$line") == 0 ]] || die "the cooperation list answered errors with row-level security $state"
+            rls_sum[list-$state]=$(awk -v a="${rls_sum[list-$state]:-0}" -v b="$(field rps "$line")" 'BEGIN { print a + b }')
+            note "cooperation list: $(field rps "$line") req/s, p99 $(field p99_ms "$line") ms"
+        done
+    done
+    rls on
+    for k in get-on get-off list-on list-off; do rls_sum[$k]=$(awk -v s="${rls_sum[$k]}" 'BEGIN { printf "%.0f", s / 2 }'); done
+
     kill "$sampler_pid" 2>/dev/null || true
     wait "$sampler_pid" 2>/dev/null || true
     sampler_pid=""
@@ -404,6 +447,10 @@ if [[ $ceilings_only == 0 ]]; then
     add "search p95 (ms)" "$search_p95" "$sql_p95" "$r" "<= 1.5" "$v"
     add "search p95 absolute (ms)" "$search_p95" "-" "-" "< 50 ms" "$(verdict "$search_p95" "<" 50)"
     add "search uses trigram index" "$uses_index" "-" "-" "yes" "$([[ $uses_index == yes ]] && echo PASS || echo FAIL)"
+    r=$(ratio "${rls_sum[get-on]}" "${rls_sum[get-off]}")
+    add "GET by id, RLS on/off (req/s)" "${rls_sum[get-on]}" "${rls_sum[get-off]}" "$r" ">= 0.9" "$(verdict "$r" ">=" 0.9)"
+    r=$(ratio "${rls_sum[list-on]}" "${rls_sum[list-off]}")
+    add "cooperation list, RLS on/off (req/s)" "${rls_sum[list-on]}" "${rls_sum[list-off]}" "$r" ">= 0.9" "$(verdict "$r" ">=" 0.9)"
     r=$(ratio "$rss_mb" 150)
     add "server RSS max (MB)" "$rss_mb" "150" "$r" "< 150 MB" "$(verdict "$rss_mb" "<" 150)"
 else

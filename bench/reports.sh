@@ -132,7 +132,12 @@ email="bench-reader-$(date +%s)@bench.example"
 timeout 60 "$barrier" user create --agency "$agency" --email "$email" --name "Bench Reader" --role auditor --password "$password" \
     </dev/null >/dev/null || die "barrier user create failed"
 token=$(timeout 60 "$barrier" user token --email "$email" --name bench </dev/null | tail -n1)
-PORT=$port LOG_LEVEL=warning "$barrier" serve </dev/null >"$work/server.log" 2>&1 &
+# The server connects as a member of barrier_app, which row-level security binds.
+psql -XAtq -v ON_ERROR_STOP=1 "$bench_url" -c "DO \$\$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'barrier_server') THEN CREATE ROLE barrier_server LOGIN IN ROLE barrier_app; END IF;
+    END \$\$" >/dev/null || die "could not create the server's role barrier_server"
+serve_url=$(sed -E 's#^(postgres(ql)?://)[^@/]*@#\1barrier_server@#' <<<"$bench_url")
+DATABASE_URL=$serve_url DATABASE_OWNER_URL=$bench_url PORT=$port LOG_LEVEL=warning "$barrier" serve </dev/null >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
 curl -fs "http://127.0.0.1:$port/readyz" >/dev/null || { tail -n20 "$work/server.log" >&2; die "the server did not become ready"; }

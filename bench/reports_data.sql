@@ -4,6 +4,8 @@
 -- Deterministic for a given registry (setseed). Run with psql -v ON_ERROR_STOP=1.
 
 SELECT setseed(0.42);
+-- Everything below is the bench agency's casework (the default of every agency_id).
+SELECT set_config('barrier.agency_id', :'agency', false);
 
 -- A number in [0, 1) from a supplier and a salt, the same on every run.
 CREATE TEMP TABLE pick AS

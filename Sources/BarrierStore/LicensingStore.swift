@@ -83,9 +83,8 @@ public struct LicensingStore: Sendable {
         try await db.transaction { conn in
             let action = try await lock(id, forUpdate: false, on: conn)
             let today = try await LetterStore.today(on: conn, logger: db.logger)
-            let gaps = try await gaps(action, today: today, on: conn)
-            let record = try await Self.record(of: action.facilitatorID, agency: action.agencyID, excluding: id, on: conn, logger: db.logger)
-            let suggested = ProportionalityLadder.suggestion(after: record.map(\.type))
+            let loaded = try await loadCase(action, today: today, on: conn)
+            let (gaps, suggested) = (loaded.gaps, loaded.suggested)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             let gapJSON = String(decoding: try encoder.encode(gaps), as: UTF8.self)
@@ -181,53 +180,38 @@ public struct LicensingStore: Sendable {
     /// the warning letter).
     public func decide(_ id: UUID, _ decision: Decision, expectedVersion: Int, actor: Actor) async throws -> Record {
         try await change(id, to: .decided, expectedVersion: expectedVersion, actor: actor, auditAction: "licensing_action.decide") { conn, action, today in
-            if let refusal = FourEyes.refusal(.decide, actor: actor.person, proposer: action.proposer, decider: nil) {
-                throw StoreError.forbidden(refusal)
-            }
-            var problems: [FieldError] = []
-            // The dates may be restated at the decision; the rest of the proposal stands.
-            var draft = action.draft
-            if let from = decision.effectiveFrom { draft.effectiveFrom = from }
-            if let to = decision.effectiveTo { draft.effectiveTo = to }
-            if let justification = decision.ladderJustification { draft.ladderJustification = justification }
-            problems += draft.problems().filter { ["effective_from", "effective_to", "ladder_justification"].contains($0.field) }
-            if action.type.isRestrictive {
-                if draft.effectiveFrom == nil { draft.effectiveFrom = today }
-                if let from = draft.effectiveFrom, ISODay.isValid(from), from < today {
-                    problems.append(FieldError(
-                        field: "effective_from", message: "\(from) is before the decision day (\(today)); a decision does not act on the past"))
-                }
-            }
-            let record = try await Self.record(of: action.facilitatorID, agency: action.agencyID, excluding: id, on: conn, logger: db.logger)
-            let suggested = ProportionalityLadder.suggestion(after: record.map(\.type))
-            if ProportionalityLadder.needsJustification(action.type, suggested: suggested), draft.ladderJustification == nil {
-                problems.append(FieldError(
-                    field: "ladder_justification",
-                    message: "the ladder suggests \(suggested.rawValue) for this supplier; deciding \(action.type.rawValue), a harsher step, "
-                        + "needs a written justification"))
-            }
-            let gaps = try await gaps(action, today: today, on: conn)
-            if !gaps.isEmpty {
+            // Load the case, ask Core for the decision, save its outcome.
+            let loaded = try await loadCase(action, today: today, on: conn)
+            let request = DecisionRequest(effectiveFrom: decision.effectiveFrom, effectiveTo: decision.effectiveTo,
+                                          ladderJustification: decision.ladderJustification)
+            let outcome: LicensingDecision.Outcome
+            switch LicensingDecision.decide(loaded, request, by: actor.person) {
+            case .success(let decided): outcome = decided
+            case .failure(.transition(let from, let allowed)):
+                throw StoreError.transition(entity: "licensing action", from: from.rawValue, to: LicensingActionStatus.decided.rawValue,
+                                            allowed: allowed.map(\.rawValue))
+            case .failure(.fourEyes(let refusal)): throw StoreError.forbidden(refusal)
+            case .failure(.dueProcess(let gaps, let problems)):
                 throw StoreError.refused(
                     title: "Due process incomplete",
                     detail: "The \(action.type.rawValue) cannot be decided: the record lacks \(gaps.count) element(s) of due process; each is listed in errors.",
                     errors: gaps.map { FieldError(field: $0.code.rawValue, message: $0.message) } + problems)
+            case .failure(.invalid(let problems)): throw StoreError.invalid(problems)
             }
-            if !problems.isEmpty { throw StoreError.invalid(problems) }
+            let draft = outcome.draft
             let userID = actor.userID.flatMap(UUID.init(uuidString:))
+            let agency = try await letters.loadAgency(action.agencyID, on: conn)
             try await conn.query(
                 """
                 UPDATE licensing_actions SET decided_on = \(today)::date, decided_at = now(), decided_by = \(userID), decided_by_label = \(actor.label),
-                    suggested_type = \(suggested.rawValue), ladder_justification = \(draft.ladderJustification),
+                    suggested_type = \(outcome.suggested.rawValue), ladder_justification = \(draft.ladderJustification),
                     effective_from = \(draft.effectiveFrom)::date, effective_to = \(draft.effectiveTo)::date
                 WHERE id = \(id)
                 """, logger: db.logger)
-            let agency = try await letters.loadAgency(action.agencyID, on: conn)
-            let appealDays = try await appealDays(action.agencyID, on: conn)
             let letter = try await letters.draftActionLetter(
-                actionID: id, facilitatorID: action.facilitatorID, agencyID: action.agencyID,
-                kind: action.type == .warning ? .warning : .decisionNotice, language: decision.language,
-                responseDays: action.type == .warning ? agency.responseDays : appealDays, actor: actor, on: conn)
+                actionID: id, facilitatorID: action.facilitatorID, agencyID: action.agencyID, kind: outcome.letter, language: decision.language,
+                responseDays: outcome.letter == .warning ? agency.responseDays : try await appealDays(action.agencyID, on: conn),
+                actor: actor, on: conn)
             return "letter \(letter.id.uuidString.lowercased())"
         }
     }
@@ -451,34 +435,43 @@ public struct LicensingStore: Sendable {
         }
     }
 
-    /// What the due-process guard finds missing, from the record as it stands.
-    func gaps(_ action: Locked, today: String, on conn: PostgresConnection) async throws -> [DueProcessGap] {
-        guard action.type.isRestrictive else { return [] }
-        // Notices: the deciding agency's own outreach letters and warnings to the
-        // supplier, with the day each reached it (delivered, or answered).
-        var notices: [DueProcessNotice] = []
-        for try await (reference, reached) in try await conn.query(
+    /// The case a decision reads, in one statement: the agency's record of the
+    /// supplier (for the ladder), the agency's own notices that reached it, the
+    /// observed day of each linked signal's current version, and the latest notice of intent.
+    func loadCase(_ action: Locked, today: String, on conn: PostgresConnection) async throws -> LicensingCase {
+        let counted = LicensingActionStatus.allCases.filter(\.countsOnRecord).map(\.rawValue)
+        let rows = try await conn.query(
             """
-            SELECT reference, coalesce(delivered_on, responded_on)::text FROM letters
-            WHERE agency_id = \(action.agencyID) AND facilitator_id = \(action.facilitatorID) AND status <> 'draft' AND kind IN ('inform_call_to_action', 'reminder', 'warning')
-            """, logger: db.logger).decode((String, String?).self) {
-            notices.append(DueProcessNotice(reference: reference, reachedOn: reached))
+            SELECT
+                ARRAY(SELECT a.type FROM licensing_actions a
+                      WHERE a.agency_id = \(action.agencyID) AND a.facilitator_id = \(action.facilitatorID) AND a.status = ANY(\(counted))
+                        AND a.id <> \(action.id) ORDER BY a.decided_on, a.id),
+                ARRAY(SELECT coalesce(l.reference, '') || ' ' || coalesce(coalesce(l.delivered_on, l.responded_on)::text, '') FROM letters l
+                      WHERE l.agency_id = \(action.agencyID) AND l.facilitator_id = \(action.facilitatorID) AND l.status <> 'draft'
+                        AND l.kind IN ('inform_call_to_action', 'reminder', 'warning') ORDER BY l.created_at, l.id),
+                ARRAY(SELECT coalesce((SELECT v.observed_on FROM signal_versions v WHERE v.signal_id = s.signal_id
+                                       ORDER BY v.version DESC LIMIT 1)::text, '')
+                      FROM licensing_action_signals s WHERE s.action_id = \(action.id)),
+                n.reference, n.reached, n.deadline, n.responded, n.id IS NOT NULL
+            FROM (SELECT 1) one LEFT JOIN LATERAL (
+                SELECT id, reference, coalesce(delivered_on, responded_on)::text AS reached, response_deadline::text AS deadline,
+                       responded_on::text AS responded
+                FROM letters WHERE licensing_action_id = \(action.id) AND kind = 'notice_of_intent' ORDER BY created_at DESC, id LIMIT 1) n ON true
+            """, logger: db.logger)
+        for try await r in rows.decode(([String], [String], [String], String?, String?, String?, String?, Bool).self) {
+            let notices = r.1.map { line -> DueProcessNotice in
+                let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+                return DueProcessNotice(reference: parts[0], reachedOn: parts.count > 1 && !parts[1].isEmpty ? parts[1] : nil)
+            }
+            // The latest notice of intent: one that was answered did arrive.
+            let intent: NoticeOfIntent? = !r.7 ? nil
+                : NoticeOfIntent(reference: r.3 ?? "(a draft, not yet approved)", deliveredOn: r.4, responseDeadline: r.5 ?? "", respondedOn: r.6)
+            return LicensingCase(
+                draft: action.draft, status: action.status, proposer: action.proposer,
+                record: r.0.compactMap(LicensingActionType.init(rawValue:)), notices: notices,
+                linkedSignalDays: r.2.filter { !$0.isEmpty }, noticeOfIntent: intent, today: today)
         }
-        // The evidence linked to this action, by the observed day of each signal's current version.
-        var signalDays: [String] = []
-        for try await day in try await conn.query(
-            """
-            SELECT (SELECT v.observed_on FROM signal_versions v WHERE v.signal_id = l.signal_id ORDER BY v.version DESC LIMIT 1)::text
-            FROM licensing_action_signals l WHERE l.action_id = \(action.id)
-            """, logger: db.logger).decode(String.self) {
-            signalDays.append(day)
-        }
-        var intent: NoticeOfIntent?
-        if let latest = try await latestNotice(action.id, on: conn) {
-            intent = NoticeOfIntent(reference: latest.reference ?? "(a draft, not yet approved)", deliveredOn: latest.reachedOn,
-                                    responseDeadline: latest.deadline ?? "", respondedOn: latest.respondedOn)
-        }
-        return DueProcess.gaps(type: action.type, notices: notices, linkedSignalDays: signalDays, noticeOfIntent: intent, today: today)
+        throw StoreError.notFound(entity: "licensing action", id: action.id.uuidString.lowercased())
     }
 
     struct NoticeLetter {

@@ -180,6 +180,8 @@ struct BenchReports: BarrierCommand {
     func execute() async throws {
         let (cases, runs) = (self.cases, self.runs)
         try await withMigratedDatabase { db in
+            // The SQL runs as the only agency, as the server runs it for that agency's users.
+            db.actFor(defaultAgency: try await resolveAgency(db, nil))
             let store = ReportStore(db)
             for spec in cases {
                 let parts = spec.split(separator: "|", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)

@@ -1,0 +1,89 @@
+/// Everything the rules of a decision read, loaded by the store in one go: the
+/// action as proposed, who proposed it, the agency's record of the supplier,
+/// the notices that reached it, the evidence linked, and the notice of intent.
+public struct LicensingCase: Sendable, Equatable {
+    public var draft: LicensingActionDraft
+    public var status: LicensingActionStatus
+    public var proposer: FourEyes.Person
+    /// The types of the agency's other actions on the supplier's record (for the ladder).
+    public var record: [LicensingActionType]
+    public var notices: [DueProcessNotice]
+    public var linkedSignalDays: [String]
+    public var noticeOfIntent: NoticeOfIntent?
+    /// The decision day (ISO).
+    public var today: String
+
+    public init(draft: LicensingActionDraft, status: LicensingActionStatus, proposer: FourEyes.Person, record: [LicensingActionType],
+                notices: [DueProcessNotice], linkedSignalDays: [String], noticeOfIntent: NoticeOfIntent?, today: String) {
+        self.draft = draft; self.status = status; self.proposer = proposer; self.record = record
+        self.notices = notices; self.linkedSignalDays = linkedSignalDays; self.noticeOfIntent = noticeOfIntent; self.today = today
+    }
+
+    /// What the due-process guard finds missing.
+    public var gaps: [DueProcessGap] {
+        DueProcess.gaps(type: draft.type, notices: notices, linkedSignalDays: linkedSignalDays, noticeOfIntent: noticeOfIntent, today: today)
+    }
+
+    /// The step the ladder suggests from the agency's record.
+    public var suggested: LicensingActionType { ProportionalityLadder.suggestion(after: record) }
+}
+
+/// What the deciding officer may restate at the decision.
+public struct DecisionRequest: Sendable, Equatable {
+    public var effectiveFrom: String?
+    public var effectiveTo: String?
+    public var ladderJustification: String?
+
+    public init(effectiveFrom: String? = nil, effectiveTo: String? = nil, ladderJustification: String? = nil) {
+        self.effectiveFrom = effectiveFrom; self.effectiveTo = effectiveTo; self.ladderJustification = ladderJustification
+    }
+}
+
+/// Deciding a licensing action, as one pure decision: the lifecycle step, four
+/// eyes, the restated dates (a decision never acts on the past; a restrictive
+/// one without a start takes effect on the decision day), the ladder's
+/// justification and the due-process guard, in that order.
+public enum LicensingDecision {
+    public enum Refusal: Error, Sendable, Equatable {
+        case transition(from: LicensingActionStatus, allowed: [LicensingActionStatus])
+        case fourEyes(String)
+        /// The guard's gaps, with any field problem found beside them.
+        case dueProcess(gaps: [DueProcessGap], problems: [FieldError])
+        case invalid([FieldError])
+    }
+
+    public struct Outcome: Sendable, Equatable {
+        /// The action as decided (dates and justification restated).
+        public var draft: LicensingActionDraft
+        public var suggested: LicensingActionType
+        /// The letter the decision sends: the warning itself, or the decision notice.
+        public var letter: LetterKind
+    }
+
+    public static func decide(_ c: LicensingCase, _ request: DecisionRequest, by actor: FourEyes.Person) -> Result<Outcome, Refusal> {
+        guard c.status.canMove(to: .decided) else { return .failure(.transition(from: c.status, allowed: c.status.allowedNext)) }
+        if let refusal = FourEyes.refusal(.decide, actor: actor, proposer: c.proposer, decider: nil) { return .failure(.fourEyes(refusal)) }
+        var draft = c.draft
+        if let from = request.effectiveFrom { draft.effectiveFrom = from }
+        if let to = request.effectiveTo { draft.effectiveTo = to }
+        if let justification = request.ladderJustification { draft.ladderJustification = justification }
+        var problems = draft.problems().filter { ["effective_from", "effective_to", "ladder_justification"].contains($0.field) }
+        if draft.type.isRestrictive {
+            if draft.effectiveFrom == nil { draft.effectiveFrom = c.today }
+            if let from = draft.effectiveFrom, ISODay.isValid(from), from < c.today {
+                problems.append(FieldError(field: "effective_from", message: "\(from) is before the decision day (\(c.today)); a decision does not act on the past"))
+            }
+        }
+        let suggested = c.suggested
+        if ProportionalityLadder.needsJustification(draft.type, suggested: suggested), draft.ladderJustification == nil {
+            problems.append(FieldError(
+                field: "ladder_justification",
+                message: "the ladder suggests \(suggested.rawValue) for this supplier; deciding \(draft.type.rawValue), a harsher step, "
+                    + "needs a written justification"))
+        }
+        let gaps = c.gaps
+        if !gaps.isEmpty { return .failure(.dueProcess(gaps: gaps, problems: problems)) }
+        if !problems.isEmpty { return .failure(.invalid(problems)) }
+        return .success(Outcome(draft: draft, suggested: suggested, letter: draft.type == .warning ? .warning : .decisionNotice))
+    }
+}

@@ -1,0 +1,79 @@
+import Testing
+
+@testable import BarrierCore
+
+/// The decision of a licensing action over every combination of what it reads:
+/// status, who decides, the type against the ladder, the justification, the
+/// restated start date and the due-process record, against an oracle written
+/// from the rules' words.
+@Suite("Deciding a licensing action")
+struct LicensingDecisionTests {
+    static let proposer = FourEyes.Person(userID: "11111111-1111-1111-1111-111111111111", label: "k.weber@bnetza.example")
+    static let colleague = FourEyes.Person(userID: "22222222-2222-2222-2222-222222222222", label: "dr.schulz@bnetza.example")
+    static let operatorAtTheShell = FourEyes.Person(userID: nil, label: "cli:root")
+    static let today = "2026-12-02"
+
+    /// A record complete for due process, or one lacking a notice of intent.
+    static func record(complete: Bool) -> (notices: [DueProcessNotice], signals: [String], intent: NoticeOfIntent?) {
+        (notices: [DueProcessNotice(reference: "OUT-2026-000001", reachedOn: "2026-06-01")], signals: ["2026-07-01"],
+         intent: complete ? NoticeOfIntent(reference: "OUT-2026-000002", deliveredOn: "2026-10-01", responseDeadline: "2026-10-31", respondedOn: nil) : nil)
+    }
+
+    enum Expected: Equatable { case decided(LetterKind), transition, fourEyes, dueProcess, invalid }
+
+    /// Written from the rules: lifecycle, then four eyes, then the guard (which lists field
+    /// problems beside it), then the fields (a past start, a harsher step without justification).
+    static func oracle(status: LicensingActionStatus, actor: FourEyes.Person, type: LicensingActionType, priorWarning: Bool,
+                       justified: Bool, startsInThePast: Bool, complete: Bool) -> Expected {
+        guard [.proposed, .noticeOfIntent].contains(status) else { return .transition }
+        guard actor.userID != nil, actor != proposer else { return .fourEyes }
+        let suggestedRung = priorWarning ? 1 : 0
+        let needsJustification = type.rung > suggestedRung && !justified
+        let pastStart = startsInThePast && type != .warning
+        if type != .warning && !complete { return .dueProcess }
+        if needsJustification || pastStart { return .invalid }
+        return .decided(type == .warning ? .warning : .decisionNotice)
+    }
+
+    @Test("every status, decider, type, record, justification and start date", arguments: LicensingActionType.allCases)
+    func everyCombination(type: LicensingActionType) {
+        for status in LicensingActionStatus.allCases {
+            for actor in [Self.proposer, Self.colleague, Self.operatorAtTheShell] {
+                for priorWarning in [false, true] {
+                    for justified in [false, true] {
+                        for startsInThePast in [false, true] {
+                            for complete in [false, true] {
+                                let record = Self.record(complete: complete)
+                                var draft = LicensingActionDraft(
+                                    facilitatorID: "33333333-3333-3333-3333-333333333333", type: type, legalBasis: "§ 12 PostG", rationale: "Kept shipping.",
+                                    conditions: type == .conditions ? "Track every parcel." : nil, amountMinor: type == .fine ? 100_000 : nil,
+                                    currency: type == .fine ? "EUR" : nil)
+                                if type == .suspension { draft.effectiveFrom = "2027-01-01"; draft.effectiveTo = "2027-03-31" }
+                                let c = LicensingCase(draft: draft, status: status, proposer: Self.proposer, record: priorWarning ? [.warning] : [],
+                                                      notices: record.notices, linkedSignalDays: record.signals, noticeOfIntent: record.intent, today: Self.today)
+                                let request = DecisionRequest(effectiveFrom: startsInThePast && type != .warning ? "2026-11-01" : nil,
+                                                              ladderJustification: justified ? "Bulk shipments continued after the warning." : nil)
+                                let expected = Self.oracle(status: status, actor: actor, type: type, priorWarning: priorWarning, justified: justified,
+                                                           startsInThePast: startsInThePast, complete: complete)
+                                let got: Expected
+                                switch LicensingDecision.decide(c, request, by: actor) {
+                                case .success(let outcome):
+                                    got = .decided(outcome.letter)
+                                    #expect(outcome.suggested == (priorWarning ? .conditions : .warning))
+                                    if type.isRestrictive { #expect(outcome.draft.effectiveFrom == (type == .suspension ? "2027-01-01" : Self.today)) }
+                                case .failure(.transition): got = .transition
+                                case .failure(.fourEyes): got = .fourEyes
+                                case .failure(.dueProcess(let gaps, _)):
+                                    got = .dueProcess
+                                    #expect(gaps.map(\.code) == [.noNoticeOfIntent])
+                                case .failure(.invalid): got = .invalid
+                                }
+                                #expect(got == expected, "\(type) from \(status) by \(actor.label), warning before: \(priorWarning), justified: \(justified), past start: \(startsInThePast), complete: \(complete)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
