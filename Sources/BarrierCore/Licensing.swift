@@ -27,6 +27,11 @@ public enum LicensingActionStatus: String, CaseIterable, Codable, Sendable, Name
     /// Final and in the public register: decided and not under appeal, or upheld on appeal.
     public var isFinal: Bool { self == .decided || self == .upheld }
 
+    /// The final statuses, for SQL that needs them as a bind.
+    public static var finalStatuses: [String] { allCases.filter(\.isFinal).map(\.rawValue) }
+    /// The statuses that count on a supplier's record, for SQL that needs them as a bind.
+    public static var onRecordStatuses: [String] { allCases.filter(\.countsOnRecord).map(\.rawValue) }
+
     /// Counts on the supplier's record for the proportionality ladder: the
     /// action was decided and not annulled (an appeal still running does not count).
     public var countsOnRecord: Bool { [.decided, .upheld, .lifted, .expired].contains(self) }

@@ -303,7 +303,7 @@ public struct LicensingStore: Sendable {
                 """
                 UPDATE licensing_actions SET status = 'expired', ended_on = effective_to, end_reason = 'its end date passed',
                     updated_at = now(), version = version + 1
-                WHERE id IN (SELECT id FROM licensing_actions WHERE agency_id = current_agency() AND status IN ('decided', 'upheld')
+                WHERE id IN (SELECT id FROM licensing_actions WHERE agency_id = current_agency() AND status = ANY(\(LicensingActionStatus.finalStatuses))
                              AND effective_to < \(day)::date
                              ORDER BY id FOR UPDATE SKIP LOCKED)
                 RETURNING id, effective_to::text
@@ -439,7 +439,7 @@ public struct LicensingStore: Sendable {
     /// supplier (for the ladder), the agency's own notices that reached it, the
     /// observed day of each linked signal's current version, and the latest notice of intent.
     func loadCase(_ action: Locked, today: String, on conn: PostgresConnection) async throws -> LicensingCase {
-        let counted = LicensingActionStatus.allCases.filter(\.countsOnRecord).map(\.rawValue)
+        let counted = LicensingActionStatus.onRecordStatuses
         let rows = try await conn.query(
             """
             SELECT
@@ -506,7 +506,7 @@ public struct LicensingStore: Sendable {
     /// The supplier's decided actions that stand (the ladder's input), oldest first.
     /// The actions on the supplier's record with `agency` (nil: the task's agency).
     static func record(of facilitatorID: UUID, agency: UUID?, excluding: UUID?, on conn: PostgresConnection, logger: Logger) async throws -> [RecordEntry] {
-        let counted = LicensingActionStatus.allCases.filter(\.countsOnRecord).map(\.rawValue)
+        let counted = LicensingActionStatus.onRecordStatuses
         let rows = try await conn.query(
             """
             SELECT id, type, status, decided_on::text FROM licensing_actions

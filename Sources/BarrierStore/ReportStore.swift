@@ -281,7 +281,7 @@ public struct ReportStore: Sendable {
         out.append(("fines", Self.query(
             """
             SELECT a.currency, count(*)::text, sum(a.amount_minor)::text \(Self.actionScope(filter, &b4))
-              AND a.type = 'fine' AND a.status IN ('decided', 'upheld', 'lifted', 'expired') GROUP BY 1 ORDER BY 1
+              AND a.type = 'fine' AND a.status = ANY(\(b4.add(LicensingActionStatus.onRecordStatuses))) GROUP BY 1 ORDER BY 1
             """, b4)))
         var b5 = SQLBinds()
         out.append(("appeals", Self.query(

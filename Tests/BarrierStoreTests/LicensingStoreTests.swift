@@ -154,6 +154,25 @@ struct LicensingStoreTests {
         }
     }
 
+    @Test("four eyes on lifting: the decider cannot lift their own decision alone, nor can the operator; another officer can")
+    func liftingNeedsASecondOfficer() async throws {
+        try await Self.setting { s in
+            let draft = LicensingActionDraft(facilitatorID: s.supplier.uuidString.lowercased(), type: .warning, legalBasis: "§ 12 PostG",
+                                             rationale: "Bulk consignments without tracking.")
+            let proposer = try await Fixtures.user(s.db, agency: s.agency, email: "proposer@ilt.example")
+            let proposed = try await s.store.propose(draft, agencyID: s.agency, actor: proposer)
+            let decided = try await s.store.decide(proposed.id, .init(), expectedVersion: proposed.version, actor: s.director)
+            for actor in [s.director, Actor(userID: nil, agencyID: nil, label: "cli:root")] {
+                await #expect(throws: StoreError.self, "\(actor.label) lifts") {
+                    try await s.store.lift(proposed.id, on: nil, reason: "Measures taken.", expectedVersion: decided.version, actor: actor)
+                }
+            }
+            #expect(try await TestDatabase.scalar(s.db, "SELECT status FROM licensing_actions") == "decided")
+            let lifted = try await s.store.lift(proposed.id, on: nil, reason: "Measures taken.", expectedVersion: decided.version, actor: proposer)
+            #expect(field(lifted.json, "status") == "lifted")
+        }
+    }
+
     @Test("two deciders at once: one decision, one 412, one decision letter")
     func concurrentDecisions() async throws {
         try await Self.setting { s in
