@@ -196,12 +196,7 @@ public struct AccessStore: Sendable {
     /// The user an API token belongs to, if the token is valid now.
     public func identity(forToken token: String) async throws -> Identity? {
         let hash = Data(SHA256.hash(data: Data(token.utf8)))
-        let rows = try await db.query(
-            """
-            SELECT u.id, u.agency_id, u.email, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id
-            WHERE t.token_hash = \(hash) AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
-              AND NOT u.disabled
-            """)
+        let rows = try await db.query("SELECT user_id, agency_id, email, role FROM token_user(\(hash))")
         for try await (id, agency, email, role) in rows.decode((UUID, UUID, String, String).self) {
             guard let role = Role(rawValue: role) else { return nil }
             return Identity(userID: id, agencyID: agency, email: email, role: role)
@@ -290,10 +285,7 @@ public struct AccessStore: Sendable {
     }
 
     private func checkPassword(email: String, password: String) async throws -> Identity? {
-        let rows = try await db.query(
-            """
-            SELECT id, agency_id, email, role, password_hash FROM users WHERE lower(email) = lower(\(email)) AND NOT disabled
-            """)
+        let rows = try await db.query("SELECT user_id, agency_id, email, role, password_hash FROM sign_in_user(\(email))")
         for try await (id, agency, email, role, hash) in rows.decode((UUID, UUID, String, String, String?).self) {
             guard let hash, let role = Role(rawValue: role) else { return nil }
             let valid = await Task.detached { Bcrypt.verify(password, hash: hash) }.value

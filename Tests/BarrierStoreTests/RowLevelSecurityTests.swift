@@ -56,6 +56,7 @@ struct RowLevelSecurityTests {
                     #expect(try await scalar("SELECT count(*)::text FROM supplier_contacts") == "1")
                     #expect(try await scalar("SELECT count(*)::text FROM cooperation_changes") == "1")
                     #expect(try await scalar("SELECT count(*)::text FROM web_sessions") == "1")
+                    #expect(try await scalar("SELECT string_agg(email, ',') FROM users") == "north@inspectorate.example")
                     #expect(try await scalar("SELECT string_agg(DISTINCT agency_id::text, ',') FROM audit_events WHERE action <> 'facilitator.create'")
                             == first.uuidString.lowercased())
                     // Another agency's rows can be neither changed nor written in its name.
