@@ -14,6 +14,7 @@ public enum AgencyScope {
     @TaskLocal public static var current: UUID?
 
     /// Runs `body` as `agency`.
+    @discardableResult
     public static func with<T>(_ agency: UUID?, isolation: isolated (any _Concurrency.Actor)? = #isolation,
                                _ body: () async throws -> T) async throws -> T {
         try await $current.withValue(agency, operation: body, isolation: isolation)
