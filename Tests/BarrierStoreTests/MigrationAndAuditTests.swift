@@ -39,8 +39,33 @@ struct MigrationTests {
             } catch StoreError.migration(let message) {
                 #expect(message.contains("0002_access.sql"))
             }
-            let count = try await TestDatabase.scalar(db, "SELECT count(*)::text FROM schema_migrations")
+            let count = try await TestDatabase.scalar(db, "SELECT count(*)::text FROM schema_migrations WHERE name NOT LIKE 'repeatable/%'")
             #expect(count == String(try Migrator(directory: source).migrations.count))
+        }
+    }
+
+    @Test("a repeatable migration is applied again when it changes, and not otherwise; Core's licensing rules are written for SQL")
+    func repeatableMigrationsFollowTheirFile() async throws {
+        try await TestDatabase.withFresh { db in
+            // setup: a copy of sql/ whose repeatable view file is edited
+            let source = try ProjectFiles.directory("sql", containing: "0001_lookups.sql")
+            let copy = FileManager.default.temporaryDirectory.appendingPathComponent("sql-\(UUID())").path
+            try FileManager.default.copyItem(atPath: source, toPath: copy)
+            defer { try? FileManager.default.removeItem(atPath: copy) }
+            #expect(try await Migrator(directory: copy).migrate(db).isEmpty)
+            let file = copy + "/repeatable/licensing_finality.sql"
+            try (try String(contentsOfFile: file, encoding: .utf8)
+                .replacingOccurrences(of: "-- The public register:", with: "CREATE OR REPLACE VIEW repeatable_probe AS SELECT 1 AS one;\n-- The public register:"))
+                .write(toFile: file, atomically: true, encoding: .utf8)
+            // act
+            let applied = try await Migrator(directory: copy).migrate(db)
+            let again = try await Migrator(directory: copy).migrate(db)
+            // check
+            #expect(applied == ["repeatable/licensing_finality.sql"])
+            #expect(again.isEmpty)
+            #expect(try await TestDatabase.scalar(db, "SELECT one::text FROM repeatable_probe") == "1")
+            let final = try await TestDatabase.scalar(db, "SELECT string_agg(status, ',' ORDER BY status) FROM licensing_status_rules WHERE final")
+            #expect(final == LicensingActionStatus.allCases.filter(\.isFinal).map(\.rawValue).sorted().joined(separator: ","))
         }
     }
 

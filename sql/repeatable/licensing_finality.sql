@@ -1,0 +1,104 @@
+-- The views that say which licensing actions are final: the API's document of an
+-- action (`in_effect`), the public register and the plan indicator of final
+-- restrictive actions. "Final" is read from licensing_status_rules, which the
+-- migrator writes from BarrierCore, so the rule is defined once, there.
+-- A repeatable migration: applied again whenever this file changes.
+
+-- The API's JSON document of an action: the action, its evidence, letters, appeal and history.
+CREATE OR REPLACE VIEW licensing_action_documents AS
+SELECT a.id, a.version, a.facilitator_id, json_build_object(
+        'id', a.id,
+        'facilitator_id', a.facilitator_id,
+        'supplier_name', f.legal_name,
+        'agency_id', a.agency_id,
+        'type', a.type,
+        'status', a.status,
+        'legal_basis', a.legal_basis,
+        'rationale', a.rationale,
+        'conditions', a.conditions,
+        'amount_minor', a.amount_minor,
+        'currency', a.currency,
+        'effective_from', a.effective_from,
+        'effective_to', a.effective_to,
+        -- In effect: final, restrictive, and within its dates; an appeal suspends it.
+        'in_effect', a.type <> 'warning' AND a.status IN (SELECT r.status FROM licensing_status_rules r WHERE r.final) AND a.effective_from <= current_date
+                     AND (a.effective_to IS NULL OR a.effective_to >= current_date),
+        'effect_suspended', a.status = 'appealed',
+        'suggested_type', a.suggested_type,
+        'ladder_justification', a.ladder_justification,
+        'proposed_at', a.proposed_at,
+        'proposed_by', a.proposed_by_label,
+        'decided_on', a.decided_on,
+        'decided_at', a.decided_at,
+        'decided_by', a.decided_by_label,
+        'ended_on', a.ended_on,
+        'end_reason', a.end_reason,
+        'signals', coalesce((SELECT json_agg(json_build_object('id', s.id, 'observed_on', s.document->'observed_on',
+                                    'type', s.document->'type', 'stage', s.document->'stage', 'indicator_label', s.document->'indicator_label',
+                                    'linked_at', l.linked_at) ORDER BY s.document->>'observed_on', s.id)
+                             FROM licensing_action_signals l JOIN signal_documents s ON s.id = l.signal_id
+                             WHERE l.action_id = a.id), '[]'::json),
+        'letters', coalesce((SELECT json_agg(json_build_object('id', t.id, 'kind', t.kind, 'status', t.status, 'reference', t.reference,
+                                    'letter_date', t.letter_date, 'response_deadline', t.response_deadline, 'delivered_on', t.delivered_on,
+                                    'responded_on', t.responded_on) ORDER BY t.created_at, t.id)
+                             FROM letters t WHERE t.licensing_action_id = a.id), '[]'::json),
+        'appeal', (SELECT json_build_object('lodged_on', p.lodged_on, 'period_ended_on', p.period_ended_on, 'grounds', p.grounds,
+                                            'recorded_at', p.recorded_at, 'recorded_by', p.recorded_by_label, 'outcome', p.outcome,
+                                            'outcome_on', p.outcome_on, 'outcome_reason', p.outcome_reason,
+                                            'outcome_recorded_by', p.outcome_recorded_by_label)
+                   FROM licensing_appeals p WHERE p.action_id = a.id),
+        'events', coalesce((SELECT json_agg(json_build_object('status', e.status, 'on', e.occurred_on, 'recorded_at', e.recorded_at,
+                                   'recorded_by', e.recorded_by_label, 'note', e.note) ORDER BY e.seq)
+                            FROM licensing_action_events e WHERE e.action_id = a.id), '[]'::json),
+        'updated_at', a.updated_at,
+        'version', a.version) AS document
+FROM licensing_actions a
+JOIN facilitators f ON f.id = a.facilitator_id;
+ALTER VIEW licensing_action_documents SET (security_invoker = true);
+
+-- The public register: restrictive actions that are final, with no personal data
+-- of staff. It reads as its owner on purpose: it publishes every agency's decisions.
+CREATE OR REPLACE VIEW public_register AS
+SELECT a.id, a.decided_on, f.legal_name AS supplier_name, f.country::text AS supplier_country,
+       f.registration_number AS supplier_registration_number, a.type, a.status, a.legal_basis, a.conditions,
+       a.amount_minor, a.currency, a.effective_from, a.effective_to, g.name AS authority,
+       p.outcome AS appeal_outcome, p.outcome_on AS appeal_decided_on
+FROM licensing_actions a
+JOIN facilitators f ON f.id = a.facilitator_id
+JOIN agencies g ON g.id = a.agency_id
+LEFT JOIN licensing_appeals p ON p.action_id = a.id
+WHERE a.type <> 'warning' AND a.status IN (SELECT r.status FROM licensing_status_rules r WHERE r.final);
+
+-- What each plan indicator measures today (per the plan's agency).
+CREATE OR REPLACE VIEW action_plan_indicator_values AS
+SELECT i.plan_id, i.position,
+    CASE i.metric
+    WHEN 'manual' THEN i.measured
+    WHEN 'share_contacted' THEN (
+        SELECT round(100.0 * coalesce(sum(t.suppliers) FILTER (WHERE t.level <> 'not_contacted'), 0) / nullif(sum(t.suppliers), 0), 2)
+        FROM cooperation_tally t WHERE t.agency_id IN ('00000000-0000-0000-0000-000000000000', p.agency_id)
+          AND t.stage = '*' AND t.sector = coalesce(i.sector, t.sector) AND t.country = coalesce(i.country, t.country))
+    WHEN 'share_cooperating' THEN (
+        SELECT round(100.0 * coalesce(sum(t.suppliers) FILTER (WHERE t.level IN ('cooperating', 'partially_cooperating')), 0)
+                       / nullif(sum(t.suppliers), 0), 2)
+        FROM cooperation_tally t WHERE t.agency_id IN ('00000000-0000-0000-0000-000000000000', p.agency_id)
+          AND t.stage = '*' AND t.sector = coalesce(i.sector, t.sector) AND t.country = coalesce(i.country, t.country))
+    WHEN 'response_rate' THEN (
+        SELECT round(100.0 * sum(t.responded) / nullif(sum(t.sent), 0), 2) FROM funnel_tally t
+        WHERE t.agency_id = p.agency_id AND t.month BETWEEN date_trunc('month', p.starts_on)::date AND p.ends_on
+          AND t.sector = coalesce(i.sector, t.sector) AND t.country = coalesce(i.country, t.country))
+    WHEN 'verified_measures' THEN (
+        SELECT count(*) FROM measure_commitments m JOIN facilitators f ON f.id = m.facilitator_id
+        WHERE m.agency_id = p.agency_id AND m.status = 'verified' AND m.verified_on BETWEEN p.starts_on AND p.ends_on
+          AND f.sector = coalesce(i.sector, f.sector) AND f.country = coalesce(i.country, f.country))
+    WHEN 'signals_observed' THEN (
+        SELECT coalesce(sum(t.signals), 0) FROM signal_tally t
+        WHERE t.agency_id = p.agency_id AND t.sector = coalesce(i.sector, '*') AND t.country = coalesce(i.country::text, '*')
+          AND t.month BETWEEN date_trunc('month', p.starts_on)::date AND p.ends_on)
+    WHEN 'final_restrictive_actions' THEN (
+        SELECT count(*) FROM licensing_actions a JOIN facilitators f ON f.id = a.facilitator_id
+        WHERE a.agency_id = p.agency_id AND a.type <> 'warning' AND a.status IN (SELECT r.status FROM licensing_status_rules r WHERE r.final) AND a.decided_on BETWEEN p.starts_on AND p.ends_on
+          AND f.sector = coalesce(i.sector, f.sector) AND f.country = coalesce(i.country, f.country))
+    END AS measured
+FROM action_plan_indicators i JOIN action_plans p ON p.id = i.plan_id;
+ALTER VIEW action_plan_indicator_values SET (security_invoker = true);
