@@ -242,3 +242,52 @@ public struct AgencyLetterhead: Sendable, Equatable {
         return errors.errors
     }
 }
+
+/// What recording a tracking step reads: the letter as it stands, and today.
+public struct LetterTrackingCase: Sendable, Equatable {
+    public var status: LetterStatus
+    public var version: Int
+    /// The letter's date (today while it has none).
+    public var letterDate: String
+    /// The state of its e-mail, when it was queued for the relay.
+    public var emailState: String?
+    public var today: String
+
+    public init(status: LetterStatus, version: Int, letterDate: String, emailState: String?, today: String) {
+        self.status = status; self.version = version; self.letterDate = letterDate; self.emailState = emailState; self.today = today
+    }
+}
+
+/// Recording that a letter was sent, delivered, returned or answered, as one
+/// pure decision: the version, the lifecycle step, a letter with the e-mail
+/// relay (its sending is recorded when the relay accepts it), the step's own
+/// fields, and whether it informs the supplier (a delivery, or an answer to a
+/// letter whose delivery was never recorded).
+public enum LetterTracking {
+    public enum Refusal: Error, Sendable, Equatable {
+        case versionConflict(current: Int)
+        case transition(from: LetterStatus, allowed: [LetterStatus])
+        case withTheRelay(state: String)
+        case invalid([FieldError])
+    }
+
+    public struct Outcome: Sendable, Equatable {
+        /// The letter reached the supplier: its cooperation level moves.
+        public var informsSupplier: Bool
+    }
+
+    /// `documentProblems`: what is wrong with an attached response document (nil: none attached).
+    public static func decide(_ c: LetterTrackingCase, _ step: LetterTrackingStep, expectedVersion: Int,
+                              documentProblems: [FieldError]?) -> Result<Outcome, Refusal> {
+        guard c.version == expectedVersion else { return .failure(.versionConflict(current: c.version)) }
+        guard c.status.canMove(to: step.status) else { return .failure(.transition(from: c.status, allowed: c.status.allowedNext)) }
+        if case .sent = step, let state = c.emailState { return .failure(.withTheRelay(state: state)) }
+        var problems = step.problems(letterDate: c.letterDate, today: c.today)
+        if let documentProblems {
+            problems += documentProblems
+            if step.status != .responded { problems.append(FieldError(field: "document", message: "only a response has a document")) }
+        }
+        if !problems.isEmpty { return .failure(.invalid(problems)) }
+        return .success(Outcome(informsSupplier: step.status == .delivered || (step.status == .responded && c.status == .sent)))
+    }
+}

@@ -272,25 +272,26 @@ extension LetterStore {
     public func record(_ id: UUID, step: LetterTrackingStep, attachment: UploadedDocument? = nil, expectedVersion: Int,
                        actor: Actor) async throws -> Record {
         try await db.transaction { conn in
-            let (status, version) = try await lockLetter(id, on: conn)
-            guard version == expectedVersion else { throw StoreError.versionConflict(current: version) }
-            guard status.canMove(to: step.status) else {
-                throw StoreError.transition(entity: "letter", from: status.rawValue, to: step.status.rawValue,
-                                            allowed: status.allowedNext.map(\.rawValue))
+            // Load the case (locked), ask Core, save the outcome.
+            var loaded: LetterTrackingCase?
+            for try await r in try await conn.query(
+                """
+                SELECT l.status, l.version, coalesce(l.letter_date, current_date)::text, e.state, current_date::text
+                FROM letters l LEFT JOIN letter_emails e ON e.letter_id = l.id WHERE l.id = \(id) FOR UPDATE OF l
+                """, logger: db.logger).decode((String, Int, String, String?, String).self) {
+                loaded = LetterTrackingCase(status: LetterStatus(rawValue: r.0)!, version: r.1, letterDate: r.2, emailState: r.3, today: r.4)
             }
-            if case .sent = step {
-                for try await state in try await conn.query("SELECT state FROM letter_emails WHERE letter_id = \(id)", logger: db.logger).decode(String.self) {
-                    throw StoreError.conflict("this letter is with the e-mail relay (\(state)); its sending is recorded when the relay accepts it")
-                }
+            guard let loaded else { throw StoreError.notFound(entity: "letter", id: id.uuidString.lowercased()) }
+            let outcome: LetterTracking.Outcome
+            switch LetterTracking.decide(loaded, step, expectedVersion: expectedVersion, documentProblems: attachment?.problems()) {
+            case .success(let decided): outcome = decided
+            case .failure(.versionConflict(let current)): throw StoreError.versionConflict(current: current)
+            case .failure(.transition(let from, let allowed)):
+                throw StoreError.transition(entity: "letter", from: from.rawValue, to: step.status.rawValue, allowed: allowed.map(\.rawValue))
+            case .failure(.withTheRelay(let state)):
+                throw StoreError.conflict("this letter is with the e-mail relay (\(state)); its sending is recorded when the relay accepts it")
+            case .failure(.invalid(let problems)): throw StoreError.invalid(problems)
             }
-            let today = try await Self.today(on: conn, logger: db.logger)
-            var letterDate = today
-            for try await day in try await conn.query("SELECT letter_date::text FROM letters WHERE id = \(id)", logger: db.logger)
-                .decode(String?.self) { letterDate = day ?? today }
-            var problems = step.problems(letterDate: letterDate, today: today)
-            if let attachment { problems += attachment.problems() }
-            if attachment != nil, step.status != .responded { problems.append(FieldError(field: "document", message: "only a response has a document")) }
-            if !problems.isEmpty { throw StoreError.invalid(problems) }
             let before = try await document(id, on: conn)
             let userID = actor.userID.flatMap(UUID.init(uuidString:))
             switch step {
@@ -323,8 +324,7 @@ extension LetterStore {
                     """, logger: db.logger)
             }
             try await addEvent(id, status: step.status, on: step.day, note: nil, actor: actor, conn: conn)
-            // A letter that reached the supplier (delivered, or answered without a recorded delivery) informs it.
-            if step.status == .delivered || (step.status == .responded && status == .sent) {
+            if outcome.informsSupplier {
                 try await CooperationStore.applyAutomatic(letterID: id, noResponse: false, on: conn, logger: db.logger)
             }
             let after = try await document(id, on: conn)
