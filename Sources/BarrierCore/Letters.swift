@@ -114,14 +114,53 @@ public enum ResponsePeriod {
 /// A calendar day as ISO 8601 text (`2026-11-29`), which sorts as it reads.
 public enum ISODay {
     /// Whether `text` is a real day of the Gregorian calendar in `YYYY-MM-DD` form.
-    public static func isValid(_ text: String) -> Bool {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard text.utf8.count == 10, parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
-              (1900...9999).contains(year), (1...12).contains(month) else { return false }
+    public static func isValid(_ text: String) -> Bool { parts(text) != nil }
+
+    /// Year, month and day of a valid day; digits only (`2026-+1-05` is not one).
+    static func parts(_ text: String) -> (year: Int, month: Int, day: Int)? {
+        let fields = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard text.utf8.count == 10, fields.count == 3, fields[0].count == 4, fields[1].count == 2, fields[2].count == 2,
+              fields.allSatisfy({ $0.utf8.allSatisfy { (48...57).contains($0) } }),
+              let year = Int(fields[0]), let month = Int(fields[1]), let day = Int(fields[2]),
+              (1900...9999).contains(year), (1...12).contains(month) else { return nil }
         let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
         let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
-        return (1...days).contains(day)
+        return (1...days).contains(day) ? (year, month, day) : nil
+    }
+
+    /// Days since 1970-01-01 (the proleptic Gregorian calendar; H. Hinnant's days_from_civil).
+    public static func ordinal(_ text: String) -> Int? {
+        guard let (year, month, day) = parts(text) else { return nil }
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    /// The day `ordinal` days after 1970-01-01, as ISO text.
+    public static func day(ordinal: Int) -> String {
+        let z = ordinal + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        func pad(_ n: Int, _ width: Int) -> String { String(repeating: "0", count: max(0, width - String(n).count)) + String(n) }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
+    }
+
+    /// `text` plus `days` calendar days (deadlines, appeal periods); nil for a day that is not one.
+    public static func adding(_ days: Int, to text: String) -> String? { ordinal(text).map { day(ordinal: $0 + days) } }
+
+    /// Calendar days from `start` to `end` (negative when `end` comes first).
+    public static func days(from start: String, to end: String) -> Int? {
+        guard let a = ordinal(start), let b = ordinal(end) else { return nil }
+        return b - a
     }
 }
 

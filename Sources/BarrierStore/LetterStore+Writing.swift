@@ -528,25 +528,10 @@ extension LetterStore {
         throw StoreError.conflict("the database gave no date")
     }
 
-    static func day(_ iso: String, plus days: Int) -> String {
-        let formatter = isoDayFormatter()
-        guard let date = formatter.date(from: iso) else { return iso }
-        return formatter.string(from: date.addingTimeInterval(Double(days) * 86_400))
-    }
+    /// Date arithmetic is Core's (`ISODay`); these keep the stores' call sites short.
+    static func day(_ iso: String, plus days: Int) -> String { ISODay.adding(days, to: iso) ?? iso }
 
-    static func days(from start: String, to end: String) -> Int {
-        let formatter = isoDayFormatter()
-        guard let a = formatter.date(from: start), let b = formatter.date(from: end) else { return 0 }
-        return Int((b.timeIntervalSince(a) / 86_400).rounded())
-    }
-
-    static func isoDayFormatter() -> DateFormatter {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter
-    }
+    static func days(from start: String, to end: String) -> Int { ISODay.days(from: start, to: end) ?? 0 }
 }
 
 /// A file kept as a record (a supplier's answer, a signal's evidence): stored

@@ -77,3 +77,33 @@ struct LicensingDecisionTests {
         }
     }
 }
+
+/// Calendar arithmetic on ISO days, as deadlines and appeal periods use it.
+@Suite("ISO days")
+struct ISODayTests {
+    @Test("adding days crosses months, leap days and years; counting days is its inverse")
+    func arithmetic() {
+        #expect(ISODay.adding(30, to: "2026-12-02") == "2027-01-01")
+        #expect(ISODay.adding(1, to: "2028-02-28") == "2028-02-29")
+        #expect(ISODay.adding(1, to: "2100-02-28") == "2100-03-01")
+        #expect(ISODay.adding(-1, to: "2000-03-01") == "2000-02-29")
+        #expect(ISODay.adding(365, to: "1999-12-31") == "2000-12-30")
+        #expect(ISODay.ordinal("1970-01-01") == 0)
+        #expect(ISODay.ordinal("2026-12-02") == 20_789)
+        #expect(ISODay.adding(5, to: "2026-02-30") == nil)
+        var day = "1999-01-01"
+        for step in [1, 28, 29, 31, 59, 365, 366, 1000] {
+            let later = ISODay.adding(step, to: day)!
+            #expect(ISODay.days(from: day, to: later) == step)
+            #expect(ISODay.days(from: later, to: day) == -step)
+            #expect(ISODay.isValid(later))
+            day = later
+        }
+    }
+
+    @Test("only digits make a day", arguments: ["2026-+1-05", "2026-1-05", "+026-01-05", "2026-01-5 ", "2026-13-01", "2026-02-29", "2026-00-10"])
+    func refused(text: String) {
+        #expect(!ISODay.isValid(text))
+        #expect(ISODay.ordinal(text) == nil)
+    }
+}
