@@ -87,3 +87,88 @@ public enum LicensingDecision {
         return .success(Outcome(draft: draft, suggested: suggested, letter: draft.type == .warning ? .warning : .decisionNotice))
     }
 }
+
+/// The steps after a proposal other than the decision: withdrawing it, an
+/// appeal and its outcome, lifting an action in force.
+public enum LicensingStep: Sendable, Equatable {
+    case withdraw(reason: String)
+    case appeal(lodgedOn: String, grounds: String)
+    case appealOutcome(AppealOutcome, decidedOn: String, reason: String)
+    /// `on` nil: today.
+    case lift(on: String?, reason: String)
+
+    public var next: LicensingActionStatus {
+        switch self {
+        case .withdraw: .withdrawn
+        case .appeal: .appealed
+        case .appealOutcome(let outcome, _, _): outcome.status
+        case .lift: .lifted
+        }
+    }
+}
+
+/// What those steps read.
+public struct LicensingStepCase: Sendable, Equatable {
+    public var status: LicensingActionStatus
+    public var proposer: FourEyes.Person
+    public var decider: FourEyes.Person?
+    public var decidedOn: String?
+    /// The day the appeal period runs from: the decision letter's date, or the decision day while it has none.
+    public var appealFrom: String?
+    public var appealDays: Int
+    public var appealLodgedOn: String?
+    public var today: String
+
+    public init(status: LicensingActionStatus, proposer: FourEyes.Person, decider: FourEyes.Person?, decidedOn: String?, appealFrom: String?,
+                appealDays: Int, appealLodgedOn: String?, today: String) {
+        self.status = status; self.proposer = proposer; self.decider = decider; self.decidedOn = decidedOn; self.appealFrom = appealFrom
+        self.appealDays = appealDays; self.appealLodgedOn = appealLodgedOn; self.today = today
+    }
+
+    /// The last day an appeal can be lodged: `appealDays` calendar days after `appealFrom`.
+    public var appealEndsOn: String? { appealFrom.flatMap { ISODay.adding(appealDays, to: $0) } }
+}
+
+public enum LicensingStepDecision {
+    public enum Refusal: Error, Sendable, Equatable {
+        case transition(from: LicensingActionStatus, allowed: [LicensingActionStatus])
+        case fourEyes(String)
+        case invalid([FieldError])
+    }
+
+    public struct Outcome: Sendable, Equatable {
+        public var next: LicensingActionStatus
+        /// The day the step took effect (lodged, decided, lifted, withdrawn).
+        public var day: String
+    }
+
+    /// Lifecycle, four eyes (lifting), then each step's fields and days.
+    public static func check(_ c: LicensingStepCase, _ step: LicensingStep, by actor: FourEyes.Person) -> Result<Outcome, Refusal> {
+        guard c.status.canMove(to: step.next) else { return .failure(.transition(from: c.status, allowed: c.status.allowedNext)) }
+        var errors = FieldErrors()
+        let day: String
+        switch step {
+        case .withdraw(let reason):
+            errors.text("reason", reason, max: 5000, missing: "is required: say why the action is withdrawn")
+            day = c.today
+        case .appeal(let lodgedOn, let grounds):
+            errors.text("grounds", grounds, max: 20_000, missing: "is required: say what the supplier contests")
+            errors.pastDay("lodged_on", lodgedOn, today: c.today, earliest: c.decidedOn, earliestIs: "the decision")
+            if !errors.errors.contains(where: { $0.field == "lodged_on" }), let from = c.appealFrom, let endsOn = c.appealEndsOn, lodgedOn > endsOn {
+                errors.add("lodged_on", "the appeal period of \(c.appealDays) calendar days from \(from) ended on \(endsOn)")
+            }
+            day = lodgedOn
+        case .appealOutcome(_, let decidedOn, let reason):
+            errors.pastDay("decided_on", decidedOn, today: c.today, earliest: c.appealLodgedOn, earliestIs: "the day the appeal was lodged")
+            errors.text("reason", reason, max: 20_000, missing: "is required: give the grounds of the outcome")
+            day = decidedOn
+        case .lift(let on, let reason):
+            if let refusal = FourEyes.refusal(.lift, actor: actor, proposer: c.proposer, decider: c.decider) { return .failure(.fourEyes(refusal)) }
+            day = on ?? c.today
+            errors.pastDay("lifted_on", day, today: c.today, earliest: c.decidedOn, earliestIs: "the decision")
+            errors.text("reason", reason, max: 5000, missing: "is required: say why the action is lifted")
+        }
+        if !errors.isEmpty { return .failure(.invalid(errors.errors)) }
+        return .success(Outcome(next: step.next, day: day))
+    }
+}

@@ -217,73 +217,92 @@ public struct LicensingStore: Sendable {
     }
 
     public func withdraw(_ id: UUID, reason: String, expectedVersion: Int, actor: Actor) async throws -> Record {
-        try await change(id, to: .withdrawn, expectedVersion: expectedVersion, actor: actor, auditAction: "licensing_action.withdraw") { conn, _, today in
-            var errors = FieldErrors()
-            errors.text("reason", reason, max: 5000, missing: "is required: say why the action is withdrawn")
-            if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
-            try await conn.query("UPDATE licensing_actions SET ended_on = \(today)::date, end_reason = \(reason) WHERE id = \(id)", logger: db.logger)
-            return reason
-        }
+        try await step(id, .withdraw(reason: reason), expectedVersion: expectedVersion, actor: actor, auditAction: "licensing_action.withdraw")
     }
 
     // MARK: Appeal and end
 
     /// Records an appeal lodged within the agency's period; the action's effect is suspended until the outcome.
     public func appeal(_ id: UUID, lodgedOn: String, grounds: String, expectedVersion: Int, actor: Actor) async throws -> Record {
-        try await change(id, to: .appealed, expectedVersion: expectedVersion, actor: actor, auditAction: "licensing_action.appeal",
-                         day: lodgedOn) { conn, action, today in
-            var errors = FieldErrors()
-            errors.text("grounds", grounds, max: 20_000, missing: "is required: say what the supplier contests")
-            let period = try await appealPeriod(id, action: action, on: conn)
-            errors.pastDay("lodged_on", lodgedOn, today: today, earliest: action.decidedOn, earliestIs: "the decision")
-            if !errors.errors.contains(where: { $0.field == "lodged_on" }) && lodgedOn > period.endsOn {
-                errors.add("lodged_on", "the appeal period of \(period.days) calendar days from \(period.from) ended on \(period.endsOn)")
-            }
-            if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
-            try await conn.query(
-                """
-                INSERT INTO licensing_appeals (action_id, lodged_on, period_ended_on, grounds, recorded_by, recorded_by_label)
-                VALUES (\(id), \(lodgedOn)::date, \(period.endsOn)::date, \(grounds), \(actor.userID.flatMap(UUID.init(uuidString:))), \(actor.label))
-                """, logger: db.logger)
-            return "appeal lodged on \(lodgedOn); effect suspended"
-        }
+        try await step(id, .appeal(lodgedOn: lodgedOn, grounds: grounds), expectedVersion: expectedVersion, actor: actor,
+                       auditAction: "licensing_action.appeal")
     }
 
     /// The appeal's outcome: upheld (the action takes effect again) or overturned (it never does).
     public func decideAppeal(_ id: UUID, outcome: AppealOutcome, on day: String, reason: String, expectedVersion: Int,
                              actor: Actor) async throws -> Record {
-        try await change(id, to: outcome.status, expectedVersion: expectedVersion, actor: actor,
-                         auditAction: "licensing_action.appeal_\(outcome.rawValue)", day: day) { conn, _, today in
-            var errors = FieldErrors()
-            var lodged = ""
-            for try await d in try await conn.query("SELECT lodged_on::text FROM licensing_appeals WHERE action_id = \(id)", logger: db.logger)
-                .decode(String.self) { lodged = d }
-            errors.pastDay("decided_on", day, today: today, earliest: lodged, earliestIs: "the day the appeal was lodged")
-            errors.text("reason", reason, max: 20_000, missing: "is required: give the grounds of the outcome")
-            if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
-            try await conn.query(
-                """
-                UPDATE licensing_appeals SET outcome = \(outcome.rawValue), outcome_on = \(day)::date, outcome_reason = \(reason),
-                    outcome_recorded_by_label = \(actor.label) WHERE action_id = \(id)
-                """, logger: db.logger)
-            return reason
-        }
+        try await step(id, .appealOutcome(outcome, decidedOn: day, reason: reason), expectedVersion: expectedVersion, actor: actor,
+                       auditAction: "licensing_action.appeal_\(outcome.rawValue)")
     }
 
     /// Ends an action in force before its time (measures taken, review).
     public func lift(_ id: UUID, on day: String?, reason: String, expectedVersion: Int, actor: Actor) async throws -> Record {
-        try await change(id, to: .lifted, expectedVersion: expectedVersion, actor: actor, auditAction: "licensing_action.lift",
-                         day: day) { conn, action, today in
-            if let refusal = FourEyes.refusal(.lift, actor: actor.person, proposer: action.proposer, decider: action.decider) {
-                throw StoreError.forbidden(refusal)
+        try await step(id, .lift(on: day, reason: reason), expectedVersion: expectedVersion, actor: actor, auditAction: "licensing_action.lift")
+    }
+
+    /// One step after the proposal, as one use case: the case loaded and locked in
+    /// one statement, Core's `LicensingStepDecision`, then the step saved with its
+    /// event and audit event.
+    func step(_ id: UUID, _ step: LicensingStep, expectedVersion: Int, actor: Actor, auditAction: String) async throws -> Record {
+        try await db.transaction { conn in
+            var loaded: (version: Int, c: LicensingStepCase)?
+            for try await r in try await conn.query(
+                """
+                SELECT a.status, a.version, a.proposed_by, a.proposed_by_label, a.decided_by, a.decided_by_label, a.decided_on::text,
+                       coalesce((SELECT l.letter_date FROM letters l WHERE l.licensing_action_id = a.id AND l.kind IN ('decision_notice', 'warning')
+                                   AND l.letter_date IS NOT NULL ORDER BY l.created_at DESC LIMIT 1), a.decided_on)::text,
+                       g.appeal_days, (SELECT p.lodged_on FROM licensing_appeals p WHERE p.action_id = a.id)::text, current_date::text
+                FROM licensing_actions a JOIN agencies g ON g.id = a.agency_id
+                WHERE a.id = \(id) AND (current_agency() IS NULL OR a.agency_id = current_agency())
+                FOR UPDATE OF a
+                """, logger: db.logger).decode((String, Int, UUID?, String, UUID?, String?, String?, String?, Int, String?, String).self) {
+                loaded = (r.1, LicensingStepCase(
+                    status: LicensingActionStatus(rawValue: r.0)!,
+                    proposer: FourEyes.Person(userID: r.2?.uuidString.lowercased(), label: r.3),
+                    decider: r.5.map { FourEyes.Person(userID: r.4?.uuidString.lowercased(), label: $0) },
+                    decidedOn: r.6, appealFrom: r.7, appealDays: r.8, appealLodgedOn: r.9, today: r.10))
             }
-            let day = day ?? today
-            var errors = FieldErrors()
-            errors.pastDay("lifted_on", day, today: today, earliest: action.decidedOn, earliestIs: "the decision")
-            errors.text("reason", reason, max: 5000, missing: "is required: say why the action is lifted")
-            if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
-            try await conn.query("UPDATE licensing_actions SET ended_on = \(day)::date, end_reason = \(reason) WHERE id = \(id)", logger: db.logger)
-            return reason
+            guard let loaded else { throw StoreError.notFound(entity: "licensing action", id: id.uuidString.lowercased()) }
+            guard loaded.version == expectedVersion else { throw StoreError.versionConflict(current: loaded.version) }
+            let outcome: LicensingStepDecision.Outcome
+            switch LicensingStepDecision.check(loaded.c, step, by: actor.person) {
+            case .success(let checked): outcome = checked
+            case .failure(.transition(let from, let allowed)):
+                throw StoreError.transition(entity: "licensing action", from: from.rawValue, to: step.next.rawValue, allowed: allowed.map(\.rawValue))
+            case .failure(.fourEyes(let refusal)): throw StoreError.forbidden(refusal)
+            case .failure(.invalid(let problems)): throw StoreError.invalid(problems)
+            }
+            let before = try await document(id, on: conn)
+            let note: String?
+            switch step {
+            case .withdraw(let reason), .lift(_, let reason):
+                try await conn.query("UPDATE licensing_actions SET ended_on = \(outcome.day)::date, end_reason = \(reason) WHERE id = \(id)",
+                                     logger: db.logger)
+                note = reason
+            case .appeal(let lodgedOn, let grounds):
+                try await conn.query(
+                    """
+                    INSERT INTO licensing_appeals (action_id, lodged_on, period_ended_on, grounds, recorded_by, recorded_by_label)
+                    VALUES (\(id), \(lodgedOn)::date, \(loaded.c.appealEndsOn ?? lodgedOn)::date, \(grounds),
+                            \(actor.userID.flatMap(UUID.init(uuidString:))), \(actor.label))
+                    """, logger: db.logger)
+                note = "appeal lodged on \(lodgedOn); effect suspended"
+            case .appealOutcome(let result, let decidedOn, let reason):
+                try await conn.query(
+                    """
+                    UPDATE licensing_appeals SET outcome = \(result.rawValue), outcome_on = \(decidedOn)::date, outcome_reason = \(reason),
+                        outcome_recorded_by_label = \(actor.label) WHERE action_id = \(id)
+                    """, logger: db.logger)
+                note = reason
+            }
+            try await conn.query(
+                "UPDATE licensing_actions SET status = \(outcome.next.rawValue), updated_at = now(), version = version + 1 WHERE id = \(id)",
+                logger: db.logger)
+            try await addEvent(id, status: outcome.next, on: outcome.day, note: note, actor: actor, on: conn)
+            let after = try await document(id, on: conn)
+            try await AuditLog.append(on: conn, actor: actor, action: auditAction, entityType: "licensing_action",
+                                      entityID: id.uuidString.lowercased(), before: before.json, after: after.json, logger: db.logger)
+            return after
         }
     }
 
@@ -590,15 +609,4 @@ public struct LicensingStore: Sendable {
         throw StoreError.notFound(entity: "agency", id: agencyID.uuidString.lowercased())
     }
 
-    /// The appeal period: calendar days from the decision letter's date (the decision day while the letter is unsent).
-    func appealPeriod(_ id: UUID, action: Locked, on conn: PostgresConnection) async throws -> (from: String, days: Int, endsOn: String) {
-        var from = action.decidedOn ?? ""
-        for try await day in try await conn.query(
-            """
-            SELECT letter_date::text FROM letters WHERE licensing_action_id = \(id) AND kind IN ('decision_notice', 'warning')
-              AND letter_date IS NOT NULL ORDER BY created_at DESC LIMIT 1
-            """, logger: db.logger).decode(String.self) { from = day }
-        let days = try await appealDays(action.agencyID, on: conn)
-        return (from, days, LetterStore.day(from, plus: days))
-    }
 }

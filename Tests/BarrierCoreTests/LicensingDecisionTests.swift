@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import BarrierCore
@@ -105,5 +106,70 @@ struct ISODayTests {
     func refused(text: String) {
         #expect(!ISODay.isValid(text))
         #expect(ISODay.ordinal(text) == nil)
+    }
+}
+
+/// Withdrawing, appealing, the appeal's outcome and lifting, over every status,
+/// actor and day, against an oracle written from the rules' words.
+@Suite("Licensing steps after the proposal")
+struct LicensingStepTests {
+    static let proposer = FourEyes.Person(userID: "11111111-1111-1111-1111-111111111111", label: "k.weber@bnetza.example")
+    static let decider = FourEyes.Person(userID: "22222222-2222-2222-2222-222222222222", label: "dr.schulz@bnetza.example")
+    static let colleague = FourEyes.Person(userID: "33333333-3333-3333-3333-333333333333", label: "m.braun@bnetza.example")
+    static let shell = FourEyes.Person(userID: nil, label: "cli:root")
+    static let today = "2026-12-02"
+
+    enum Expected: Equatable { case done(LicensingActionStatus, String), transition, fourEyes, invalid }
+
+    /// A decision on 11-10 whose letter is dated 11-12; 30 days to appeal (until 12-12); an appeal lodged on 11-20.
+    static func oracle(_ status: LicensingActionStatus, _ step: LicensingStep, _ actor: FourEyes.Person) -> Expected {
+        let next: [LicensingActionStatus: [LicensingActionStatus]] = [
+            .proposed: [.noticeOfIntent, .decided, .withdrawn], .noticeOfIntent: [.noticeOfIntent, .decided, .withdrawn],
+            .decided: [.appealed, .lifted, .expired], .appealed: [.upheld, .overturned], .upheld: [.lifted, .expired],
+        ]
+        guard (next[status] ?? []).contains(step.next) else { return .transition }
+        func inRange(_ day: String, from: String) -> Bool { ISODay.isValid(day) && day >= from && day <= today }
+        switch step {
+        case .withdraw(let reason): return reason.isEmpty ? .invalid : .done(.withdrawn, today)
+        case .appeal(let lodged, let grounds):
+            return !grounds.isEmpty && inRange(lodged, from: "2026-11-10") && lodged <= "2026-12-12" ? .done(.appealed, lodged) : .invalid
+        case .appealOutcome(let outcome, let on, let reason):
+            return !reason.isEmpty && inRange(on, from: "2026-11-20") ? .done(outcome.status, on) : .invalid
+        case .lift(let on, let reason):
+            if actor.userID == nil || actor == decider { return .fourEyes }
+            return !reason.isEmpty && inRange(on ?? today, from: "2026-11-10") ? .done(.lifted, on ?? today) : .invalid
+        }
+    }
+
+    static let steps: [LicensingStep] = [
+        .withdraw(reason: "Settled."), .withdraw(reason: ""),
+        .appeal(lodgedOn: "2026-11-20", grounds: "Disputed."), .appeal(lodgedOn: "2026-11-01", grounds: "Disputed."),
+        .appeal(lodgedOn: "2026-12-24", grounds: "Disputed."), .appeal(lodgedOn: "2026-11-20", grounds: " "),
+        .appealOutcome(.upheld, decidedOn: "2026-12-01", reason: "Stands."), .appealOutcome(.overturned, decidedOn: "2026-11-15", reason: "Quashed."),
+        .appealOutcome(.overturned, decidedOn: "2026-12-01", reason: ""),
+        .lift(on: nil, reason: "Measures taken."), .lift(on: "2026-11-01", reason: "Measures taken."), .lift(on: "2026-11-30", reason: ""),
+    ]
+
+    @Test("every status, step and actor", arguments: LicensingActionStatus.allCases)
+    func everyCombination(status: LicensingActionStatus) {
+        for step in Self.steps {
+            for actor in [Self.proposer, Self.decider, Self.colleague, Self.shell] {
+                let c = LicensingStepCase(status: status, proposer: Self.proposer, decider: Self.decider, decidedOn: "2026-11-10",
+                                          appealFrom: "2026-11-12", appealDays: 30, appealLodgedOn: "2026-11-20", today: Self.today)
+                let got: Expected
+                switch LicensingStepDecision.check(c, step, by: actor) {
+                case .success(let outcome): got = .done(outcome.next, outcome.day)
+                case .failure(.transition): got = .transition
+                case .failure(.fourEyes): got = .fourEyes
+                case .failure(.invalid): got = .invalid
+                }
+                var normalised = step
+                if case .withdraw(let r) = step, r.trimmingCharacters(in: .whitespaces).isEmpty { normalised = .withdraw(reason: "") }
+                if case .appeal(let d, let g) = step, g.trimmingCharacters(in: .whitespaces).isEmpty { normalised = .appeal(lodgedOn: d, grounds: "") }
+                #expect(got == Self.oracle(status, normalised, actor), "\(step) from \(status) by \(actor.label)")
+            }
+        }
+        #expect(LicensingStepCase(status: .decided, proposer: Self.proposer, decider: nil, decidedOn: nil, appealFrom: "2026-12-20",
+                                  appealDays: 30, appealLodgedOn: nil, today: Self.today).appealEndsOn == "2027-01-19")
     }
 }
