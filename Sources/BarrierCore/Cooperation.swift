@@ -52,3 +52,43 @@ public enum MeasureStatus: String, CaseIterable, Codable, Sendable, NamedVocabul
         }
     }
 }
+
+/// What recording a commitment's implementation or verification reads.
+public struct CommitmentCase: Sendable, Equatable {
+    public var status: MeasureStatus
+    public var version: Int
+    /// The commitment's day, or its implementation's when it has one: no step is recorded before it.
+    public var earliest: String
+    public var today: String
+
+    public init(status: MeasureStatus, version: Int, earliest: String, today: String) {
+        self.status = status; self.version = version; self.earliest = earliest; self.today = today
+    }
+}
+
+/// Recording that a committed measure was implemented or verified, as one pure
+/// decision: the version, the step, the day (not in the future, not before the
+/// commitment or its implementation), and for a verification how it was checked.
+public enum CommitmentStep {
+    public enum Refusal: Error, Sendable, Equatable {
+        case versionConflict(current: Int)
+        case transition(from: MeasureStatus, allowed: [MeasureStatus])
+        case invalid([FieldError])
+    }
+
+    /// Nil when the step may be recorded.
+    public static func refusal(_ c: CommitmentCase, to status: MeasureStatus, on day: String, method: String?,
+                               expectedVersion: Int) -> Refusal? {
+        guard c.version == expectedVersion else { return .versionConflict(current: c.version) }
+        guard c.status.canMove(to: status) else {
+            return .transition(from: c.status, allowed: MeasureStatus.allCases.filter { c.status.canMove(to: $0) })
+        }
+        var errors = FieldErrors()
+        if !ISODay.isValid(day) { errors.add("on", "must be a day written YYYY-MM-DD") }
+        else if day > c.today { errors.add("on", "is in the future") }
+        else if day < c.earliest { errors.add("on", "is before the commitment or its implementation (\(c.earliest))") }
+        if status == .verified && (method ?? "").allSatisfy(\.isWhitespace) { errors.add("method", "is required: say how it was verified") }
+        if (method ?? "").count > 2000 { errors.add("method", "must be at most 2000 characters") }
+        return errors.isEmpty ? nil : .invalid(errors.errors)
+    }
+}

@@ -224,26 +224,23 @@ public struct CooperationStore: Sendable {
     public func record(_ id: UUID, status: MeasureStatus, on day: String, method: String? = nil, expectedVersion: Int,
                        actor: Actor) async throws -> (json: String, version: Int) {
         try await db.transaction { conn in
-            let rows = try await conn.query(
-                "SELECT status, version, greatest(committed_on, implemented_on)::text FROM measure_commitments WHERE id = \(id) FOR UPDATE",
-                logger: db.logger)
-            var found: (String, Int, String)?
-            for try await row in rows.decode((String, Int, String).self) { found = row }
-            guard let (stored, version, earliest) = found else { throw StoreError.notFound(entity: "measure commitment", id: id.uuidString.lowercased()) }
-            guard version == expectedVersion else { throw StoreError.versionConflict(current: version) }
-            let current = MeasureStatus(rawValue: stored) ?? .committed
-            guard current.canMove(to: status) else {
-                throw StoreError.transition(entity: "measure commitment", from: current.rawValue, to: status.rawValue,
-                                            allowed: MeasureStatus.allCases.filter { current.canMove(to: $0) }.map(\.rawValue))
+            // Load the case (locked), ask Core, save the step.
+            var loaded: CommitmentCase?
+            for try await r in try await conn.query(
+                """
+                SELECT status, version, greatest(committed_on, implemented_on)::text, current_date::text
+                FROM measure_commitments WHERE id = \(id) FOR UPDATE
+                """, logger: db.logger).decode((String, Int, String, String).self) {
+                loaded = CommitmentCase(status: MeasureStatus(rawValue: r.0) ?? .committed, version: r.1, earliest: r.2, today: r.3)
             }
-            let today = try await LetterStore.today(on: conn, logger: db.logger)
-            var errors = FieldErrors()
-            if !ISODay.isValid(day) { errors.add("on", "must be a day written YYYY-MM-DD") }
-            else if day > today { errors.add("on", "is in the future") }
-            else if day < earliest { errors.add("on", "is before the commitment or its implementation (\(earliest))") }
-            if status == .verified && (method ?? "").allSatisfy(\.isWhitespace) { errors.add("method", "is required: say how it was verified") }
-            if (method ?? "").count > 2000 { errors.add("method", "must be at most 2000 characters") }
-            if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
+            guard let loaded else { throw StoreError.notFound(entity: "measure commitment", id: id.uuidString.lowercased()) }
+            switch CommitmentStep.refusal(loaded, to: status, on: day, method: method, expectedVersion: expectedVersion) {
+            case nil: break
+            case .versionConflict(let current): throw StoreError.versionConflict(current: current)
+            case .transition(let from, let allowed):
+                throw StoreError.transition(entity: "measure commitment", from: from.rawValue, to: status.rawValue, allowed: allowed.map(\.rawValue))
+            case .invalid(let problems): throw StoreError.invalid(problems)
+            }
             let before = try await commitment(id, on: conn)
             let userID = actor.userID.flatMap(UUID.init(uuidString:))
             if status == .implemented {
