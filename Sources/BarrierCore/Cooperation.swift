@@ -92,3 +92,36 @@ public enum CommitmentStep {
         return errors.isEmpty ? nil : .invalid(errors.errors)
     }
 }
+
+/// What an officer's change of a supplier's cooperation level reads: the
+/// agency's level and its version, and whether the letter or contact it rests
+/// on is the agency's own with this supplier.
+public struct CooperationChangeCase: Sendable, Equatable {
+    public var level: CooperationLevel
+    public var version: Int
+    /// Nil: no letter named; false: a letter that is not one to this supplier.
+    public var letterIsTheSuppliers: Bool?
+    public var contactIsTheSuppliers: Bool?
+
+    public init(level: CooperationLevel, version: Int, letterIsTheSuppliers: Bool?, contactIsTheSuppliers: Bool?) {
+        self.level = level; self.version = version
+        self.letterIsTheSuppliers = letterIsTheSuppliers; self.contactIsTheSuppliers = contactIsTheSuppliers
+    }
+}
+
+/// An officer's change of level, as one pure decision: the version, then every
+/// problem with the new level, the reason and what it rests on.
+public enum CooperationChange {
+    public enum Refusal: Error, Sendable, Equatable {
+        case versionConflict(current: Int)
+        case invalid([FieldError])
+    }
+
+    public static func refusal(_ c: CooperationChangeCase, to next: CooperationLevel, reason: String, expectedVersion: Int) -> Refusal? {
+        guard c.version == expectedVersion else { return .versionConflict(current: c.version) }
+        var problems = c.level.problems(changingTo: next, reason: reason)
+        if c.letterIsTheSuppliers == false { problems.append(FieldError(field: "letter_id", message: "is not a letter to this supplier")) }
+        if c.contactIsTheSuppliers == false { problems.append(FieldError(field: "contact_id", message: "is not a contact with this supplier")) }
+        return problems.isEmpty ? nil : .invalid(problems)
+    }
+}

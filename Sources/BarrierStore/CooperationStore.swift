@@ -91,16 +91,30 @@ public struct CooperationStore: Sendable {
     public func change(_ facilitatorID: UUID, to level: CooperationLevel, reason: String, letterID: UUID? = nil, contactID: UUID? = nil,
                        expectedVersion: Int, actor: Actor) async throws -> (json: String, version: Int) {
         try await db.transaction { conn in
-            let (current, version) = try await Self.current(facilitatorID, on: conn, logger: db.logger)
-            guard version == expectedVersion else { throw StoreError.versionConflict(current: version) }
-            var problems = current.problems(changingTo: level, reason: reason)
-            if let letterID, try await !exists("letters", letterID, of: facilitatorID, on: conn) {
-                problems.append(FieldError(field: "letter_id", message: "is not a letter to this supplier"))
+            // Load the case (the supplier row locked, so a first change is serialised too), ask Core, save.
+            var loaded: CooperationChangeCase?
+            for try await r in try await conn.query(
+                """
+                SELECT coalesce(l.level, 'not_contacted'), coalesce(l.version, 0),
+                       CASE WHEN \(letterID)::uuid IS NULL THEN NULL
+                            ELSE EXISTS (SELECT 1 FROM letters t WHERE t.id = \(letterID) AND t.facilitator_id = f.id
+                                         AND t.agency_id = current_agency()) END,
+                       CASE WHEN \(contactID)::uuid IS NULL THEN NULL
+                            ELSE EXISTS (SELECT 1 FROM supplier_contacts c WHERE c.id = \(contactID) AND c.facilitator_id = f.id
+                                         AND c.agency_id = current_agency()) END
+                FROM facilitators f LEFT JOIN cooperation_levels l ON l.agency_id = current_agency() AND l.facilitator_id = f.id
+                WHERE f.id = \(facilitatorID) FOR UPDATE OF f
+                """, logger: db.logger).decode((String, Int, Bool?, Bool?).self) {
+                loaded = CooperationChangeCase(level: CooperationLevel(rawValue: r.0) ?? .notContacted, version: r.1,
+                                               letterIsTheSuppliers: r.2, contactIsTheSuppliers: r.3)
             }
-            if let contactID, try await !exists("supplier_contacts", contactID, of: facilitatorID, on: conn) {
-                problems.append(FieldError(field: "contact_id", message: "is not a contact with this supplier"))
+            guard let loaded else { throw StoreError.notFound(entity: "facilitator", id: facilitatorID.uuidString.lowercased()) }
+            switch CooperationChange.refusal(loaded, to: level, reason: reason, expectedVersion: expectedVersion) {
+            case nil: break
+            case .versionConflict(let current): throw StoreError.versionConflict(current: current)
+            case .invalid(let problems): throw StoreError.invalid(problems)
             }
-            if !problems.isEmpty { throw StoreError.invalid(problems) }
+            let current = loaded.level
             try await Self.write(facilitatorID, from: current, to: level, reason: reason, letterID: letterID, contactID: contactID,
                                  automatic: false, actor: actor, on: conn, logger: db.logger)
             return try await levelDocument(facilitatorID, on: conn)
