@@ -323,40 +323,4 @@ CREATE POLICY own_agency ON signal_tally USING (agency_id = current_agency());
 ALTER TABLE measure_tally ENABLE ROW LEVEL SECURITY;
 CREATE POLICY own_agency ON measure_tally USING (agency_id = current_agency());
 
--- A plan's indicators measure the plan's agency: the shared base and its
--- deltas for cooperation, its own rows for the rest (the same agency the
--- policies allow, said here too for readers that row-level security does not bind).
--- A share with no supplier at the levels is 0, not unknown: whether a tally row
--- of 0 is left over or absent (an agency that never acted has none) must not matter.
-CREATE OR REPLACE VIEW action_plan_indicator_values AS
-SELECT i.plan_id, i.position,
-    CASE i.metric
-    WHEN 'manual' THEN i.measured
-    WHEN 'share_contacted' THEN (
-        SELECT round(100.0 * coalesce(sum(t.suppliers) FILTER (WHERE t.level <> 'not_contacted'), 0) / nullif(sum(t.suppliers), 0), 2)
-        FROM cooperation_tally t WHERE t.agency_id IN ('00000000-0000-0000-0000-000000000000', p.agency_id)
-          AND t.stage = '*' AND t.sector = coalesce(i.sector, t.sector) AND t.country = coalesce(i.country, t.country))
-    WHEN 'share_cooperating' THEN (
-        SELECT round(100.0 * coalesce(sum(t.suppliers) FILTER (WHERE t.level IN ('cooperating', 'partially_cooperating')), 0)
-                       / nullif(sum(t.suppliers), 0), 2)
-        FROM cooperation_tally t WHERE t.agency_id IN ('00000000-0000-0000-0000-000000000000', p.agency_id)
-          AND t.stage = '*' AND t.sector = coalesce(i.sector, t.sector) AND t.country = coalesce(i.country, t.country))
-    WHEN 'response_rate' THEN (
-        SELECT round(100.0 * sum(t.responded) / nullif(sum(t.sent), 0), 2) FROM funnel_tally t
-        WHERE t.agency_id = p.agency_id AND t.month BETWEEN date_trunc('month', p.starts_on)::date AND p.ends_on
-          AND t.sector = coalesce(i.sector, t.sector) AND t.country = coalesce(i.country, t.country))
-    WHEN 'verified_measures' THEN (
-        SELECT count(*) FROM measure_commitments m JOIN facilitators f ON f.id = m.facilitator_id
-        WHERE m.agency_id = p.agency_id AND m.status = 'verified' AND m.verified_on BETWEEN p.starts_on AND p.ends_on
-          AND f.sector = coalesce(i.sector, f.sector) AND f.country = coalesce(i.country, f.country))
-    WHEN 'signals_observed' THEN (
-        SELECT coalesce(sum(t.signals), 0) FROM signal_tally t
-        WHERE t.agency_id = p.agency_id AND t.sector = coalesce(i.sector, '*') AND t.country = coalesce(i.country::text, '*')
-          AND t.month BETWEEN date_trunc('month', p.starts_on)::date AND p.ends_on)
-    WHEN 'final_restrictive_actions' THEN (
-        SELECT count(*) FROM licensing_actions a JOIN facilitators f ON f.id = a.facilitator_id
-        WHERE a.agency_id = p.agency_id AND a.type <> 'warning' AND a.status IN ('decided', 'upheld') AND a.decided_on BETWEEN p.starts_on AND p.ends_on
-          AND f.sector = coalesce(i.sector, f.sector) AND f.country = coalesce(i.country, f.country))
-    END AS measured
-FROM action_plan_indicators i JOIN action_plans p ON p.id = i.plan_id;
-ALTER VIEW action_plan_indicator_values SET (security_invoker = true);
+-- The plan indicators read the tallies per agency: see sql/repeatable/licensing_finality.sql.

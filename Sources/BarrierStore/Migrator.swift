@@ -68,13 +68,7 @@ public struct Migrator: Sendable {
                     }
                     return false
                 }
-                for statement in SQLScript.statements(in: migration.sql) {
-                    do {
-                        try await conn.query(PostgresQuery(unsafeSQL: statement), logger: db.logger)
-                    } catch let error as PSQLError {
-                        throw StoreError.migration("sql/\(migration.name): \(error.serverInfo?[.message] ?? "\(error.code)")")
-                    }
-                }
+                try await run(migration, on: conn, logger: db.logger)
                 try await conn.query(
                     "INSERT INTO schema_migrations (name, checksum) VALUES (\(migration.name), \(migration.checksum))",
                     logger: db.logger)
@@ -90,13 +84,7 @@ public struct Migrator: Sendable {
                 where checksum == migration.checksum {
                     return false
                 }
-                for statement in SQLScript.statements(in: migration.sql) {
-                    do {
-                        try await conn.query(PostgresQuery(unsafeSQL: statement), logger: db.logger)
-                    } catch let error as PSQLError {
-                        throw StoreError.migration("sql/\(migration.name): \(error.serverInfo?[.message] ?? "\(error.code)")")
-                    }
-                }
+                try await run(migration, on: conn, logger: db.logger)
                 try await conn.query(
                     """
                     INSERT INTO schema_migrations (name, checksum) VALUES (\(migration.name), \(migration.checksum))
@@ -108,6 +96,17 @@ public struct Migrator: Sendable {
         }
         try await writeCoreRules(db)
         return applied
+    }
+
+    /// Runs a file's statements, naming the file and PostgreSQL's message when one fails.
+    func run(_ migration: Migration, on conn: PostgresConnection, logger: Logger) async throws {
+        for statement in SQLScript.statements(in: migration.sql) {
+            do {
+                try await conn.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            } catch let error as PSQLError {
+                throw StoreError.migration("sql/\(migration.name): \(error.serverInfo?[.message] ?? "\(error.code)")")
+            }
+        }
     }
 
     /// What each licensing status means, from `LicensingActionStatus` (the one

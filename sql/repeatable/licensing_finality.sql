@@ -69,7 +69,12 @@ JOIN agencies g ON g.id = a.agency_id
 LEFT JOIN licensing_appeals p ON p.action_id = a.id
 WHERE a.type <> 'warning' AND a.status IN (SELECT r.status FROM licensing_status_rules r WHERE r.final);
 
--- What each plan indicator measures today (per the plan's agency).
+-- What each plan indicator measures today.
+-- A plan's indicators measure the plan's agency: the shared base and its
+-- deltas for cooperation, its own rows for the rest (the same agency the
+-- policies allow, said here too for readers that row-level security does not bind).
+-- A share with no supplier at the levels is 0, not unknown: whether a tally row
+-- of 0 is left over or absent (an agency that never acted has none) must not matter.
 CREATE OR REPLACE VIEW action_plan_indicator_values AS
 SELECT i.plan_id, i.position,
     CASE i.metric
