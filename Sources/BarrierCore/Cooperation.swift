@@ -125,3 +125,58 @@ public enum CooperationChange {
         return problems.isEmpty ? nil : .invalid(problems)
     }
 }
+
+/// Logging a contact with a supplier (a meeting, a call): what happened, when
+/// (not in the future), who took part, notes.
+public enum ContactLog {
+    public static func problems(on day: String, participants: [String], notes: String, today: String) -> [FieldError] {
+        var errors = FieldErrors()
+        if !ISODay.isValid(day) { errors.add("occurred_on", "must be a day written YYYY-MM-DD") }
+        else if day > today { errors.add("occurred_on", "is in the future; log contacts that happened") }
+        if participants.count > 50 { errors.add("participants", "may name at most 50 people") }
+        if participants.contains(where: { $0.allSatisfy(\.isWhitespace) || $0.count > 200 }) {
+            errors.add("participants", "each must be a name of 1 to 200 characters")
+        }
+        if notes.count > 20000 { errors.add("notes", "must be at most 20000 characters") }
+        return errors.errors
+    }
+}
+
+/// What recording a new commitment reads: whether the measure is in the
+/// catalogue, whether the letter it answers is the agency's own to this
+/// supplier, whether the supplier already committed to it with this agency, today.
+public struct NewCommitmentCase: Sendable, Equatable {
+    public var measureKnown: Bool
+    /// Nil: no letter named.
+    public var letterIsTheSuppliers: Bool?
+    public var alreadyCommitted: Bool
+    public var today: String
+
+    public init(measureKnown: Bool, letterIsTheSuppliers: Bool?, alreadyCommitted: Bool, today: String) {
+        self.measureKnown = measureKnown; self.letterIsTheSuppliers = letterIsTheSuppliers
+        self.alreadyCommitted = alreadyCommitted; self.today = today
+    }
+}
+
+/// Recording that a supplier committed to a measure, as one pure decision:
+/// a catalogue measure, a commitment that was made (not in the future), a due
+/// day not before it, the letter it answers, one commitment per measure.
+public enum NewCommitment {
+    public enum Refusal: Error, Sendable, Equatable {
+        case invalid([FieldError])
+        case alreadyCommitted(measure: String)
+    }
+
+    public static func refusal(_ c: NewCommitmentCase, measure: String, committedOn: String, dueOn: String, notes: String) -> Refusal? {
+        var errors = FieldErrors()
+        if !c.measureKnown { errors.add("measure", "'\(measure)' is not a measure of the catalogue") }
+        if !ISODay.isValid(committedOn) { errors.add("committed_on", "must be a day written YYYY-MM-DD") }
+        else if committedOn > c.today { errors.add("committed_on", "is in the future; record commitments that were made") }
+        if !ISODay.isValid(dueOn) { errors.add("due_on", "must be a day written YYYY-MM-DD") }
+        else if ISODay.isValid(committedOn) && dueOn < committedOn { errors.add("due_on", "is before the commitment was made") }
+        if c.letterIsTheSuppliers == false { errors.add("letter_id", "is not a letter to this supplier") }
+        if notes.count > 10000 { errors.add("notes", "must be at most 10000 characters") }
+        if !errors.isEmpty { return .invalid(errors.errors) }
+        return c.alreadyCommitted ? .alreadyCommitted(measure: measure) : nil
+    }
+}

@@ -190,3 +190,50 @@ public struct ActionPlanDraft: Sendable, Equatable {
         return errors.errors
     }
 }
+
+/// What a step on an action plan reads: the plan's version, today, and the
+/// indicator or measure the step names (nil: the plan has none at that position).
+public struct ActionPlanStepCase: Sendable, Equatable {
+    public var version: Int
+    public var today: String
+    /// The named indicator's metric, for a measurement.
+    public var metric: IndicatorMetric?
+    /// Whether the named measure exists, for a status change.
+    public var measureExists: Bool
+
+    public init(version: Int, today: String, metric: IndicatorMetric? = nil, measureExists: Bool = false) {
+        self.version = version; self.today = today; self.metric = metric; self.measureExists = measureExists
+    }
+}
+
+/// A step on an action plan, as one pure decision: the version, then a value
+/// measured by hand on a day that has happened (only a manual indicator takes
+/// one; the others are measured from the registry), or a measure's new status.
+public enum ActionPlanStep: Sendable, Equatable {
+    case measurement(indicator: Int, value: Double, on: String)
+    case measureStatus(measure: Int, status: PlanMeasureStatus)
+
+    public enum Refusal: Error, Sendable, Equatable {
+        case versionConflict(current: Int)
+        case indicatorNotFound(Int)
+        case measureNotFound(Int)
+        case invalid([FieldError])
+    }
+
+    public func refusal(_ c: ActionPlanStepCase, expectedVersion: Int) -> Refusal? {
+        guard c.version == expectedVersion else { return .versionConflict(current: c.version) }
+        switch self {
+        case .measurement(let indicator, let value, let day):
+            guard let metric = c.metric else { return .indicatorNotFound(indicator) }
+            var errors = FieldErrors()
+            errors.pastDay("on", day, today: c.today)
+            if value < 0 || !value.isFinite { errors.add("value", "must be a number of at least 0") }
+            if metric != .manual {
+                errors.add("value", "indicator \(indicator) is measured from the registry (\(metric.rawValue)); only a manual indicator takes a value")
+            }
+            return errors.isEmpty ? nil : .invalid(errors.errors)
+        case .measureStatus(let measure, _):
+            return c.measureExists ? nil : .measureNotFound(measure)
+        }
+    }
+}

@@ -48,3 +48,98 @@ public struct SignalDraft: Sendable, Equatable {
         return errors.errors
     }
 }
+
+/// How the task's agency sees a signal: its own, or shared with it to read.
+/// (A signal it cannot see at all is not loaded: nil.)
+public enum SignalAccess: Sendable, Equatable {
+    case own, sharedToRead
+}
+
+/// What recording or correcting a signal reads: the agency's access and the
+/// current version (for a correction), the indicator catalogue, which of the
+/// named suppliers are registered, and today.
+public struct SignalRecordingCase: Sendable, Equatable {
+    public var access: SignalAccess?
+    public var version: Int
+    public var knownIndicators: Set<String>
+    /// How many of the named supplier ids are well formed and registered.
+    public var registeredSuppliers: Int
+    /// Whether every named supplier id is a UUID.
+    public var supplierIDsWellFormed: Bool
+    public var today: String
+
+    public init(access: SignalAccess?, version: Int, knownIndicators: Set<String>, registeredSuppliers: Int, supplierIDsWellFormed: Bool,
+                today: String) {
+        self.access = access; self.version = version; self.knownIndicators = knownIndicators
+        self.registeredSuppliers = registeredSuppliers; self.supplierIDsWellFormed = supplierIDsWellFormed; self.today = today
+    }
+}
+
+/// Recording a signal, correcting it, sharing it with another agency and
+/// revoking a share, each as one pure decision. Only the agency that recorded
+/// a signal changes or shares it; a receiver reads it.
+public enum SignalDecision {
+    public enum Refusal: Error, Sendable, Equatable {
+        case notFound
+        /// Shared with the agency to read only.
+        case readOnly
+        case versionConflict(current: Int)
+        case alreadyShared
+        case shareNotFound
+        case alreadyRevoked
+        case invalid([FieldError])
+    }
+
+    /// A new signal (`correction` nil) or a correction with its reason against the expected version.
+    public static func recording(_ c: SignalRecordingCase, _ draft: SignalDraft, correction: (reason: String, expectedVersion: Int)?) -> Refusal? {
+        var problems: [FieldError] = []
+        if let correction {
+            guard let access = c.access else { return .notFound }
+            guard access == .own else { return .readOnly }
+            guard c.version == correction.expectedVersion else { return .versionConflict(current: c.version) }
+            if correction.reason.allSatisfy(\.isWhitespace) || correction.reason.count > 5000 {
+                return .invalid([FieldError(field: "correction_reason", message: "is required (1 to 5000 characters): say what was wrong")])
+            }
+        }
+        problems = draft.problems(today: c.today, knownIndicators: c.knownIndicators)
+        if !c.supplierIDsWellFormed { problems.append(FieldError(field: "facilitator_ids", message: "must be supplier ids (UUIDs)")) }
+        else if c.registeredSuppliers != Set(draft.facilitatorIDs).count {
+            problems.append(FieldError(field: "facilitator_ids", message: "names a supplier that is not registered"))
+        }
+        return problems.isEmpty ? nil : .invalid(problems)
+    }
+
+    /// The agency a share names: none found, the sharing agency itself, or another.
+    public enum Receiver: Sendable, Equatable { case none, own, other }
+
+    public static func sharing(access: SignalAccess?, with agency: String, receiver: Receiver, openShareExists: Bool, legalBasis: String,
+                               handlingNote: String) -> Refusal? {
+        guard let access else { return .notFound }
+        guard access == .own else { return .readOnly }
+        var errors = FieldErrors()
+        errors.text("legal_basis", legalBasis, max: 500, missing: "is required: name the provision that allows sharing this signal")
+        if handlingNote.count > 5000 { errors.add("handling_note", "must be at most 5000 characters") }
+        if receiver == .own { errors.add("agency", "is your own agency; a signal is shared with another") }
+        if !errors.isEmpty { return .invalid(errors.errors) }
+        if receiver == .none { return .invalid([FieldError(field: "agency", message: "no agency '\(agency)' (give its id or name)")]) }
+        return openShareExists ? .alreadyShared : nil
+    }
+
+    /// `shareRevoked` nil: the signal has no such share.
+    public static func revoking(access: SignalAccess?, shareRevoked: Bool?, reason: String) -> Refusal? {
+        guard let access else { return .notFound }
+        guard access == .own else { return .readOnly }
+        guard let revoked = shareRevoked else { return .shareNotFound }
+        if revoked { return .alreadyRevoked }
+        var errors = FieldErrors()
+        errors.text("reason", reason, max: 5000, missing: "is required: say why the share ends")
+        return errors.isEmpty ? nil : .invalid(errors.errors)
+    }
+
+    /// An evidence file: the agency's own signal, and a file that passes its checks (`fileProblems`).
+    public static func attaching(access: SignalAccess?, fileProblems: [FieldError]) -> Refusal? {
+        guard let access else { return .notFound }
+        if !fileProblems.isEmpty { return .invalid(fileProblems.map { FieldError(field: "attachment", message: $0.message) }) }
+        return access == .own ? nil : .readOnly
+    }
+}

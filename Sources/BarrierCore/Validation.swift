@@ -57,3 +57,13 @@ public struct FieldErrors: Sendable {
         if !errors.isEmpty { throw ValidationFailure(errors) }
     }
 }
+
+extension StringProtocol {
+    /// The text without leading and trailing whitespace (newlines included).
+    public var trimmingWhitespace: String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}

@@ -3,47 +3,6 @@ import Crypto
 import Foundation
 import Mustache
 
-/// Which template a letter is written from: its kind, its language and, for a
-/// first contact, the sector group.
-public struct TemplateKey: Hashable, Sendable, Codable, CustomStringConvertible {
-    public var kind: LetterKind
-    public var group: SectorGroup?
-    public var language: LetterLanguage
-
-    public init(kind: LetterKind, group: SectorGroup?, language: LetterLanguage) {
-        self.kind = kind
-        self.group = kind.isPerSectorGroup ? (group ?? .general) : nil
-        self.language = language
-    }
-
-    /// The template for a letter of `kind` to a supplier of `sector`.
-    public static func forLetter(kind: LetterKind, sector: String, language: LetterLanguage) -> TemplateKey {
-        TemplateKey(kind: kind, group: SectorGroup.forSector(sector), language: language)
-    }
-
-    /// `inform_call_to_action.delivery.en.mustache`, `reminder.fr.mustache`.
-    public var fileName: String {
-        ([kind.rawValue] + (group.map { [$0.rawValue] } ?? []) + [language.rawValue, "mustache"]).joined(separator: ".")
-    }
-
-    /// The key a template file's name stands for, or nil when it names no letter template.
-    public init?(fileName: String) {
-        let parts = fileName.split(separator: ".").map(String.init)
-        guard parts.last == "mustache", parts.count == 3 || parts.count == 4,
-              let kind = LetterKind(rawValue: parts[0]), let language = LetterLanguage(rawValue: parts[parts.count - 2])
-        else { return nil }
-        if kind.isPerSectorGroup {
-            guard parts.count == 4, let group = SectorGroup(rawValue: parts[1]) else { return nil }
-            self.init(kind: kind, group: group, language: language)
-        } else {
-            guard parts.count == 3 else { return nil }
-            self.init(kind: kind, group: nil, language: language)
-        }
-    }
-
-    public var description: String { String(fileName.dropLast(".mustache".count)) }
-}
-
 /// Why a template body was refused: the line (1-based) and a sentence.
 public struct TemplateProblem: Error, Sendable, Equatable, CustomStringConvertible {
     public var line: Int

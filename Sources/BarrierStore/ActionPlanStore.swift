@@ -78,18 +78,8 @@ public struct ActionPlanStore: Sendable {
 
     /// Records the measured value of an indicator followed by hand.
     public func recordMeasurement(_ id: UUID, indicator: Int, value: Double, on day: String, expectedVersion: Int, actor: Actor) async throws -> Record {
-        try await change(id, expectedVersion: expectedVersion, actor: actor, action: "action_plan.measure") { conn, today in
-            var errors = FieldErrors()
-            errors.pastDay("on", day, today: today)
-            if value < 0 || !value.isFinite { errors.add("value", "must be a number of at least 0") }
-            var metric: String?
-            for try await m in try await conn.query(
-                "SELECT metric FROM action_plan_indicators WHERE plan_id = \(id) AND position = \(indicator)", logger: db.logger).decode(String.self) { metric = m }
-            guard let metric else { throw StoreError.notFound(entity: "indicator", id: "\(indicator)") }
-            if metric != IndicatorMetric.manual.rawValue {
-                errors.add("value", "indicator \(indicator) is measured from the registry (\(metric)); only a manual indicator takes a value")
-            }
-            if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
+        try await change(id, .measurement(indicator: indicator, value: value, on: day), expectedVersion: expectedVersion, actor: actor,
+                         action: "action_plan.measure") { conn in
             try await conn.query(
                 """
                 UPDATE action_plan_indicators SET measured = \(String(value))::numeric, measured_on = \(day)::date
@@ -100,27 +90,43 @@ public struct ActionPlanStore: Sendable {
 
     /// Moves a measure of the plan to `status`.
     public func setMeasureStatus(_ id: UUID, measure: Int, status: PlanMeasureStatus, expectedVersion: Int, actor: Actor) async throws -> Record {
-        try await change(id, expectedVersion: expectedVersion, actor: actor, action: "action_plan.measure_status") { conn, _ in
-            let rows = try await conn.query(
-                "UPDATE action_plan_measures SET status = \(status.rawValue) WHERE plan_id = \(id) AND position = \(measure) RETURNING position",
-                logger: db.logger)
-            var found = false
-            for try await _ in rows.decode(Int.self) { found = true }
-            if !found { throw StoreError.notFound(entity: "measure", id: "\(measure)") }
+        try await change(id, .measureStatus(measure: measure, status: status), expectedVersion: expectedVersion, actor: actor,
+                         action: "action_plan.measure_status") { conn in
+            try await conn.query(
+                "UPDATE action_plan_measures SET status = \(status.rawValue) WHERE plan_id = \(id) AND position = \(measure)", logger: db.logger)
         }
     }
 
-    func change(_ id: UUID, expectedVersion: Int, actor: Actor, action: String,
-                _ body: (PostgresConnection, String) async throws -> Void) async throws -> Record {
+    /// One step, as one use case: the plan locked with what the step names in
+    /// one statement, Core's `ActionPlanStep`, then `save`, the new version and the audit event.
+    func change(_ id: UUID, _ step: ActionPlanStep, expectedVersion: Int, actor: Actor, action: String,
+                save: (PostgresConnection) async throws -> Void) async throws -> Record {
         try await db.transaction { conn in
-            var version: Int?
-            for try await v in try await conn.query("SELECT version FROM action_plans WHERE id = \(id) FOR UPDATE", logger: db.logger).decode(Int.self) {
-                version = v
+            let (indicator, measure): (Int?, Int?)
+            switch step {
+            case .measurement(let i, _, _): (indicator, measure) = (i, nil)
+            case .measureStatus(let m, _): (indicator, measure) = (nil, m)
             }
-            guard let version else { throw StoreError.notFound(entity: "action plan", id: id.uuidString.lowercased()) }
-            guard version == expectedVersion else { throw StoreError.versionConflict(current: version) }
+            var loaded: ActionPlanStepCase?
+            for try await r in try await conn.query(
+                """
+                SELECT p.version, current_date::text,
+                       (SELECT i.metric FROM action_plan_indicators i WHERE i.plan_id = p.id AND i.position = \(indicator)),
+                       EXISTS (SELECT 1 FROM action_plan_measures m WHERE m.plan_id = p.id AND m.position = \(measure))
+                FROM action_plans p WHERE p.id = \(id) FOR UPDATE OF p
+                """, logger: db.logger).decode((Int, String, String?, Bool).self) {
+                loaded = ActionPlanStepCase(version: r.0, today: r.1, metric: r.2.flatMap(IndicatorMetric.init(rawValue:)), measureExists: r.3)
+            }
+            guard let loaded else { throw StoreError.notFound(entity: "action plan", id: id.uuidString.lowercased()) }
+            switch step.refusal(loaded, expectedVersion: expectedVersion) {
+            case nil: break
+            case .versionConflict(let current): throw StoreError.versionConflict(current: current)
+            case .indicatorNotFound(let position): throw StoreError.notFound(entity: "indicator", id: "\(position)")
+            case .measureNotFound(let position): throw StoreError.notFound(entity: "measure", id: "\(position)")
+            case .invalid(let problems): throw StoreError.invalid(problems)
+            }
             let before = try await document(id, on: conn)
-            try await body(conn, try await LetterStore.today(on: conn, logger: db.logger))
+            try await save(conn)
             try await conn.query("UPDATE action_plans SET version = version + 1 WHERE id = \(id)", logger: db.logger)
             let after = try await document(id, on: conn)
             try await AuditLog.append(on: conn, actor: actor, action: action, entityType: "action_plan",

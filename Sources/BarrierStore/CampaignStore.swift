@@ -15,7 +15,7 @@ public struct CampaignStore: Sendable {
     /// Letters written per transaction.
     let batchSize: Int
     /// The filter keys a campaign may save (the supplier list's filters).
-    public static let filterKeys: Set<String> = ["sector", "country", "stage", "market", "status", "cooperation", "q"]
+    public static let filterKeys = CampaignDrafting.filterKeys
 
     public init(_ db: Database, letters: LetterStore, batchSize: Int = 500) {
         self.db = db
@@ -72,25 +72,19 @@ public struct CampaignStore: Sendable {
 
     // MARK: Creating and previewing
 
+    /// Sets up a campaign: Core's `CampaignDrafting` and the supplier list's
+    /// filter parser check it, then it is saved with its audit event.
     public func create(_ draft: Draft, agencyID: UUID, actor: Actor) async throws -> Record {
-        var errors = FieldErrors()
-        let name = draft.name.trimmingCharacters(in: .whitespacesAndNewlines)
-        if name.isEmpty || name.count > 200 { errors.add("name", "must be 1 to 200 characters") }
-        if draft.kind != .informCallToAction { errors.add("kind", "campaigns send inform_call_to_action letters") }
-        if let days = draft.responseDays, !ResponsePeriod.allowedDays.contains(days) { errors.add("response_days", "must be between 1 and 365") }
-        for key in draft.filter.keys.sorted() where !Self.filterKeys.contains(key) {
-            errors.add("filter.\(key)", "is not a filter; use \(Self.filterKeys.sorted().joined(separator: ", "))")
-        }
+        var problems = CampaignDrafting.problems(name: draft.name, kind: draft.kind, responseDays: draft.responseDays,
+                                                 filterKeys: draft.filter.keys, languageCountries: draft.languageByCountry.keys)
         do {
             _ = try FacilitatorQuery(parameters: draft.filter.filter { Self.filterKeys.contains($0.key) },
                                      knownSectors: try await FacilitatorStore(db).sectors())
-        } catch StoreError.invalid(let problems) {
-            errors.append(contentsOf: problems.map { FieldError(field: "filter.\($0.field)", message: $0.message) })
+        } catch StoreError.invalid(let filterProblems) {
+            problems += filterProblems.map { FieldError(field: "filter.\($0.field)", message: $0.message) }
         }
-        for country in draft.languageByCountry.keys.sorted() where !Countries.isKnown(country) {
-            errors.add("language_by_country.\(country)", "is not an ISO 3166-1 alpha-2 country code")
-        }
-        if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
+        if !problems.isEmpty { throw StoreError.invalid(problems) }
+        let name = draft.name.trimmingWhitespace
         return try await db.transaction { conn in
             let agency = try await letters.loadAgency(agencyID, on: conn)
             let id = UUID()
@@ -120,8 +114,8 @@ public struct CampaignStore: Sendable {
         var agencyID: UUID
         var kind: LetterKind
         var query: FacilitatorQuery
-        var languageByCountry: [String: String]
-        var overrides: [String: String]
+        var languageByCountry: [String: LetterLanguage]
+        var overrides: [String: LetterLanguage]
         var responseDays: Int
         var status: String
         var version: Int
@@ -131,9 +125,8 @@ public struct CampaignStore: Sendable {
         var approvedBy: UUID?
 
         func language(supplier: UUID, country: String) -> LetterLanguage {
-            overrides[supplier.uuidString.lowercased()].flatMap(LetterLanguage.init(rawValue:))
-                ?? languageByCountry[country].flatMap(LetterLanguage.init(rawValue:))
-                ?? LetterLanguage.forCountry(country)
+            CampaignDrafting.language(supplier: supplier.uuidString.lowercased(), country: country,
+                                      overrides: overrides, byCountry: languageByCountry)
         }
     }
 
@@ -149,7 +142,8 @@ public struct CampaignStore: Sendable {
                 (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
             }
             let query = try FacilitatorQuery(parameters: dict(r.2), knownSectors: try await FacilitatorStore(db).sectors())
-            return Saved(agencyID: r.0, kind: LetterKind(rawValue: r.1)!, query: query, languageByCountry: dict(r.3), overrides: dict(r.4),
+            return Saved(agencyID: r.0, kind: LetterKind(rawValue: r.1)!, query: query, languageByCountry: dict(r.3).compactMapValues(LetterLanguage.init(rawValue:)),
+                         overrides: dict(r.4).compactMapValues(LetterLanguage.init(rawValue:)),
                          responseDays: r.5, status: r.6, version: r.7, templateIDs: dict(r.8), letterDate: r.9, approvedBy: r.10)
         }
         throw StoreError.notFound(entity: "campaign", id: id.uuidString.lowercased())
@@ -208,35 +202,34 @@ public struct CampaignStore: Sendable {
 
     // MARK: Approving and generating
 
-    /// Approves a draft campaign: fixes its templates and date, and queues the job that writes its letters.
+    /// Approves a draft campaign, as one use case: the campaign locked with the
+    /// suppliers it selects and the templates their letters need, Core's
+    /// `CampaignApproval`, then its templates and date fixed and the job that
+    /// writes its letters queued.
     public func approve(_ id: UUID, expectedVersion: Int, actor: Actor) async throws -> Record {
         try await db.transaction { conn in
             let saved = try await load(id, on: conn, lock: true)
-            guard saved.version == expectedVersion else { throw StoreError.versionConflict(current: saved.version) }
-            guard saved.status == "draft" else {
-                throw StoreError.conflict("the campaign was approved already (it is \(saved.status)); a campaign is approved once")
-            }
-            let all = try await matches(saved, campaignID: id, onlyPending: false, on: conn)
+            let all = saved.status == "draft" ? try await matches(saved, campaignID: id, onlyPending: false, on: conn) : []
             let total = all.filter(\.1).count
-            if total == 0 { throw StoreError.conflict("the campaign's filter selects no supplier with a postal address; nothing to send") }
-            let templates = try await conn.query(
-                """
-                SELECT DISTINCT ON (sector_group, language) sector_group || '.' || language, id::text FROM letter_templates
-                WHERE kind = \(saved.kind.rawValue) AND (agency_id IS NULL OR agency_id = current_agency())
-                ORDER BY sector_group, language, agency_id IS NULL, version DESC
-                """, logger: db.logger)
-            var ids: [String: String] = [:]
-            for try await (key, template) in templates.decode((String, String).self) { ids[key] = template }
-            // Every supplier's letter must have a template before anything is queued.
-            var missing: Set<String> = []
+            var needed: Set<TemplateKey> = []
             for supplier in try await loadSuppliers(all.filter(\.1).map(\.0), on: conn) {
                 let language = saved.language(supplier: UUID(uuidString: supplier.id)!, country: supplier.country)
-                let key = "\(SectorGroup.forSector(supplier.sector).rawValue).\(language.rawValue)"
-                if ids[key] == nil { missing.insert("\(saved.kind.rawValue).\(key)") }
+                needed.insert(TemplateKey.forLetter(kind: saved.kind, sector: supplier.sector, language: language))
             }
-            if !missing.isEmpty {
-                throw StoreError.conflict("no template for \(missing.sorted().joined(separator: ", ")); add it before approving the campaign")
+            let templates = try await letters.currentTemplates(saved.kind, on: conn)
+            let c = CampaignApprovalCase(status: saved.status, version: saved.version, addressed: total, needed: needed,
+                                         templates: Set(templates.keys))
+            switch CampaignApproval.refusal(c, expectedVersion: expectedVersion) {
+            case nil: break
+            case .versionConflict(let current): throw StoreError.versionConflict(current: current)
+            case .approvedAlready(let status):
+                throw StoreError.conflict("the campaign was approved already (it is \(status)); a campaign is approved once")
+            case .nothingToSend: throw StoreError.conflict("the campaign's filter selects no supplier with a postal address; nothing to send")
+            case .missingTemplates(let missing):
+                throw StoreError.conflict("no template for \(missing.map(\.description).joined(separator: ", ")); add it before approving the campaign")
             }
+            var ids: [String: String] = [:]
+            for (key, template) in templates { ids["\(key.group?.rawValue ?? "").\(key.language.rawValue)"] = template.uuidString.lowercased() }
             let userID = actor.userID.flatMap(UUID.init(uuidString:))
             try await conn.query(
                 """

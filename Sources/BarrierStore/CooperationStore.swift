@@ -121,14 +121,6 @@ public struct CooperationStore: Sendable {
         }
     }
 
-    func exists(_ table: String, _ id: UUID, of facilitatorID: UUID, on conn: PostgresConnection) async throws -> Bool {
-        let rows = try await conn.query(
-            PostgresQuery(unsafeSQL: "SELECT true FROM \(table) WHERE id = $1 AND facilitator_id = $2",
-                          binds: { var b = PostgresBindings(); b.append(id); b.append(facilitatorID); return b }()), logger: db.logger)
-        for try await _ in rows.decode(Bool.self) { return true }
-        return false
-    }
-
     /// 404 for an id that is no registered supplier.
     public func requireSupplier(_ facilitatorID: UUID) async throws {
         for try await _ in try await db.query("SELECT id FROM facilitators WHERE id = \(facilitatorID)").decode(UUID.self) {
@@ -139,21 +131,15 @@ public struct CooperationStore: Sendable {
 
     // MARK: Contacts log
 
+    /// Logs a contact, as one use case: the supplier locked (404 first), Core's
+    /// `ContactLog`, the contact saved with its audit event.
     public func addContact(_ facilitatorID: UUID, kind: ContactKind, on day: String, participants: [String], notes: String,
                            actor: Actor) async throws -> String {
-        try await requireSupplier(facilitatorID)  // 404 before 422: an unknown supplier is the first thing to say
-        var errors = FieldErrors()
-        if !ISODay.isValid(day) { errors.add("occurred_on", "must be a day written YYYY-MM-DD") }
-        if participants.count > 50 { errors.add("participants", "may name at most 50 people") }
-        if participants.contains(where: { $0.allSatisfy(\.isWhitespace) || $0.count > 200 }) {
-            errors.add("participants", "each must be a name of 1 to 200 characters")
-        }
-        if notes.count > 20000 { errors.add("notes", "must be at most 20000 characters") }
-        if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
-        return try await db.transaction { conn in
+        try await db.transaction { conn in
             _ = try await Self.current(facilitatorID, on: conn, logger: db.logger)
             let today = try await LetterStore.today(on: conn, logger: db.logger)
-            if day > today { throw StoreError.invalid([FieldError(field: "occurred_on", message: "is in the future; log contacts that happened")]) }
+            let problems = ContactLog.problems(on: day, participants: participants, notes: notes, today: today)
+            if !problems.isEmpty { throw StoreError.invalid(problems) }
             let userID = actor.userID.flatMap(UUID.init(uuidString:))
             let rows = try await conn.query(
                 """
@@ -197,36 +183,41 @@ public struct CooperationStore: Sendable {
         return "[]"
     }
 
+    /// Records a commitment, as one use case: the supplier locked (404 first),
+    /// the case loaded in one statement, Core's `NewCommitment`, the commitment
+    /// saved with its audit event.
     public func commit(_ facilitatorID: UUID, measure: String, committedOn: String, dueOn: String, letterID: UUID? = nil,
                        notes: String = "", actor: Actor) async throws -> (json: String, version: Int) {
-        try await requireSupplier(facilitatorID)  // 404 before 422
-        var errors = FieldErrors()
-        if notes.count > 10000 { errors.add("notes", "must be at most 10000 characters") }
-        if !ISODay.isValid(committedOn) { errors.add("committed_on", "must be a day written YYYY-MM-DD") }
-        if !ISODay.isValid(dueOn) { errors.add("due_on", "must be a day written YYYY-MM-DD") }
-        else if ISODay.isValid(committedOn) && dueOn < committedOn { errors.add("due_on", "is before the commitment was made") }
-        if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
-        return try await db.transaction { conn in
+        try await db.transaction { conn in
             _ = try await Self.current(facilitatorID, on: conn, logger: db.logger)
-            var known = false
-            for try await _ in try await conn.query("SELECT code FROM measures WHERE code = \(measure)", logger: db.logger).decode(String.self) { known = true }
-            if !known { throw StoreError.invalid([FieldError(field: "measure", message: "'\(measure)' is not a measure of the catalogue")]) }
-            if committedOn > (try await LetterStore.today(on: conn, logger: db.logger)) {
-                throw StoreError.invalid([FieldError(field: "committed_on", message: "is in the future; record commitments that were made")])
+            var loaded: NewCommitmentCase?
+            for try await r in try await conn.query(
+                """
+                SELECT EXISTS (SELECT 1 FROM measures WHERE code = \(measure)),
+                       CASE WHEN \(letterID)::uuid IS NOT NULL
+                            THEN EXISTS (SELECT 1 FROM letters WHERE id = \(letterID) AND facilitator_id = \(facilitatorID)
+                                         AND agency_id = current_agency()) END,
+                       EXISTS (SELECT 1 FROM measure_commitments
+                               WHERE agency_id = current_agency() AND facilitator_id = \(facilitatorID) AND measure_code = \(measure)),
+                       current_date::text
+                """, logger: db.logger).decode((Bool, Bool?, Bool, String).self) {
+                loaded = NewCommitmentCase(measureKnown: r.0, letterIsTheSuppliers: r.1, alreadyCommitted: r.2, today: r.3)
             }
-            if let letterID, try await !exists("letters", letterID, of: facilitatorID, on: conn) {
-                throw StoreError.invalid([FieldError(field: "letter_id", message: "is not a letter to this supplier")])
+            switch NewCommitment.refusal(loaded!, measure: measure, committedOn: committedOn, dueOn: dueOn, notes: notes) {
+            case nil: break
+            case .invalid(let problems): throw StoreError.invalid(problems)
+            case .alreadyCommitted(let measure): throw StoreError.conflict("the supplier has already committed to \(measure); update that commitment")
             }
             let userID = actor.userID.flatMap(UUID.init(uuidString:))
             let rows = try await conn.query(
                 """
                 INSERT INTO measure_commitments (facilitator_id, measure_code, committed_on, due_on, letter_id, notes, created_by)
                 VALUES (\(facilitatorID), \(measure), \(committedOn)::date, \(dueOn)::date, \(letterID), \(notes), \(userID))
-                ON CONFLICT (agency_id, facilitator_id, measure_code) DO NOTHING RETURNING id
+                RETURNING id
                 """, logger: db.logger)
             var id: UUID?
             for try await found in rows.decode(UUID.self) { id = found }
-            guard let id else { throw StoreError.conflict("the supplier has already committed to \(measure); update that commitment") }
+            guard let id else { throw StoreError.conflict("the commitment was not stored") }
             let record = try await commitment(id, on: conn)
             try await AuditLog.append(on: conn, actor: actor, action: "measure.commit", entityType: "measure_commitment",
                                       entityID: id.uuidString.lowercased(), before: nil, after: record.json, logger: db.logger)

@@ -73,45 +73,49 @@ public struct LetterMail: Sendable {
         self.msmtp = msmtp
     }
 
-    /// Queues an approved letter for the relay; 409 if it was queued before.
+    /// Queues an approved letter for the relay, as one use case: the case loaded
+    /// and locked in one statement, Core's `LetterEmailing`, then the e-mail row
+    /// saved with its audit event. The decision is asked once before the message
+    /// is built (a stale, unapproved or queued letter is refused before anything
+    /// is rendered) and again under the lock.
     public func queue(_ id: UUID, to recipient: String?, expectedVersion: Int, actor: Actor) async throws -> LetterStore.Record {
-        guard relay != nil else {
-            throw StoreError.conflict("no SMTP relay is configured (SMTP_URL); record the sending by hand instead")
-        }
-        if let recipient, !FacilitatorDraft.isEmail(recipient) {
-            throw StoreError.invalid([FieldError(field: "to", message: "must be an e-mail address such as info@example.eu")])
-        }
-        // Version and status first: a stale or unapproved letter is refused before anything is built.
-        let current = try await db.transaction { conn in try await letters.lockLetter(id, on: conn) }
-        guard current.1 == expectedVersion else { throw StoreError.versionConflict(current: current.1) }
-        guard current.0 == .approved else {
-            throw StoreError.transition(entity: "letter", from: current.0.rawValue, to: "sent", allowed: current.0.allowedNext.map(\.rawValue))
-        }
+        _ = try await db.transaction { conn in try await decide(id, to: recipient, expectedVersion: expectedVersion, on: conn) }
         let message = try await letters.email(id, to: recipient)
-        guard let to = message.to?.email else {
-            throw StoreError.invalid([FieldError(field: "to", message: "the supplier has no e-mail address; give one")])
-        }
         return try await db.transaction { conn in
-            let (status, version) = try await letters.lockLetter(id, on: conn)
-            guard version == expectedVersion else { throw StoreError.versionConflict(current: version) }
-            guard status == .approved else {
-                throw StoreError.transition(entity: "letter", from: status.rawValue, to: "sent", allowed: status.allowedNext.map(\.rawValue))
-            }
+            let to = try await decide(id, to: recipient, expectedVersion: expectedVersion, on: conn)
             let userID = actor.userID.flatMap(UUID.init(uuidString:))
-            let rows = try await conn.query(
-                """
-                INSERT INTO letter_emails (letter_id, recipient, message_id, requested_by) VALUES (\(id), \(to), \(message.messageID), \(userID))
-                ON CONFLICT (letter_id) DO NOTHING RETURNING state
-                """, logger: db.logger)
-            var inserted = false
-            for try await _ in rows.decode(String.self) { inserted = true }
-            guard inserted else { throw StoreError.conflict("this letter was already handed to the e-mail relay; it is never sent twice") }
+            // The letter's row lock makes "never twice" hold: a second request waits, then Core sees the row.
+            try await conn.query(
+                "INSERT INTO letter_emails (letter_id, recipient, message_id, requested_by) VALUES (\(id), \(to), \(message.messageID), \(userID))",
+                logger: db.logger)
             try await conn.query("UPDATE letters SET version = version + 1, updated_at = now() WHERE id = \(id)", logger: db.logger)
             let after = try await letters.document(id, on: conn)
             try await AuditLog.append(on: conn, actor: actor, action: "letter.email_queued", entityType: "letter",
                                       entityID: id.uuidString.lowercased(), before: nil,
                                       after: "{\"to\": \(jsonString(to)), \"message_id\": \(jsonString(message.messageID))}", logger: db.logger)
             return after
+        }
+    }
+
+    /// Loads and locks the case, and asks Core where the letter may go.
+    func decide(_ id: UUID, to recipient: String?, expectedVersion: Int, on conn: PostgresConnection) async throws -> String {
+        var loaded: LetterEmailCase?
+        for try await r in try await conn.query(
+            """
+            SELECT l.status, l.version, e.letter_id IS NOT NULL, l.snapshot->'supplier'->>'email'
+            FROM letters l LEFT JOIN letter_emails e ON e.letter_id = l.id WHERE l.id = \(id) FOR UPDATE OF l
+            """, logger: db.logger).decode((String, Int, Bool, String?).self) {
+            loaded = LetterEmailCase(status: LetterStatus(rawValue: r.0)!, version: r.1, queued: r.2, relayConfigured: relay != nil, supplierEmail: r.3)
+        }
+        guard let loaded else { throw StoreError.notFound(entity: "letter", id: id.uuidString.lowercased()) }
+        switch LetterEmailing.decide(loaded, to: recipient, expectedVersion: expectedVersion) {
+        case .success(let to): return to
+        case .failure(.noRelay): throw StoreError.conflict("no SMTP relay is configured (SMTP_URL); record the sending by hand instead")
+        case .failure(.versionConflict(let current)): throw StoreError.versionConflict(current: current)
+        case .failure(.transition(let from, let allowed)):
+            throw StoreError.transition(entity: "letter", from: from.rawValue, to: "sent", allowed: allowed.map(\.rawValue))
+        case .failure(.alreadyQueued): throw StoreError.conflict("this letter was already handed to the e-mail relay; it is never sent twice")
+        case .failure(.invalid(let problems)): throw StoreError.invalid(problems)
         }
     }
 

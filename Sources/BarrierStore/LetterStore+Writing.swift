@@ -127,57 +127,19 @@ extension LetterStore {
 
     // MARK: Drafts
 
-    /// Kinds an officer drafts directly; the others are written from a licensing action.
-    public static let draftableKinds: Set<LetterKind> = [.informCallToAction, .reminder]
-
+    /// An officer's draft, as one use case: the case loaded (`draftCase`), Core's
+    /// `LetterDrafting`, then the draft saved with its event and audit event.
     public func createDraft(_ request: DraftRequest, agencyID: UUID, actor: Actor) async throws -> Record {
         try await db.transaction { conn in
-            let today = try await Self.today(on: conn, logger: db.logger)
-            var errors = FieldErrors()
-            if !Self.draftableKinds.contains(request.kind) {
-                errors.add("kind", "letters of kind \(request.kind.rawValue) are written from a licensing action")
-            }
-            if let days = request.responseDays, !ResponsePeriod.allowedDays.contains(days) {
-                errors.add("response_days", "must be between 1 and 365")
-            }
-            if let deadline = request.deadline {
-                if !ISODay.isValid(deadline) { errors.add("deadline", "must be a day written YYYY-MM-DD") }
-                else if deadline <= today { errors.add("deadline", "must be after today (\(today))") }
-            }
-            let supplier = try await loadSupplier(request.facilitatorID, on: conn)
-            if supplier?.status == "archived" { errors.add("facilitator_id", "the supplier is archived") }
-            if let supplier, !supplier.snapshot.hasPostalAddress {
-                errors.add("facilitator_id", "the supplier has no postal address (street and city); add it before writing to them")
-            }
-            if supplier == nil { errors.add("facilitator_id", "no supplier with this id") }
-            if request.kind == .reminder {
-                if let original = request.reminderOf {
-                    let rows = try await conn.query("SELECT facilitator_id, status FROM letters WHERE id = \(original)", logger: db.logger)
-                    var found = false
-                    for try await (facilitator, status) in rows.decode((UUID, String).self) {
-                        found = true
-                        if facilitator != request.facilitatorID { errors.add("reminder_of", "is a letter to another supplier") }
-                        if !["sent", "delivered", "no_response"].contains(status) {
-                            errors.add("reminder_of", "is \(status); only a sent, delivered or unanswered letter can be reminded")
-                        }
-                    }
-                    if !found { errors.add("reminder_of", "no letter with this id") }
-                } else {
-                    errors.add("reminder_of", "is required for a reminder")
-                }
-            } else if request.reminderOf != nil {
-                errors.add("reminder_of", "only a reminder refers to an earlier letter")
-            }
-            let agency = try await loadAgency(agencyID, on: conn)
-            let language = request.language ?? LetterLanguage.forCountry(supplier?.snapshot.country ?? "")
-            let key = TemplateKey.forLetter(kind: request.kind, sector: supplier?.snapshot.sector ?? "other", language: language)
-            let template = try await currentTemplate(key, on: conn)
-            if template == nil && errors.isEmpty { errors.add("kind", "there is no template \(key)") }
-            if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
+            let (c, templates) = try await draftCase(facilitatorID: request.facilitatorID, reminderOf: request.reminderOf, agencyID: agencyID,
+                                                     kind: request.kind, on: conn)
+            let ask = LetterDraftAsk(origin: .officer, kind: request.kind, language: request.language, responseDays: request.responseDays,
+                                     deadline: request.deadline, namesOriginal: request.reminderOf != nil)
+            let outcome = try Self.drafted(LetterDrafting.decide(c, ask), facilitatorID: request.facilitatorID)
             return try await insertDraft(
-                facilitatorID: request.facilitatorID, agencyID: agencyID, kind: request.kind, language: language, templateID: template!.id,
-                responseDays: request.responseDays ?? agency.responseDays, deadline: request.deadline, reminderOf: request.reminderOf,
-                licensingActionID: nil, today: today, actor: actor, on: conn)
+                facilitatorID: request.facilitatorID, agencyID: agencyID, kind: request.kind, language: outcome.language,
+                templateID: templates[outcome.template]!, responseDays: outcome.responseDays, deadline: outcome.deadline,
+                reminderOf: request.reminderOf, licensingActionID: nil, today: c.today, actor: actor, on: conn)
         }
     }
 
@@ -185,22 +147,65 @@ extension LetterStore {
     /// decision notice), written inside the action's transaction.
     func draftActionLetter(actionID: UUID, facilitatorID: UUID, agencyID: UUID, kind: LetterKind, language: LetterLanguage?,
                            responseDays: Int, actor: Actor, on conn: PostgresConnection) async throws -> Record {
-        let today = try await Self.today(on: conn, logger: db.logger)
-        guard let supplier = try await loadSupplier(facilitatorID, on: conn) else {
-            throw StoreError.notFound(entity: "facilitator", id: facilitatorID.uuidString.lowercased())
-        }
-        if !supplier.snapshot.hasPostalAddress {
-            throw StoreError.invalid([FieldError(
-                field: "facilitator_id", message: "the supplier has no postal address (street and city); add it before writing to them")])
-        }
-        let language = language ?? LetterLanguage.forCountry(supplier.snapshot.country)
-        let key = TemplateKey.forLetter(kind: kind, sector: supplier.snapshot.sector, language: language)
-        guard let template = try await currentTemplate(key, on: conn) else {
-            throw StoreError.invalid([FieldError(field: "language", message: "there is no template \(key)")])
-        }
+        let (c, templates) = try await draftCase(facilitatorID: facilitatorID, reminderOf: nil, agencyID: agencyID, kind: kind, on: conn)
+        let ask = LetterDraftAsk(origin: .licensingAction, kind: kind, language: language, responseDays: responseDays)
+        let outcome = try Self.drafted(LetterDrafting.decide(c, ask), facilitatorID: facilitatorID)
         return try await insertDraft(
-            facilitatorID: facilitatorID, agencyID: agencyID, kind: kind, language: language, templateID: template.id,
-            responseDays: responseDays, deadline: nil, reminderOf: nil, licensingActionID: actionID, today: today, actor: actor, on: conn)
+            facilitatorID: facilitatorID, agencyID: agencyID, kind: kind, language: outcome.language, templateID: templates[outcome.template]!,
+            responseDays: outcome.responseDays, deadline: nil, reminderOf: nil, licensingActionID: actionID, today: c.today, actor: actor, on: conn)
+    }
+
+    static func drafted(_ decision: Result<LetterDrafting.Outcome, LetterDrafting.Refusal>, facilitatorID: UUID) throws -> LetterDrafting.Outcome {
+        switch decision {
+        case .success(let outcome): return outcome
+        case .failure(.noSupplier): throw StoreError.notFound(entity: "facilitator", id: facilitatorID.uuidString.lowercased())
+        case .failure(.invalid(let problems)): throw StoreError.invalid(problems)
+        }
+    }
+
+    /// What drafting reads, in one statement: the supplier, the letter a reminder
+    /// names (the agency's own only), the agency's period, today; and the
+    /// templates of `kind` the agency writes from.
+    func draftCase(facilitatorID: UUID, reminderOf: UUID?, agencyID: UUID, kind: LetterKind,
+                   on conn: PostgresConnection) async throws -> (LetterDraftCase, [TemplateKey: UUID]) {
+        var loaded: LetterDraftCase?
+        for try await r in try await conn.query(
+            """
+            SELECT f.status = 'archived', coalesce(f.street, '') <> '' AND coalesce(f.city, '') <> '', f.country::text, f.sector,
+                   o.facilitator_id = \(facilitatorID), o.status, g.response_days, current_date::text
+            FROM agencies g
+            LEFT JOIN facilitators f ON f.id = \(facilitatorID)
+            LEFT JOIN letters o ON o.id = \(reminderOf)
+            WHERE g.id = \(agencyID)
+            """, logger: db.logger).decode((Bool?, Bool?, String?, String?, Bool?, String?, Int, String).self) {
+            var supplier: LetterDraftCase.Supplier?
+            if let archived = r.0, let address = r.1, let country = r.2, let sector = r.3 {
+                supplier = .init(archived: archived, hasPostalAddress: address, country: country, sector: sector)
+            }
+            var original: LetterDraftCase.Original?
+            if let same = r.4, let status = r.5.flatMap(LetterStatus.init(rawValue:)) { original = .init(isTheSuppliers: same, status: status) }
+            loaded = LetterDraftCase(supplier: supplier, original: original, templates: [], agencyResponseDays: r.6, today: r.7)
+        }
+        guard var loaded else { throw StoreError.notFound(entity: "agency", id: agencyID.uuidString.lowercased()) }
+        let templates = try await currentTemplates(kind, on: conn)
+        loaded.templates = Set(templates.keys)
+        return (loaded, templates)
+    }
+
+    /// The template each sector group and language of `kind` is written from
+    /// for the task's agency: its own newest version, else the shipped one.
+    func currentTemplates(_ kind: LetterKind, on conn: PostgresConnection) async throws -> [TemplateKey: UUID] {
+        var templates: [TemplateKey: UUID] = [:]
+        for try await (group, language, id) in try await conn.query(
+            """
+            SELECT DISTINCT ON (sector_group, language) sector_group, language, id FROM letter_templates
+            WHERE kind = \(kind.rawValue) AND (agency_id IS NULL OR agency_id = current_agency())
+            ORDER BY sector_group, language, agency_id IS NULL, version DESC
+            """, logger: db.logger).decode((String, String, UUID).self) {
+            guard let language = LetterLanguage(rawValue: language) else { continue }
+            templates[TemplateKey(kind: kind, group: SectorGroup(rawValue: group), language: language)] = id
+        }
+        return templates
     }
 
     /// Stores a draft letter with its first event and its audit event.
@@ -234,26 +239,35 @@ extension LetterStore {
         }
     }
 
-    /// Approves a draft: the letter gets its reference number, date and
-    /// deadline, and its rendered text, data and hashes are stored for good.
+    /// Approves a draft, as one use case: the case loaded and locked in one
+    /// statement, Core's `LetterApproval`, then the letter frozen with its
+    /// reference number, date, deadline, rendered text, data and hashes.
     public func approve(_ id: UUID, expectedVersion: Int, actor: Actor) async throws -> Record {
         let record = try await db.transaction { conn in
-            let (status, version) = try await lockLetter(id, on: conn)
-            guard version == expectedVersion else { throw StoreError.versionConflict(current: version) }
-            guard status == .draft else {
-                throw StoreError.transition(entity: "letter", from: status.rawValue, to: "approved", allowed: status.allowedNext.map(\.rawValue))
+            var loaded: LetterApprovalCase?
+            for try await r in try await conn.query(
+                """
+                SELECT l.status, l.version, coalesce(a.status = 'withdrawn', false), l.requested_deadline::text, l.response_days,
+                       current_date::text
+                FROM letters l LEFT JOIN licensing_actions a ON a.id = l.licensing_action_id WHERE l.id = \(id) FOR UPDATE OF l
+                """, logger: db.logger).decode((String, Int, Bool, String?, Int, String).self) {
+                loaded = LetterApprovalCase(status: LetterStatus(rawValue: r.0)!, version: r.1, actionWithdrawn: r.2, requestedDeadline: r.3,
+                                            responseDays: r.4, today: r.5)
             }
-            for try await actionStatus in try await conn.query(
-                "SELECT a.status FROM letters l JOIN licensing_actions a ON a.id = l.licensing_action_id WHERE l.id = \(id)",
-                logger: db.logger).decode(String.self) where actionStatus == LicensingActionStatus.withdrawn.rawValue {
-                throw StoreError.conflict("the licensing action of this letter was withdrawn; the letter is not sent")
+            guard let loaded else { throw StoreError.notFound(entity: "letter", id: id.uuidString.lowercased()) }
+            switch LetterApproval.decide(loaded, expectedVersion: expectedVersion) {
+            case .success: break
+            case .failure(.versionConflict(let current)): throw StoreError.versionConflict(current: current)
+            case .failure(.transition(let from, let allowed)):
+                throw StoreError.transition(entity: "letter", from: from.rawValue, to: "approved", allowed: allowed.map(\.rawValue))
+            case .failure(.actionWithdrawn): throw StoreError.conflict("the licensing action of this letter was withdrawn; the letter is not sent")
+            case .failure(.invalid(let problems)): throw StoreError.invalid(problems)
             }
-            let today = try await Self.today(on: conn, logger: db.logger)
-            let reference = try await Self.reserveReferences(1, year: Int(today.prefix(4))!, on: conn, logger: db.logger)[0]
+            let reference = try await Self.reserveReferences(1, year: Int(loaded.today.prefix(4))!, on: conn, logger: db.logger)[0]
             let (snapshot, body, _) = try await compose(id, reference: reference, on: conn)
             let rendered = try renderer.render(body: body, snapshot: snapshot)
             try await freeze(id, snapshot: snapshot, rendered: rendered, actor: actor, on: conn)
-            try await addEvent(id, status: .approved, on: today, note: reference, actor: actor, conn: conn)
+            try await addEvent(id, status: .approved, on: loaded.today, note: reference, actor: actor, conn: conn)
             let after = try await document(id, on: conn)
             try await AuditLog.append(on: conn, actor: actor, action: "letter.approve", entityType: "letter",
                                       entityID: id.uuidString.lowercased(), before: nil, after: after.json, logger: db.logger)
@@ -432,11 +446,11 @@ extension LetterStore {
             }
             let agency = try await loadAgency(r.1, on: conn)
             let today = r.11
-            let deadline = r.5 ?? Self.day(today, plus: r.4)
-            if deadline <= today {
-                throw StoreError.invalid([FieldError(field: "deadline", message: "\(deadline) is not after today (\(today)); set a later deadline")])
+            let (deadline, days): (String, Int)
+            switch LetterDeadline.resolve(today: today, requested: r.5, responseDays: r.4) {
+            case .success(let resolved): (deadline, days) = (resolved.day, resolved.days)
+            case .failure(let problem): throw StoreError.invalid([problem])
             }
-            let days = Self.days(from: today, to: deadline)
             var original: LetterSnapshot.Original?
             if let ref = r.8, let date = r.9, let due = r.10 { original = .init(reference: ref, date: date, deadline: due) }
             let kind = LetterKind(rawValue: r.2)!
@@ -482,12 +496,6 @@ extension LetterStore {
             """, logger: db.logger)
     }
 
-    func lockLetter(_ id: UUID, on conn: PostgresConnection) async throws -> (LetterStatus, Int) {
-        let rows = try await conn.query("SELECT status, version FROM letters WHERE id = \(id) FOR UPDATE", logger: db.logger)
-        for try await (status, version) in rows.decode((String, Int).self) { return (LetterStatus(rawValue: status)!, version) }
-        throw StoreError.notFound(entity: "letter", id: id.uuidString.lowercased())
-    }
-
     func document(_ id: UUID, on conn: PostgresConnection) async throws -> Record {
         let rows = try await conn.query(
             "SELECT document::text, version, document->>'reference' FROM letter_documents WHERE id = \(id)", logger: db.logger)
@@ -528,10 +536,8 @@ extension LetterStore {
         throw StoreError.conflict("the database gave no date")
     }
 
-    /// Date arithmetic is Core's (`ISODay`); these keep the stores' call sites short.
+    /// Date arithmetic is Core's (`ISODay`); this keeps the stores' call sites short.
     static func day(_ iso: String, plus days: Int) -> String { ISODay.adding(days, to: iso) ?? iso }
-
-    static func days(from start: String, to end: String) -> Int { ISODay.days(from: start, to: end) ?? 0 }
 }
 
 /// A file kept as a record (a supplier's answer, a signal's evidence): stored

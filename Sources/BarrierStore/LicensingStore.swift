@@ -97,20 +97,24 @@ public struct LicensingStore: Sendable {
 
     // MARK: Proposing
 
+    /// Proposes an action, as one use case: the supplier and the evidence named
+    /// loaded, Core's `LicensingProposal`, then the action saved with its
+    /// evidence links, first event and audit event.
     public func propose(_ draft: LicensingActionDraft, agencyID: UUID, actor: Actor) async throws -> Record {
         try await db.transaction { conn in
-            var problems = draft.problems()
             let facilitatorID = UUID(uuidString: draft.facilitatorID)
+            let supplier: ProposedSupplier
             if let facilitatorID {
                 switch try await supplierStatus(facilitatorID, on: conn) {
-                case nil: problems.append(FieldError(field: "facilitator_id", message: "no supplier with this id"))
-                case "archived": problems.append(FieldError(field: "facilitator_id", message: "the supplier is archived"))
-                default: break
+                case nil: supplier = .unknown
+                case "archived": supplier = .archived
+                default: supplier = .registered
                 }
             } else {
-                problems.append(FieldError(field: "facilitator_id", message: "must be a supplier id (UUID)"))
+                supplier = .malformedID
             }
-            let signals = try await checkSignals(draft.signalIDs, facilitatorID: facilitatorID, on: conn, problems: &problems)
+            let (evidence, signals) = try await namedSignals(draft.signalIDs, facilitatorID: facilitatorID, on: conn)
+            let problems = LicensingProposal.problems(draft, supplier: supplier, evidence: evidence)
             if !problems.isEmpty { throw StoreError.invalid(problems) }
             let id = UUID()
             let userID = actor.userID.flatMap(UUID.init(uuidString:))
@@ -132,17 +136,17 @@ public struct LicensingStore: Sendable {
         }
     }
 
-    /// Links more evidence to an action that is not yet decided.
+    /// Links more evidence to an action that is not yet decided: the signals
+    /// loaded as the agency sees them, Core's `EvidenceLinking`, the links saved.
     public func linkSignals(_ id: UUID, _ signalIDs: [String], expectedVersion: Int, actor: Actor) async throws -> Record {
         try await change(id, to: nil, expectedVersion: expectedVersion, actor: actor, auditAction: "licensing_action.link_signals") { conn, action, _ in
-            guard [.proposed, .noticeOfIntent].contains(action.status) else {
-                throw StoreError.conflict("the action is \(action.status.rawValue); evidence is linked before the decision")
+            let (evidence, signals) = try await namedSignals(signalIDs, facilitatorID: action.facilitatorID, on: conn)
+            switch EvidenceLinking.refusal(status: action.status, evidence: evidence) {
+            case nil: break
+            case .decidedAlready(let status):
+                throw StoreError.conflict("the action is \(status.rawValue); evidence is linked before the decision")
+            case .invalid(let problems): throw StoreError.invalid(problems)
             }
-            var problems: [FieldError] = []
-            if signalIDs.isEmpty { problems.append(FieldError(field: "signal_ids", message: "name at least one signal")) }
-            if signalIDs.count > 100 { problems.append(FieldError(field: "signal_ids", message: "at most 100 signals can be linked at once")) }
-            let signals = try await checkSignals(signalIDs, facilitatorID: action.facilitatorID, on: conn, problems: &problems)
-            if !problems.isEmpty { throw StoreError.invalid(problems) }
             try await link(id, signals: signals, actor: actor, on: conn)
             return nil
         }
@@ -157,15 +161,20 @@ public struct LicensingStore: Sendable {
                                     actor: Actor) async throws -> Record {
         try await change(id, to: .noticeOfIntent, expectedVersion: expectedVersion, actor: actor,
                          auditAction: "licensing_action.notice_of_intent") { conn, action, _ in
-            guard action.type.isRestrictive else {
+            let latest = try await latestNotice(id, on: conn)
+            let c = NoticeOfIntentCase(type: action.type, status: action.status,
+                                       latestNotice: latest.map { ($0.reference, LetterStatus(rawValue: $0.status)!) })
+            switch NoticeOfIntentIssue.refusal(c, responseDays: responseDays) {
+            case nil: break
+            case .transition(let from, let allowed):
+                throw StoreError.transition(entity: "licensing action", from: from.rawValue, to: LicensingActionStatus.noticeOfIntent.rawValue,
+                                            allowed: allowed.map(\.rawValue))
+            case .warningIsItsOwnNotice:
                 throw StoreError.conflict("a warning is itself a notice: decide it directly, without a notice of intent")
-            }
-            if let days = responseDays, !ResponsePeriod.allowedDays.contains(days) {
-                throw StoreError.invalid([FieldError(field: "response_days", message: "must be between 1 and 365")])
-            }
-            if let latest = try await latestNotice(id, on: conn), latest.status != LetterStatus.returned.rawValue {
+            case .outstanding(let reference, let status):
                 throw StoreError.conflict(
-                    "notice of intent \(latest.reference ?? "(draft)") is \(latest.status); a new one is issued only when it came back undelivered")
+                    "notice of intent \(reference ?? "(draft)") is \(status.rawValue); a new one is issued only when it came back undelivered")
+            case .invalid(let problems): throw StoreError.invalid(problems)
             }
             let agency = try await letters.loadAgency(action.agencyID, on: conn)
             let letter = try await letters.draftActionLetter(
@@ -547,34 +556,27 @@ public struct LicensingStore: Sendable {
         return nil
     }
 
-    /// The signals named, each checked to exist and to concern the supplier.
-    func checkSignals(_ raw: [String], facilitatorID: UUID?, on conn: PostgresConnection, problems: inout [FieldError]) async throws -> [UUID] {
-        var ids: [UUID] = []
-        for text in raw {
-            guard let id = UUID(uuidString: text) else {
-                problems.append(FieldError(field: "signal_ids", message: "'\(text)' is not a signal id (UUID)"))
-                continue
-            }
-            ids.append(id)
-        }
-        guard !ids.isEmpty, let facilitatorID else { return ids }
-        var concerning: Set<UUID> = [], existing: Set<UUID> = []
-        for try await (id, concerns) in try await conn.query(
-            """
-            SELECT s.id, EXISTS (SELECT 1 FROM signal_facilitators f WHERE f.signal_id = s.id AND f.facilitator_id = \(facilitatorID))
-            FROM signals s WHERE s.id = ANY(\(ids)::uuid[])
-            """, logger: db.logger).decode((UUID, Bool).self) {
-            existing.insert(id)
-            if concerns { concerning.insert(id) }
-        }
-        for id in ids {
-            let text = id.uuidString.lowercased()
-            if !existing.contains(id) { problems.append(FieldError(field: "signal_ids", message: "no signal \(text)")) }
-            else if !concerning.contains(id) {
-                problems.append(FieldError(field: "signal_ids", message: "signal \(text) does not concern this supplier"))
+    /// The signals named, as the agency sees them (its own and those shared with
+    /// it), each with whether it concerns the supplier; and the ids to link.
+    func namedSignals(_ raw: [String], facilitatorID: UUID?, on conn: PostgresConnection) async throws -> ([NamedSignal], [UUID]) {
+        let ids = raw.compactMap(UUID.init(uuidString:))
+        var concerning: [UUID: Bool] = [:]
+        if !ids.isEmpty {
+            for try await (id, concerns) in try await conn.query(
+                """
+                SELECT s.id, \(facilitatorID)::uuid IS NULL
+                    OR EXISTS (SELECT 1 FROM signal_facilitators f WHERE f.signal_id = s.id AND f.facilitator_id = \(facilitatorID))
+                FROM signals s WHERE s.id = ANY(\(ids)::uuid[])
+                """, logger: db.logger).decode((UUID, Bool).self) {
+                concerning[id] = concerns
             }
         }
-        return ids
+        let named: [NamedSignal] = raw.map { text in
+            guard let id = UUID(uuidString: text) else { return .malformed(text) }
+            guard let concerns = concerning[id] else { return .unknown(id.uuidString.lowercased()) }
+            return .seen(id.uuidString.lowercased(), concernsSupplier: concerns)
+        }
+        return (named, ids)
     }
 
     func link(_ id: UUID, signals: [UUID], actor: Actor, on conn: PostgresConnection) async throws {

@@ -68,23 +68,18 @@ public struct SignalStore: Sendable {
     /// and rely on it as evidence, never change it. Audited; revocable.
     public func share(_ id: UUID, with agency: String, legalBasis: String, handlingNote: String, actor: Actor) async throws -> String {
         try await db.transaction { conn in
-            try await ownSignal(id, on: conn)
-            var errors = FieldErrors()
-            errors.text("legal_basis", legalBasis, max: 500, missing: "is required: name the provision that allows sharing this signal")
-            if handlingNote.count > 5000 { errors.add("handling_note", "must be at most 5000 characters") }
-            var receiver: UUID?
-            for try await (found, isOwn) in try await conn.query(
-                "SELECT id, id = current_agency() FROM agencies WHERE id = \(UUID(uuidString: agency)) OR lower(name) = lower(\(agency))",
-                logger: db.logger).decode((UUID, Bool?).self) {
-                if isOwn == true { errors.add("agency", "is your own agency; a signal is shared with another") } else { receiver = found }
+            let (access, _) = try await access(id, on: conn)
+            var receiver: UUID?, kind = SignalDecision.Receiver.none, open = false
+            for try await (found, isOwn, isOpen) in try await conn.query(
+                """
+                SELECT a.id, a.id = current_agency(),
+                       EXISTS (SELECT 1 FROM signal_shares h WHERE h.signal_id = \(id) AND h.shared_with = a.id AND h.revoked_at IS NULL)
+                FROM agencies a WHERE a.id = \(UUID(uuidString: agency)) OR lower(a.name) = lower(\(agency))
+                """, logger: db.logger).decode((UUID, Bool?, Bool).self) {
+                if isOwn == true { kind = .own } else { (receiver, kind, open) = (found, .other, isOpen) }
             }
-            if receiver == nil && errors.isEmpty { errors.add("agency", "no agency '\(agency)' (give its id or name)") }
-            if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
-            var open = false
-            for try await _ in try await conn.query(
-                "SELECT 1 FROM signal_shares WHERE signal_id = \(id) AND shared_with = \(receiver!) AND revoked_at IS NULL", logger: db.logger)
-                .decode(Int.self) { open = true }
-            if open { throw StoreError.conflict("this signal is already shared with that agency; revoke the share to change it") }
+            try Self.refuse(SignalDecision.sharing(access: access, with: agency, receiver: kind, openShareExists: open, legalBasis: legalBasis,
+                                                   handlingNote: handlingNote), id)
             var shareID: UUID?
             for try await created in try await conn.query(
                 """
@@ -102,16 +97,17 @@ public struct SignalStore: Sendable {
     /// Ends a share: the receiving agency no longer sees the signal.
     public func revokeShare(_ id: UUID, share: UUID, reason: String, actor: Actor) async throws -> String {
         try await db.transaction { conn in
-            try await ownSignal(id, on: conn)
+            let (access, _) = try await access(id, on: conn)
             var revoked: Bool?
-            for try await r in try await conn.query(
-                "SELECT revoked_at IS NOT NULL FROM signal_shares WHERE id = \(share) AND signal_id = \(id) FOR UPDATE", logger: db.logger)
-                .decode(Bool.self) { revoked = r }
-            guard let revoked else { throw StoreError.notFound(entity: "signal share", id: share.uuidString.lowercased()) }
-            if revoked { throw StoreError.conflict("this share was already revoked") }
-            var errors = FieldErrors()
-            errors.text("reason", reason, max: 5000, missing: "is required: say why the share ends")
-            if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
+            if access == .own {
+                for try await r in try await conn.query(
+                    "SELECT revoked_at IS NOT NULL FROM signal_shares WHERE id = \(share) AND signal_id = \(id) FOR UPDATE", logger: db.logger)
+                    .decode(Bool.self) { revoked = r }
+            }
+            switch SignalDecision.revoking(access: access, shareRevoked: revoked, reason: reason) {
+            case .shareNotFound: throw StoreError.notFound(entity: "signal share", id: share.uuidString.lowercased())
+            case let refusal: try Self.refuse(refusal, id)
+            }
             let before = try await shareDocument(share, on: conn)
             try await conn.query(
                 """
@@ -143,19 +139,42 @@ public struct SignalStore: Sendable {
         throw StoreError.notFound(entity: "signal share", id: share.uuidString.lowercased())
     }
 
-    /// Locks the task's agency's own signal: 404 when it does not exist or is not
-    /// visible, 403 when it was only shared with this agency.
-    func ownSignal(_ id: UUID, on conn: PostgresConnection) async throws {
-        var own: Bool?
-        for try await isOwn in try await conn.query(
-            "SELECT agency_id = current_agency() FROM signals WHERE id = \(id)", logger: db.logger).decode(Bool?.self) { own = isOwn ?? false }
-        guard let own else { throw StoreError.notFound(entity: "signal", id: id.uuidString.lowercased()) }
-        if !own { throw StoreError.forbidden("This signal was shared with your agency to read; only the agency that recorded it changes or shares it.") }
-        for try await _ in try await conn.query("SELECT id FROM signals WHERE id = \(id) FOR UPDATE", logger: db.logger).decode(UUID.self) {}
+    /// How the task's agency sees the signal (nil: not at all) and its current
+    /// version; the row is locked when the agency owns it.
+    func access(_ id: UUID, on conn: PostgresConnection) async throws -> (SignalAccess?, Int) {
+        var loaded: (SignalAccess, Int)?
+        for try await (own, version) in try await conn.query(
+            "SELECT s.agency_id = current_agency(), (SELECT max(v.version) FROM signal_versions v WHERE v.signal_id = s.id) FROM signals s WHERE s.id = \(id)",
+            logger: db.logger).decode((Bool?, Int?).self) {
+            loaded = (own == true ? .own : .sharedToRead, version ?? 0)
+        }
+        if loaded?.0 == .own {
+            for try await _ in try await conn.query("SELECT id FROM signals WHERE id = \(id) FOR UPDATE", logger: db.logger).decode(UUID.self) {}
+        }
+        return (loaded?.0, loaded?.1 ?? 0)
     }
 
+    /// What Core refused, as the store's errors.
+    static func refuse(_ refusal: SignalDecision.Refusal?, _ id: UUID) throws {
+        switch refusal {
+        case nil: return
+        case .notFound: throw StoreError.notFound(entity: "signal", id: id.uuidString.lowercased())
+        case .readOnly:
+            throw StoreError.forbidden("This signal was shared with your agency to read; only the agency that recorded it changes or shares it.")
+        case .versionConflict(let current): throw StoreError.versionConflict(current: current)
+        case .alreadyShared: throw StoreError.conflict("this signal is already shared with that agency; revoke the share to change it")
+        case .shareNotFound: throw StoreError.notFound(entity: "signal share", id: "")
+        case .alreadyRevoked: throw StoreError.conflict("this share was already revoked")
+        case .invalid(let problems): throw StoreError.invalid(problems)
+        }
+    }
+
+    /// Records a signal, as one use case: the case loaded, Core's
+    /// `SignalDecision.recording`, the first version saved with its audit event.
     public func create(_ draft: SignalDraft, actor: Actor) async throws -> (json: String, version: Int) {
         try await db.transaction { conn in
+            let c = try await recordingCase(access: .own, version: 0, draft, on: conn)
+            try Self.refuse(SignalDecision.recording(c, draft, correction: nil), UUID())
             let id = UUID()
             try await conn.query("INSERT INTO signals (id, created_by) VALUES (\(id), \(actor.userID.flatMap(UUID.init(uuidString:))))",
                                  logger: db.logger)
@@ -170,15 +189,9 @@ public struct SignalStore: Sendable {
     /// A correction: the whole signal restated as a new version, with the reason.
     public func correct(_ id: UUID, _ draft: SignalDraft, reason: String, expectedVersion: Int, actor: Actor) async throws -> (json: String, version: Int) {
         try await db.transaction { conn in
-            try await ownSignal(id, on: conn)
-            var current: Int?
-            for try await v in try await conn.query(
-                "SELECT max(version) FROM signal_versions WHERE signal_id = \(id)", logger: db.logger).decode(Int?.self) { current = v }
-            guard let version = current else { throw StoreError.notFound(entity: "signal", id: id.uuidString.lowercased()) }
-            guard version == expectedVersion else { throw StoreError.versionConflict(current: version) }
-            if reason.allSatisfy(\.isWhitespace) || reason.count > 5000 {
-                throw StoreError.invalid([FieldError(field: "correction_reason", message: "is required (1 to 5000 characters): say what was wrong")])
-            }
+            let (access, version) = try await access(id, on: conn)
+            let c = try await recordingCase(access: access, version: version, draft, on: conn)
+            try Self.refuse(SignalDecision.recording(c, draft, correction: (reason, expectedVersion)), id)
             let before = try await document(id, on: conn)
             try await writeVersion(id, version: version + 1, draft, reason: reason, actor: actor, on: conn)
             let after = try await document(id, on: conn)
@@ -188,20 +201,23 @@ public struct SignalStore: Sendable {
         }
     }
 
-    func writeVersion(_ id: UUID, version: Int, _ d: SignalDraft, reason: String?, actor: Actor, on conn: PostgresConnection) async throws {
-        let today = try await LetterStore.today(on: conn, logger: db.logger)
-        var known: Set<String> = []
-        for try await code in try await conn.query("SELECT code FROM signal_indicators", logger: db.logger).decode(String.self) { known.insert(code) }
-        var problems = d.problems(today: today, knownIndicators: known)
+    /// What recording reads besides the access: the indicator catalogue, how
+    /// many of the named suppliers are registered, today; in one statement.
+    func recordingCase(access: SignalAccess?, version: Int, _ d: SignalDraft, on conn: PostgresConnection) async throws -> SignalRecordingCase {
         let ids = d.facilitatorIDs.compactMap { UUID(uuidString: $0) }
-        if ids.count != d.facilitatorIDs.count {
-            problems.append(FieldError(field: "facilitator_ids", message: "must be supplier ids (UUIDs)"))
-        } else if !ids.isEmpty {
-            var found = 0
-            for try await n in try await conn.query("SELECT count(*)::int FROM facilitators WHERE id = ANY(\(ids)::uuid[])", logger: db.logger).decode(Int.self) { found = n }
-            if found != ids.count { problems.append(FieldError(field: "facilitator_ids", message: "names a supplier that is not registered")) }
+        for try await (known, registered, today) in try await conn.query(
+            """
+            SELECT ARRAY(SELECT code FROM signal_indicators), (SELECT count(*)::int FROM facilitators WHERE id = ANY(\(ids)::uuid[])),
+                   current_date::text
+            """, logger: db.logger).decode(([String], Int, String).self) {
+            return SignalRecordingCase(access: access, version: version, knownIndicators: Set(known), registeredSuppliers: registered,
+                                       supplierIDsWellFormed: ids.count == d.facilitatorIDs.count, today: today)
         }
-        if !problems.isEmpty { throw StoreError.invalid(problems) }
+        throw StoreError.conflict("the database gave no answer")
+    }
+
+    func writeVersion(_ id: UUID, version: Int, _ d: SignalDraft, reason: String?, actor: Actor, on conn: PostgresConnection) async throws {
+        let ids = d.facilitatorIDs.compactMap { UUID(uuidString: $0) }
         try await conn.query(
             """
             INSERT INTO signal_versions (signal_id, version, type, stage, indicator_code, indicator_text, observed_on, source, reporter,
@@ -222,11 +238,9 @@ public struct SignalStore: Sendable {
 
     /// Adds an evidence file to a signal (type and size checked, SHA-256 stored).
     public func attach(_ id: UUID, _ file: UploadedDocument, actor: Actor) async throws -> (json: String, version: Int) {
-        _ = try await get(id)  // 404 before 422
-        let problems = file.problems()
-        if !problems.isEmpty { throw StoreError.invalid(problems.map { FieldError(field: "attachment", message: $0.message) }) }
-        return try await db.transaction { conn in
-            try await ownSignal(id, on: conn)
+        try await db.transaction { conn in
+            let (access, _) = try await access(id, on: conn)
+            try Self.refuse(SignalDecision.attaching(access: access, fileProblems: file.problems()), id)
             let rows = try await conn.query(
                 """
                 INSERT INTO signal_attachments (signal_id, name, content_type, bytes, sha256, recorded_by)

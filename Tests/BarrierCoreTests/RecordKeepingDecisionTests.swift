@@ -1,0 +1,182 @@
+import Foundation
+import Testing
+
+@testable import BarrierCore
+
+/// Contacts, new commitments, signals (recording, correcting, sharing, revoking,
+/// attaching) and action-plan steps, each over every combination of what it
+/// reads, against an oracle from the rule's words.
+@Suite("Record-keeping decisions")
+struct RecordKeepingDecisionTests {
+    static let today = "2026-12-02"
+    static let days = ["2026-11-15", today, "2026-12-03", "2026-02-30", "15.11.2026"]
+
+    @Test("a contact: a day that happened, up to 50 named participants, notes within bounds")
+    func contacts() {
+        let participantSets: [[String]] = [[], ["A. Jansen"], [" "], [String(repeating: "n", count: 201)], Array(repeating: "X", count: 51)]
+        for day in Self.days {
+            for participants in participantSets {
+                for notes in ["", String(repeating: "n", count: 20_001)] {
+                    let fields = Set(ContactLog.problems(on: day, participants: participants, notes: notes, today: Self.today).map(\.field))
+                    var expected: Set<String> = []
+                    if !ISODay.isValid(day) || day > Self.today { expected.insert("occurred_on") }
+                    if participants.count > 50 || participants.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty || $0.count > 200 }) {
+                        expected.insert("participants")
+                    }
+                    if notes.count > 20_000 { expected.insert("notes") }
+                    #expect(fields == expected, "\(day) \(participants.count) participants, notes \(notes.count)")
+                }
+            }
+        }
+    }
+
+    @Test("a new commitment: catalogue measure, days, the letter it answers, once per measure")
+    func newCommitments() {
+        for known in [true, false] {
+            for letter in [nil, true, false] as [Bool?] {
+                for already in [false, true] {
+                    for committed in Self.days {
+                        for due in ["2026-11-01", "2026-11-15", "2027-03-01", "2027-02-29"] {
+                            let c = NewCommitmentCase(measureKnown: known, letterIsTheSuppliers: letter, alreadyCommitted: already, today: Self.today)
+                            let got = NewCommitment.refusal(c, measure: "courier.age_check", committedOn: committed, dueOn: due, notes: "")
+                            var fields: Set<String> = []
+                            if !known { fields.insert("measure") }
+                            if !ISODay.isValid(committed) || committed > Self.today { fields.insert("committed_on") }
+                            if !ISODay.isValid(due) || (ISODay.isValid(committed) && due < committed) { fields.insert("due_on") }
+                            if letter == false { fields.insert("letter_id") }
+                            switch got {
+                            case .invalid(let problems): #expect(Set(problems.map(\.field)) == fields, "\(known) \(String(describing: letter)) \(committed) \(due)")
+                            case .alreadyCommitted: #expect(fields.isEmpty && already)
+                            case nil: #expect(fields.isEmpty && !already)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static func draft(observedOn: String = "2026-11-20", suppliers: [String]) -> SignalDraft {
+        SignalDraft(type: .logistical, stage: .shipping, indicatorCode: "ship.repeat_sender", observedOn: observedOn, source: "Customs",
+                    reporter: "Officer K", description: "", facilitatorIDs: suppliers)
+    }
+
+    enum Got: Equatable { case ok, notFound, readOnly, stale, invalid(Set<String>), other }
+
+    static func got(_ refusal: SignalDecision.Refusal?) -> Got {
+        switch refusal {
+        case nil: .ok
+        case .notFound: .notFound
+        case .readOnly: .readOnly
+        case .versionConflict: .stale
+        case .invalid(let problems): .invalid(Set(problems.map(\.field)))
+        default: .other
+        }
+    }
+
+    @Test("recording and correcting a signal: access, version, reason, catalogue, suppliers, day",
+          arguments: [nil, SignalAccess.own, .sharedToRead])
+    func signalRecording(access: SignalAccess?) {
+        let a = "6f1c3a52-0d4e-4b8e-9a57-2f7d1c0b9e11", b = "1b5f5b4d-84a2-4e1c-9d9a-2c3e4f5a6b72"
+        for correction in [nil, ("Wrong date", 3), ("Wrong date", 2), (" ", 3)] as [(String, Int)?] {
+            for (suppliers, wellFormed, registered) in [([a], true, 1), ([a, b], true, 1), (["nope"], false, 0), ([], true, 0)] {
+                for observed in ["2026-11-20", "2026-12-24"] {
+                    for known in [Set(["ship.repeat_sender"]), Set<String>()] {
+                        let c = SignalRecordingCase(access: access, version: 3, knownIndicators: known, registeredSuppliers: registered,
+                                                    supplierIDsWellFormed: wellFormed, today: Self.today)
+                        let got = Self.got(SignalDecision.recording(c, Self.draft(observedOn: observed, suppliers: suppliers),
+                                                                    correction: correction.map { ($0.0, $0.1) }))
+                        var fields: Set<String> = []
+                        if known.isEmpty { fields.insert("indicator") }
+                        if observed > Self.today { fields.insert("observed_on") }
+                        if suppliers.isEmpty || !wellFormed || registered != suppliers.count { fields.insert("facilitator_ids") }
+                        let expected: Got
+                        if let correction {
+                            if access == nil { expected = .notFound }
+                            else if access == .sharedToRead { expected = .readOnly }
+                            else if correction.1 != 3 { expected = .stale }
+                            else if correction.0.trimmingCharacters(in: .whitespaces).isEmpty { expected = .invalid(["correction_reason"]) }
+                            else { expected = fields.isEmpty ? .ok : .invalid(fields) }
+                        } else {
+                            expected = fields.isEmpty ? .ok : .invalid(fields)
+                        }
+                        #expect(got == expected, "\(String(describing: access)) \(String(describing: correction)) \(suppliers) \(observed) \(known)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("sharing, revoking and attaching: only the owner; basis, receiver, open share, reason, file",
+          arguments: [nil, SignalAccess.own, .sharedToRead])
+    func signalSharing(access: SignalAccess?) {
+        for receiver in [SignalDecision.Receiver.none, .own, .other] {
+            for open in [false, true] {
+                for basis in ["Police Act §12", " "] {
+                    let got = SignalDecision.sharing(access: access, with: "Agency B", receiver: receiver, openShareExists: open,
+                                                     legalBasis: basis, handlingNote: "")
+                    var fields: Set<String> = []
+                    if basis == " " { fields.insert("legal_basis") }
+                    if receiver == .own { fields.insert("agency") }
+                    if fields.isEmpty && receiver == .none { fields.insert("agency") }
+                    let expected: SignalDecision.Refusal?
+                    switch access {
+                    case nil: expected = .notFound
+                    case .sharedToRead: expected = .readOnly
+                    case .own: expected = !fields.isEmpty ? .invalid([]) : open ? .alreadyShared : nil
+                    }
+                    if case .invalid(let problems) = got { #expect(Set(problems.map(\.field)) == fields) }
+                    else { #expect(got == expected, "\(String(describing: access)) \(receiver) open: \(open) basis: \(basis)") }
+                    if case .invalid = expected {} else { #expect(got == expected) }
+                }
+            }
+        }
+        for share in [nil, false, true] as [Bool?] {
+            for reason in ["Investigation closed", ""] {
+                let got = SignalDecision.revoking(access: access, shareRevoked: share, reason: reason)
+                let expected: Got
+                if access == nil { expected = .notFound }
+                else if access == .sharedToRead { expected = .readOnly }
+                else if share == nil { expected = .other }
+                else if share == true { expected = .other }
+                else { expected = reason.isEmpty ? .invalid(["reason"]) : .ok }
+                #expect(Self.got(got) == expected, "\(String(describing: access)) share: \(String(describing: share)) reason: \(reason)")
+                if access == .own, share == nil { #expect(got == .shareNotFound) }
+                if access == .own, share == true { #expect(got == .alreadyRevoked) }
+            }
+        }
+        for fileProblems in [[], [FieldError(field: "document", message: "is empty")]] {
+            let got = Self.got(SignalDecision.attaching(access: access, fileProblems: fileProblems))
+            let expected: Got = access == nil ? .notFound : !fileProblems.isEmpty ? .invalid(["attachment"]) : access == .own ? .ok : .readOnly
+            #expect(got == expected)
+        }
+    }
+
+    @Test("a step on an action plan: version, the indicator or measure named, a manual value on a past day",
+          arguments: IndicatorMetric.allCases.map(Optional.some) + [nil])
+    func actionPlanSteps(metric: IndicatorMetric?) {
+        for stale in [false, true] {
+            for value in [0, 12.5, -1, .infinity] {
+                for day in Self.days {
+                    let c = ActionPlanStepCase(version: 5, today: Self.today, metric: metric)
+                    let got = ActionPlanStep.measurement(indicator: 2, value: value, on: day).refusal(c, expectedVersion: stale ? 4 : 5)
+                    var fields: Set<String> = []
+                    if !ISODay.isValid(day) || day > Self.today { fields.insert("on") }
+                    if value < 0 || !value.isFinite || metric != .manual { fields.insert("value") }
+                    if stale { #expect(got == .versionConflict(current: 5)) }
+                    else if metric == nil { #expect(got == .indicatorNotFound(2)) }
+                    else if fields.isEmpty { #expect(got == nil, "\(String(describing: metric)) \(value) \(day)") }
+                    else if case .invalid(let problems) = got { #expect(Set(problems.map(\.field)) == fields, "\(String(describing: metric)) \(value) \(day)") }
+                    else { Issue.record("\(String(describing: metric)) \(value) \(day): \(String(describing: got))") }
+                }
+            }
+        }
+        for exists in [true, false] {
+            for stale in [false, true] {
+                let got = ActionPlanStep.measureStatus(measure: 1, status: .done)
+                    .refusal(ActionPlanStepCase(version: 5, today: Self.today, measureExists: exists), expectedVersion: stale ? 4 : 5)
+                #expect(got == (stale ? .versionConflict(current: 5) : exists ? nil : .measureNotFound(1)))
+            }
+        }
+    }
+}
