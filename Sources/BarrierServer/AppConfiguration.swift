@@ -29,6 +29,12 @@ public struct AppConfiguration: Sendable {
     public var pdfWorkers: Int = ProcessInfo.processInfo.activeProcessorCount
     /// Seconds between two rounds of background work (e-mail, campaign jobs).
     public var workerPollSeconds: Int = 2
+    /// A browser session ends after this many minutes without a request (SESSION_IDLE_MINUTES).
+    public var sessionIdleMinutes: Int = 30
+    /// …and after this many hours in any case (SESSION_HOURS).
+    public var sessionHours: Int = 12
+    /// Cookies carry `Secure` (COOKIE_SECURE=true when TLS ends in front of the server); nil: on unless the site is reached as localhost.
+    public var cookieSecure: Bool?
 
     public init() {}
 
@@ -55,6 +61,15 @@ public struct AppConfiguration: Sendable {
         integer("token.cache.seconds", "TOKEN_CACHE_SECONDS", 0...3600, into: &config.tokenCacheSeconds)
         integer("pdf.workers", "PDF_WORKERS", 1...64, into: &config.pdfWorkers)
         integer("worker.poll.seconds", "WORKER_POLL_SECONDS", 1...3600, into: &config.workerPollSeconds)
+        integer("session.idle.minutes", "SESSION_IDLE_MINUTES", 1...1440, into: &config.sessionIdleMinutes)
+        integer("session.hours", "SESSION_HOURS", 1...168, into: &config.sessionHours)
+        if let raw = reader.string(forKey: "cookie.secure"), !raw.isEmpty {
+            switch raw.lowercased() {
+            case "true", "1", "yes", "on": config.cookieSecure = true
+            case "false", "0", "no", "off": config.cookieSecure = false
+            default: problems.append("COOKIE_SECURE must be true or false, not '\(raw)'")
+            }
+        }
         if let raw = reader.string(forKey: "smtp.url"), !raw.isEmpty {
             if let relay = SMTPRelay(url: raw) { config.smtpRelay = relay } else {
                 problems.append("SMTP_URL must be smtp://[user:password@]host[:port], smtp+starttls://… or smtps://…")

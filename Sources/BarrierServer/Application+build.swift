@@ -48,6 +48,7 @@ public func buildRouter(configuration: AppConfiguration, database: Database, rea
     let reports = ReportStore(readDatabase ?? database)
     let registry = MetricsRegistry.shared
     let router = Router(context: BarrierRequestContext.self)
+    router.add(middleware: SecurityHeaders())
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: ProblemMiddleware())
@@ -93,7 +94,8 @@ public func buildRouter(configuration: AppConfiguration, database: Database, rea
     api.addRoutes(LicensingController(licensing: LicensingStore(database, letters: letters), config: configuration).endpoints)
     // The HTML pages, behind a browser session.
     if let pages = try? PageRenderer.shipped() {
-        PageController(access: AccessStore(database), reports: reports, plans: ActionPlanStore(database), pages: pages)
+        PageController(access: AccessStore(database), reports: reports, plans: ActionPlanStore(database), pages: pages, config: configuration,
+                       facilitators: FacilitatorStore(database), cooperation: CooperationStore(database))
             .register(on: router)
     }
     // The public register needs no login: it is published by law.

@@ -2,59 +2,35 @@ import BarrierCore
 import BarrierStore
 import Foundation
 import Hummingbird
+import Logging
 import Mustache
 import NIOCore
 
-/// The HTML pages: sign-in, the reports with their charts and tables, and
-/// the action plans' progress. Pages read without JavaScript and print well;
-/// forms carry the session's CSRF token.
-struct PageRenderer: Sendable {
-    let library: MustacheLibrary
-
-    init(directory: String) throws {
-        var library = MustacheLibrary()
-        for name in ["layout", "login", "reports", "report", "plans", "plan"] {
-            let text = try String(contentsOfFile: "\(directory)/\(name).mustache", encoding: .utf8)
-            try library.register(text, named: name)
-        }
-        self.library = library
-    }
-
-    static func shipped() throws -> PageRenderer {
-        try PageRenderer(directory: ProjectFiles.directory("templates/pages", containing: "layout.mustache"))
-    }
-
-    func page(_ template: String, title: String, _ data: [String: Any], session: PageSession?, status: HTTPResponse.Status = .ok) -> Response {
-        let body = library.render(data, withTemplate: template) ?? ""
-        var layout: [String: Any] = ["title": title, "body": body]
-        if let session {
-            layout["user"] = ["email": session.identity.email, "role": session.identity.role.rawValue, "csrf": session.csrf]
-        }
-        let html = library.render(layout, withTemplate: "layout") ?? body
-        return Response(status: status,
-                        headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
-                                  .init("Content-Security-Policy")!: "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'"],
-                        body: .init(byteBuffer: ByteBuffer(string: html)))
-    }
-}
-
-/// The signed-in user of a page request and the token its forms must carry.
-struct PageSession: Sendable {
-    var identity: Identity
-    var csrf: String
-}
-
+/// The HTML pages: sign-in, home, the registry, reports and action plans.
+/// Pages read without JavaScript and print well; every form that changes
+/// anything carries the session's CSRF token, and every change goes through
+/// the same store use case as the API.
 struct PageController {
     static let sessionCookie = "barrier_session"
     static let loginCookie = "barrier_login_csrf"
+    static let logger = Logger(label: "barrier.pages")
 
     let access: AccessStore
     let reports: ReportStore
     let plans: ActionPlanStore
     let pages: PageRenderer
+    let config: AppConfiguration
+    let facilitators: FacilitatorStore
+    let cooperation: CooperationStore
 
     func register(on router: Router<BarrierRequestContext>) {
-        router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/reports"]) }
+        let stylesheet = pages.stylesheet
+        router.get("static/app.css") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "public, max-age=3600"],
+                     body: .init(byteBuffer: stylesheet))
+        }
+        router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/home"]) }
+        registerRegistryPages(on: router)
         router.get("login") { request, _ in try await loginForm(request) }
         router.post("login") { request, _ in try await login(request) }
         router.post("logout") { request, _ in try await logout(request) }
@@ -75,97 +51,136 @@ struct PageController {
 
     func session(_ request: Request) async throws -> PageSession? {
         guard let token = request.cookies[Self.sessionCookie]?.value, !token.isEmpty else { return nil }
-        return try await access.session(token: token).map { PageSession(identity: $0.identity, csrf: $0.csrf) }
+        return try await access.session(token: token, idleMinutes: config.sessionIdleMinutes).map { PageSession(identity: $0.identity, csrf: $0.csrf) }
     }
 
-    /// Runs `body` for a signed-in user; sends anyone else to the sign-in page, and back afterwards.
-    func withSession(_ request: Request, _ body: (PageSession) async throws -> Response) async throws -> Response {
+    /// Runs `body` for a signed-in user, in the user's agency; sends anyone else
+    /// to the sign-in page (and back afterwards). A refusal thrown on the way
+    /// becomes a page that says why.
+    func withSession(_ request: Request, roles: Set<Role> = Set(Role.allCases),
+                     _ body: (PageSession) async throws -> Response) async throws -> Response {
         guard let session = try await session(request) else {
             let next = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
-            let encoded = next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/reports"
+            let encoded = next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/home"
             return Response(status: .seeOther, headers: [.location: "/login?next=\(encoded)"])
         }
-        return try await AgencyScope.with(session.identity.agencyID) { try await body(session) }
+        guard roles.contains(session.identity.role) else {
+            return pages.message(.forbidden, title: pages.text("errors.forbiddenTitle"),
+                                 detail: pages.text("errors.role", ["role": session.identity.role.rawValue]), session: session)
+        }
+        do {
+            return try await AgencyScope.with(session.identity.agencyID) { try await body(session) }
+        } catch let error as StoreError {
+            return refusalPage(Problem.from(error, logger: Self.logger), session: session)
+        } catch let problem as Problem {
+            return refusalPage(problem, session: session)
+        }
     }
 
-    /// Only a path of this site: never another host.
+    /// A posted form: the session, the role, then the CSRF token, before `body` runs; a post without the
+    /// session's token is refused (403) and changes nothing.
+    func withForm(_ request: Request, roles: Set<Role>, _ body: (PageSession, PageForm) async throws -> Response) async throws -> Response {
+        var request = request
+        let buffer = try await request.collectBody(upTo: 1 << 20)
+        let form = PageForm(encoded: String(buffer: buffer))
+        return try await withSession(request, roles: roles) { session in
+            guard let sent = form["csrf"], Self.constantTimeEqual(sent, session.csrf) else {
+                return pages.message(.forbidden, title: pages.text("errors.forbiddenTitle"), detail: pages.text("errors.csrf"), session: session)
+            }
+            return try await body(session, form)
+        }
+    }
+
+    func refusalPage(_ problem: Problem, session: PageSession?) -> Response {
+        let title: String
+        switch problem.status {
+        case .notFound: title = pages.text("errors.notFoundTitle")
+        case .forbidden: title = pages.text("errors.forbiddenTitle")
+        default: title = problem.title
+        }
+        let detail = problem.status == .notFound ? pages.text("errors.notFound") : (problem.detail ?? problem.title)
+        return pages.message(problem.status, title: title, detail: detail, session: session, errors: problem.errors ?? [])
+    }
+
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    /// Only a path of this site: never another host. A tab, a backslash or an
+    /// encoded slash or backslash could turn `/…` into `//host` once a browser
+    /// or a proxy cleans it up, so any of them sends the user home instead.
     static func safeNext(_ raw: String?) -> String {
-        guard let raw, raw.hasPrefix("/"), !raw.hasPrefix("//"), !raw.contains("\\"), !raw.contains("\r"), !raw.contains("\n") else { return "/reports" }
+        guard let raw, raw.hasPrefix("/"), !raw.hasPrefix("//"), raw.count <= 2000 else { return "/home" }
+        let lowered = raw.lowercased()
+        if raw.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f || $0 == "\\" }) { return "/home" }
+        for encoded in ["%2f", "%5c", "%09", "%0a", "%0d", "%00"] where lowered.contains(encoded) { return "/home" }
         return raw
+    }
+
+    /// Whether cookies carry `Secure`: the COOKIE_SECURE setting, else on unless the site is reached as localhost.
+    func secureCookies(_ request: Request) -> Bool {
+        if let configured = config.cookieSecure { return configured }
+        let host = (request.head.authority ?? "").lowercased()
+        let name = host.hasPrefix("[") ? String(host.prefix { $0 != "]" }) + "]" : String(host.split(separator: ":").first ?? "")
+        return !["localhost", "127.0.0.1", "[::1]"].contains(name)
     }
 
     func loginForm(_ request: Request, failed: String? = nil, email: String = "", errors: [String: String] = [:],
                    status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) async throws -> Response {
-        let csrf = Data((0..<24).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        let csrf = AccessStore.randomSecret(bytes: 24)
         var data: [String: Any] = ["csrf": csrf, "next": Self.safeNext(request.uri.queryParameters["next"].map(String.init)), "email": email]
         if let failed { data["failed"] = failed }
         if let e = errors["email"] { data["emailError"] = e }
         if let e = errors["password"] { data["passwordError"] = e }
-        var response = pages.page("login", title: "Sign in", data, session: nil, status: status)
+        var response = pages.page("login", title: pages.text("login.title"), data, session: nil, status: status)
         response.headers.append(contentsOf: headers)
-        response.setCookie(Cookie(name: Self.loginCookie, value: csrf, path: "/login", secure: false, httpOnly: true, sameSite: .strict))
+        response.setCookie(Cookie(name: Self.loginCookie, value: csrf, path: "/login", secure: secureCookies(request), httpOnly: true, sameSite: .strict))
         return response
     }
 
-    struct LoginForm: Decodable {
-        var email: String?
-        var password: String?
-        var csrf: String?
-        var next: String?
-    }
-
-    func form<T: Decodable>(_ request: Request, as type: T.Type) async throws -> T {
-        var request = request
-        let buffer = try await request.collectBody(upTo: 64 * 1024)
-        guard let form = try? URLEncodedFormDecoder().decode(T.self, from: String(buffer: buffer)) else {
-            throw Problem.badRequest("The form could not be read.")
-        }
-        return form
-    }
-
     func login(_ request: Request) async throws -> Response {
-        let form = try await form(request, as: LoginForm.self)
+        var request = request
+        let form = PageForm(encoded: String(buffer: try await request.collectBody(upTo: 64 * 1024)))
         let expected = request.cookies[Self.loginCookie]?.value
-        guard let expected, form.csrf == expected else {
-            return try await loginForm(request, failed: "The sign-in form expired; please sign in again.", email: form.email ?? "", status: .forbidden)
+        guard let expected, let sent = form["csrf"], Self.constantTimeEqual(sent, expected) else {
+            return try await loginForm(request, failed: pages.text("login.expired"), email: form["email"] ?? "", status: .forbidden)
         }
         var errors: [String: String] = [:]
-        let email = (form.email ?? "").trimmingCharacters(in: .whitespaces), password = form.password ?? ""
-        if email.isEmpty { errors["email"] = "Enter your e-mail address." }
-        if password.isEmpty { errors["password"] = "Enter your password." }
+        let email = form.text("email") ?? "", password = form["password"] ?? ""
+        if email.isEmpty { errors["email"] = pages.text("login.enterEmail") }
+        if password.isEmpty { errors["password"] = pages.text("login.enterPassword") }
         if !errors.isEmpty { return try await loginForm(request, email: email, errors: errors, status: .unprocessableContent) }
         let identity: Identity
         switch try await access.signIn(email: email, password: password) {
         case .signedIn(let who):
             identity = who
         case .refused:
-            return try await loginForm(request, email: email, errors: ["password": "The e-mail address or the password is not right."],
-                                       status: .unauthorized)
+            return try await loginForm(request, email: email, errors: ["password": pages.text("login.wrong")], status: .unauthorized)
         case .locked(let until):
             let minutes = max(1, Int((until.timeIntervalSinceNow / 60).rounded(.up)))
-            return try await loginForm(request, email: email, errors: [
-                "password": "Too many wrong passwords for this address. Try again in \(minutes) minute\(minutes == 1 ? "" : "s").",
-            ], status: .tooManyRequests, headers: [.retryAfter: String(minutes * 60)])
+            return try await loginForm(request, email: email, errors: ["password": minutes == 1 ? pages.text("login.lockedOne") : pages.text("login.locked", ["minutes": String(minutes)])],
+                                       status: .tooManyRequests, headers: [.retryAfter: String(minutes * 60)])
         }
-        let (token, _) = try await access.startSession(identity)
-        var response = Response(status: .seeOther, headers: [.location: Self.safeNext(form.next)])
-        response.setCookie(Cookie(name: Self.sessionCookie, value: token, maxAge: 12 * 3600, path: "/", secure: false, httpOnly: true, sameSite: .strict))
+        let (token, _) = try await access.startSession(identity, hours: config.sessionHours)
+        var response = Response(status: .seeOther, headers: [.location: Self.safeNext(form["next"])])
+        response.setCookie(Cookie(name: Self.sessionCookie, value: token, maxAge: config.sessionHours * 3600, path: "/",
+                                  secure: secureCookies(request), httpOnly: true, sameSite: .strict))
+        response.setCookie(Cookie(name: Self.loginCookie, value: "", maxAge: 0, path: "/login", secure: secureCookies(request), httpOnly: true,
+                                  sameSite: .strict))
         return response
     }
 
-    struct LogoutForm: Decodable { var csrf: String? }
-
+    /// Ends the session on the server (the cookie alone would not) and clears the cookie.
     func logout(_ request: Request) async throws -> Response {
-        guard let session = try await session(request) else { return Response(status: .seeOther, headers: [.location: "/login"]) }
-        let form = try await form(request, as: LogoutForm.self)
-        guard form.csrf == session.csrf else {
-            throw Problem(.forbidden, "Forbidden", detail: "The form's CSRF token does not match the session.")
+        try await withForm(request, roles: Set(Role.allCases)) { _, _ in
+            if let token = request.cookies[Self.sessionCookie]?.value { try await access.endSession(token: token) }
+            var response = Response(status: .seeOther, headers: [.location: "/login"])
+            response.setCookie(Cookie(name: Self.sessionCookie, value: "", maxAge: 0, path: "/", secure: secureCookies(request), httpOnly: true,
+                                      sameSite: .strict))
+            return response
         }
-        if let token = request.cookies[Self.sessionCookie]?.value { try await access.endSession(token: token) }
-        var response = Response(status: .seeOther, headers: [.location: "/login"])
-        response.setCookie(Cookie(name: Self.sessionCookie, value: "", maxAge: 0, path: "/", httpOnly: true, sameSite: .strict))
-        return response
     }
 
     // MARK: Reports

@@ -318,10 +318,12 @@ public struct AccessStore: Sendable {
         return (token, csrf)
     }
 
-    /// The signed-in user of a session cookie and the session's form token, while the session lasts.
-    public func session(token: String) async throws -> (identity: Identity, csrf: String)? {
+    /// The signed-in user of a session cookie and the session's form token, while
+    /// the session lasts and has not been idle for `idleMinutes`; marks it seen.
+    public func session(token: String, idleMinutes: Int = 30) async throws -> (identity: Identity, csrf: String)? {
         let hash = Data(SHA256.hash(data: Data(token.utf8)))
-        let rows = try await db.query("SELECT user_id, agency_id, email, role, csrf_token FROM web_session(\(hash))")
+        let rows = try await db.query(
+            "SELECT user_id, agency_id, email, role, csrf_token FROM web_session_touch(\(hash), make_interval(mins => \(idleMinutes)::int))")
         for try await (id, agency, email, role, csrf) in rows.decode((UUID, UUID, String, String, String).self) {
             guard let role = Role(rawValue: role) else { return nil }
             return (Identity(userID: id, agencyID: agency, email: email, role: role), csrf)
@@ -329,13 +331,16 @@ public struct AccessStore: Sendable {
         return nil
     }
 
+    /// Ends the session on the server: its cookie no longer signs anyone in.
     public func endSession(token: String) async throws {
-        guard let (identity, _) = try await session(token: token) else { return }
         let hash = Data(SHA256.hash(data: Data(token.utf8)))
-        try await AgencyScope.with(identity.agencyID) { try await db.query("DELETE FROM web_sessions WHERE token_hash = \(hash)") }
+        let rows = try await db.query("SELECT agency_id FROM web_session(\(hash))")
+        for try await agency in rows.decode(UUID.self) {
+            try await AgencyScope.with(agency) { try await db.query("DELETE FROM web_sessions WHERE token_hash = \(hash)") }
+        }
     }
 
-    static func randomSecret(bytes: Int) -> String {
+    public static func randomSecret(bytes: Int) -> String {
         var generator = SystemRandomNumberGenerator()
         let raw = (0..<bytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
         return Data(raw).base64EncodedString()

@@ -379,3 +379,71 @@ public struct FacilitatorStore: Sendable {
             """, logger: db.logger)
     }
 }
+
+extension FacilitatorStore {
+    /// One happening in a supplier's history, as the task's agency sees it.
+    public struct TimelineEntry: Sendable, Equatable {
+        /// When it happened (a day) and when it was recorded.
+        public var day: String
+        public var recordedAt: Date
+        /// letter, cooperation, contact, commitment, signal, licensing, audit.
+        public var kind: String
+        public var summary: String
+        /// The id of the letter, signal or action it belongs to.
+        public var subject: UUID?
+    }
+
+    /// Everything that happened with a supplier, newest first, at most `limit`
+    /// entries: the agency's letters and their events, cooperation changes,
+    /// contacts, commitments and their steps, signals about the supplier (its
+    /// own and those shared with it), licensing actions and their events, and
+    /// the registry's audit events of the record.
+    public func timeline(_ id: UUID, limit: Int = 500) async throws -> [TimelineEntry] {
+        _ = try await get(id)
+        let rows = try await db.query(
+            """
+            SELECT day, recorded_at, kind, summary, subject FROM (
+                SELECT e.occurred_on::text AS day, e.recorded_at, 'letter' AS kind,
+                       initcap(replace(l.kind, '_', ' ')) || coalesce(' ' || l.reference, '') || ': ' || replace(e.status, '_', ' ')
+                           || coalesce(' (' || e.note || ')', '') AS summary, l.id AS subject
+                FROM letters l JOIN letter_events e ON e.letter_id = l.id
+                WHERE l.facilitator_id = \(id) AND l.agency_id = current_agency()
+                UNION ALL
+                SELECT c.changed_at::date::text, c.changed_at, 'cooperation',
+                       'Cooperation ' || replace(c.from_level, '_', ' ') || ' → ' || replace(c.to_level, '_', ' ')
+                           || CASE WHEN c.automatic THEN ' (automatic)' ELSE '' END || ': ' || c.reason, c.letter_id
+                FROM cooperation_changes c WHERE c.facilitator_id = \(id) AND c.agency_id = current_agency()
+                UNION ALL
+                SELECT s.occurred_on::text, s.created_at, 'contact', 'Contact (' || s.kind || ')'
+                           || CASE WHEN s.notes <> '' THEN ': ' || left(s.notes, 200) ELSE '' END, NULL
+                FROM supplier_contacts s WHERE s.facilitator_id = \(id) AND s.agency_id = current_agency()
+                UNION ALL
+                SELECT x.day::text, m.created_at, 'commitment', 'Measure ' || m.measure_code || ' ' || x.step, NULL
+                FROM measure_commitments m
+                CROSS JOIN LATERAL (VALUES (m.committed_on, 'committed (due ' || m.due_on || ')'), (m.implemented_on, 'implemented'),
+                                           (m.verified_on, 'verified')) x(day, step)
+                WHERE m.facilitator_id = \(id) AND m.agency_id = current_agency() AND x.day IS NOT NULL
+                UNION ALL
+                SELECT v.observed_on::text, v.recorded_at, 'signal',
+                       'Signal (' || v.type || ', ' || replace(v.stage, '_', ' ') || '): ' || coalesce(v.indicator_code, v.indicator_text)
+                           || ' — ' || v.source, s.id
+                FROM signal_facilitators f JOIN signals s ON s.id = f.signal_id
+                JOIN LATERAL (SELECT * FROM signal_versions sv WHERE sv.signal_id = s.id ORDER BY sv.version DESC LIMIT 1) v ON true
+                WHERE f.facilitator_id = \(id)
+                UNION ALL
+                SELECT e.occurred_on::text, e.recorded_at, 'licensing',
+                       initcap(a.type) || ': ' || replace(e.status, '_', ' ') || coalesce(' (' || e.note || ')', ''), a.id
+                FROM licensing_actions a JOIN licensing_action_events e ON e.action_id = a.id
+                WHERE a.facilitator_id = \(id) AND a.agency_id = current_agency()
+                UNION ALL
+                SELECT a.occurred_at::date::text, a.occurred_at, 'audit', a.action || ' by ' || a.actor_label, NULL
+                FROM audit_events a WHERE a.entity_type = 'facilitator' AND a.entity_id = \(id.uuidString.lowercased())
+            ) t ORDER BY day DESC, recorded_at DESC LIMIT \(limit)
+            """)
+        var entries: [TimelineEntry] = []
+        for try await r in rows.decode((String, Date, String, String, UUID?).self) {
+            entries.append(TimelineEntry(day: r.0, recordedAt: r.1, kind: r.2, summary: r.3, subject: r.4))
+        }
+        return entries
+    }
+}

@@ -394,3 +394,42 @@ public struct ReportStore: Sendable {
                         columns: [("month", false), ("type", false), ("stage", false), ("signals", true)], signalsMonthlySQL(filter))
     }
 }
+
+extension ReportStore {
+    /// What the home page counts for the task's agency: the work waiting.
+    public struct Dashboard: Sendable, Equatable {
+        public var lettersOverdue = 0
+        public var actionsWaitingForDecision = 0
+        /// Of those, the ones the user proposed: another officer must decide them.
+        public var actionsWaitingForSecondOfficer = 0
+        public var commitmentsLapsed = 0
+        public var campaignsInProgress = 0
+        public var emailsFailed = 0
+        public var emailsUncertain = 0
+    }
+
+    public func dashboard(userID: UUID) async throws -> Dashboard {
+        let open = LicensingActionStatus.allCases.filter { $0.canMove(to: .decided) }.map(\.rawValue)
+        let rows = try await db.query(
+            """
+            SELECT (SELECT count(*)::int FROM letters WHERE agency_id = current_agency() AND status IN ('sent', 'delivered')
+                        AND response_deadline < current_date),
+                   (SELECT count(*)::int FROM licensing_actions WHERE agency_id = current_agency() AND status = ANY(\(open))),
+                   (SELECT count(*)::int FROM licensing_actions WHERE agency_id = current_agency() AND status = ANY(\(open))
+                        AND proposed_by = \(userID)),
+                   (SELECT count(*)::int FROM measure_commitments WHERE agency_id = current_agency() AND status <> 'verified'
+                        AND due_on < current_date),
+                   (SELECT count(*)::int FROM campaigns WHERE agency_id = current_agency() AND status = 'generating'),
+                   (SELECT count(*)::int FROM letter_emails e JOIN letters l ON l.id = e.letter_id
+                        WHERE l.agency_id = current_agency() AND e.state = 'failed'),
+                   (SELECT count(*)::int FROM letter_emails e JOIN letters l ON l.id = e.letter_id
+                        WHERE l.agency_id = current_agency() AND e.state = 'uncertain')
+            """)
+        var d = Dashboard()
+        for try await r in rows.decode((Int, Int, Int, Int, Int, Int, Int).self) {
+            d = Dashboard(lettersOverdue: r.0, actionsWaitingForDecision: r.1, actionsWaitingForSecondOfficer: r.2, commitmentsLapsed: r.3,
+                          campaignsInProgress: r.4, emailsFailed: r.5, emailsUncertain: r.6)
+        }
+        return d
+    }
+}

@@ -95,7 +95,8 @@ struct AccessAndContractTests {
     /// The HTML pages: behind a browser session, not part of the API document.
     static let pageRoutes: Set<String> = [
         "GET /", "GET /login", "POST /login", "POST /logout", "GET /reports", "GET /reports/{report}", "GET /reports/{report}/{table}.csv",
-        "GET /plans", "GET /plans/{id}",
+        "GET /plans", "GET /plans/{id}", "GET /static/app.css", "GET /home", "GET /suppliers", "GET /suppliers/new", "POST /suppliers",
+        "GET /suppliers/{id}", "GET /suppliers/{id}/edit", "POST /suppliers/{id}", "POST /suppliers/{id}/archive", "POST /suppliers/{id}/merge",
     ]
     static let publicRoutes: Set<String> = [
         "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.yaml", "GET /public/register", "GET /public/register.csv",

@@ -20,7 +20,8 @@ struct TestApp: Sendable {
     nonisolated(unsafe) static var smtpRelay: SMTPRelay?
 
     /// `readFrom` stands for a replica at DATABASE_READ_URL.
-    static func run(readFrom replica: Database? = nil, _ body: @Sendable (TestApp) async throws -> Void) async throws {
+    static func run(readFrom replica: Database? = nil, configure: @Sendable (inout AppConfiguration) -> Void = { _ in },
+                    _ body: @Sendable (TestApp) async throws -> Void) async throws {
         try await TestDatabase.withFresh { db in
             let tokens = try await Fixtures.agencyWithUsers(db)
             var config = AppConfiguration()
@@ -28,6 +29,7 @@ struct TestApp: Sendable {
             config.maxJSONBytes = 16 * 1024
             config.maxImportBytes = 64 * 1024
             config.smtpRelay = TestApp.smtpRelay
+            configure(&config)
             _ = try await Fixtures.letterStore(db)
             let configuration = config
             // The server runs as its role, which row-level security binds, as in production.

@@ -1,0 +1,194 @@
+import BarrierCore
+import BarrierServer
+import BarrierStore
+import BarrierTestSupport
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@testable import BarrierServer
+
+extension TestApp {
+    /// Posts a form as the signed-in browser would, with the session's form token unless `csrf` says otherwise.
+    func post(_ uri: String, session: String, fields: [(String, String)], csrf: String? = nil) async throws -> TestResponse {
+        let token: String
+        if let csrf { token = csrf } else {
+            let page = try await self.page("/home", session: session)
+            token = try #require(Self.hidden("csrf", in: page.text))
+        }
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        let body = ([("csrf", token)] + fields).map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }
+            .joined(separator: "&")
+        return try await request(.post, uri, as: nil, body: body,
+                                 headers: [.contentType: "application/x-www-form-urlencoded", .cookie: "barrier_session=\(session)"])
+    }
+
+    /// The value of the first hidden input named `name`.
+    static func hidden(_ name: String, in html: String) -> String? {
+        guard let range = html.range(of: "name=\"\(name)\" value=\"") else { return nil }
+        return String(html[range.upperBound...].prefix { $0 != "\"" })
+    }
+}
+
+@Suite("Pages: security, sessions and the registry in the browser's terms")
+struct PageTests {
+    @Test("every page carries a strict policy (no inline script or style), nosniff, no referrer, no framing; signed-in pages are not cached")
+    func securityHeaders() async throws {
+        try await TestApp.run { app in
+            let session = try await app.signIn("officer@inspectorate.example")
+            for uri in ["/home", "/suppliers", "/suppliers/new", "/reports", "/plans"] {
+                let page = try await app.page(uri, session: session)
+                #expect(page.status == .ok, "\(uri)")
+                let csp = page.headers[.init("Content-Security-Policy")!] ?? ""
+                #expect(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "\(uri): \(csp)")
+                #expect(page.headers[.init("X-Content-Type-Options")!] == "nosniff" && page.headers[.init("Referrer-Policy")!] == "no-referrer")
+                #expect(page.headers[.cacheControl] == "no-store")
+                #expect(!page.text.contains("style=") && !page.text.contains("<style") && !page.text.contains("<script"), "\(uri)")
+            }
+            let login = try await app.request(.get, "/login", as: nil)
+            #expect(login.headers[.init("Content-Security-Policy")!] != nil)
+            let css = try await app.request(.get, "/static/app.css", as: nil)
+            #expect(css.status == .ok && css.headers[.contentType]?.hasPrefix("text/css") == true && css.text.contains("body {"))
+            let missing = try await app.page("/suppliers/\(UUID().uuidString.lowercased())", session: session)
+            #expect(missing.status == .notFound && missing.headers[.init("X-Content-Type-Options")!] == "nosniff")
+        }
+    }
+
+    @Test("after sign-in, next= leads only to a path of this site", arguments: [
+        ("/suppliers?q=x", "/suppliers?q=x"), ("//evil.example/", "/home"), ("/\\evil.example", "/home"), ("/%2fevil.example", "/home"),
+        ("/%2Fevil.example", "/home"), ("/\tevil", "/home"), ("https://evil.example", "/home"), ("/%5cevil", "/home"), ("", "/home"),
+        ("/ok%20space", "/ok%20space"), ("/\n", "/home"),
+    ])
+    func safeNext(raw: String, expected: String) {
+        #expect(PageController.safeNext(raw) == expected)
+    }
+
+    @Test("cookies: HttpOnly and SameSite=Strict always; Secure with COOKIE_SECURE; sign-out ends the session on the server")
+    func cookies() async throws {
+        try await TestApp.run(configure: { $0.cookieSecure = true }) { app in
+            let form = try await app.request(.get, "/login", as: nil)
+            let loginCookie = form.headers[values: .setCookie].first { $0.hasPrefix("barrier_login_csrf=") } ?? ""
+            #expect(loginCookie.contains("HttpOnly") && loginCookie.contains("SameSite=Strict") && loginCookie.contains("Secure"))
+            let csrf = try #require(form.cookie("barrier_login_csrf"))
+            let signedIn = try await app.request(.post, "/login", as: nil,
+                                                 body: "email=officer%40inspectorate.example&password=correct+horse+battery&csrf=\(csrf)&next=%2Fhome",
+                                                 headers: [.contentType: "application/x-www-form-urlencoded", .cookie: "barrier_login_csrf=\(csrf)"])
+            let cookie = signedIn.headers[values: .setCookie].first { $0.hasPrefix("barrier_session=") } ?? ""
+            #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Secure"), "\(cookie)")
+            let session = try #require(signedIn.cookie("barrier_session"))
+            #expect(try await app.page("/home", session: session).status == .ok)
+            // Sign-out without the form token changes nothing; with it, the old cookie no longer signs anyone in.
+            let forged = try await app.post("/logout", session: session, fields: [], csrf: "forged")
+            #expect(forged.status == .forbidden)
+            #expect(try await app.page("/home", session: session).status == .ok)
+            #expect(try await app.post("/logout", session: session, fields: []).status == .seeOther)
+            let after = try await app.page("/home", session: session)
+            #expect(after.status == .seeOther && after.headers[.location]?.hasPrefix("/login") == true)
+        }
+    }
+
+    @Test("a session idle for longer than SESSION_IDLE_MINUTES is over; a request within it keeps it alive")
+    func idleTimeout() async throws {
+        try await TestApp.run(configure: { $0.sessionIdleMinutes = 30 }) { app in
+            let session = try await app.signIn("officer@inspectorate.example")
+            try await TestDatabase.sql(app.db, "UPDATE web_sessions SET last_seen_at = now() - interval '29 minutes'")
+            #expect(try await app.page("/home", session: session).status == .ok)
+            let seen = try await TestDatabase.scalar(app.db, "SELECT (last_seen_at > now() - interval '1 minute')::text FROM web_sessions")
+            #expect(seen == "true")
+            try await TestDatabase.sql(app.db, "UPDATE web_sessions SET last_seen_at = now() - interval '31 minutes'")
+            let idle = try await app.page("/home", session: session)
+            #expect(idle.status == .seeOther && idle.headers[.location] == "/login?next=%2Fhome")
+        }
+    }
+
+    @Test("registering in the browser: errors beside their fields with what was typed kept, the duplicate warning, then the supplier page")
+    func registering() async throws {
+        try await TestApp.run { app in
+            let session = try await app.signIn("officer@inspectorate.example")
+            let before = try await TestDatabase.scalar(app.db, "SELECT count(*)::text FROM facilitators")
+            let bad = try await app.post("/suppliers", session: session, fields: [
+                ("legal_name", "Paketblitz Logistik GmbH"), ("sector", "courier"), ("stages", "shipping"), ("country", "XX"),
+                ("email", "not-an-address"), ("street", "Hafenstraße 4"),
+            ])
+            #expect(bad.status == .unprocessableContent)
+            #expect(bad.text.contains("id=\"country-error\"") && bad.text.contains("id=\"email-error\""))
+            #expect(bad.text.contains("value=\"Paketblitz Logistik GmbH\"") && bad.text.contains("value=\"Hafenstraße 4\""))
+            #expect(bad.text.contains("value=\"shipping\" checked"))
+            #expect(try await TestDatabase.scalar(app.db, "SELECT count(*)::text FROM facilitators") == before)
+
+            let good: [(String, String)] = [("legal_name", "Paketblitz Logistik GmbH"), ("sector", "courier"), ("stages", "shipping"),
+                                            ("country", "DE"), ("street", "Hafenstraße 4"), ("city", "Hamburg"),
+                                            ("contact0_name", "Jana Roth"), ("contact0_email", "jana.roth@paketblitz.example")]
+            let created = try await app.post("/suppliers", session: session, fields: good)
+            #expect(created.status == .seeOther)
+            let location = try #require(created.headers[.location])
+            let page = try await app.page(location, session: session)
+            #expect(page.status == .ok && page.text.contains("<h1>Paketblitz Logistik GmbH</h1>") && page.text.contains("The supplier was registered."))
+            #expect(page.text.contains("Jana Roth") && page.text.contains("facilitator.create by officer@inspectorate.example"))
+
+            let again = try await app.post("/suppliers", session: session, fields: [("legal_name", "Paketblitz Logistik"), ("sector", "courier"),
+                                                                                   ("stages", "shipping"), ("country", "DE")])
+            #expect(again.status == .conflict && again.text.contains("This supplier may be registered already"), "\(again.text)")
+            #expect(again.text.contains("Paketblitz Logistik GmbH") && again.text.contains("name=\"create_anyway\""))
+            let anyway = try await app.post("/suppliers", session: session, fields: [("legal_name", "Paketblitz Logistik"), ("sector", "courier"),
+                                                                                    ("stages", "shipping"), ("country", "DE"), ("create_anyway", "1")])
+            #expect(anyway.status == .seeOther)
+            let list = try await app.page("/suppliers?q=paketblitz", session: session)
+            #expect(list.text.contains(">Paketblitz Logistik GmbH</a>") && list.text.contains(">Paketblitz Logistik</a>"))
+        }
+    }
+
+    @Test("editing keeps the version; a stale form is refused; archiving; an auditor sees no control and a forged post is refused")
+    func editingAndRoles() async throws {
+        try await TestApp.run { app in
+            let id = try await app.createSupplier("Stealth Pack BV", country: "NL")
+            let officer = try await app.signIn("officer@inspectorate.example")
+            let form = try await app.page("/suppliers/\(id)/edit", session: officer)
+            #expect(form.status == .ok && form.text.contains("value=\"Stealth Pack BV\""))
+            let version = try #require(TestApp.hidden("version", in: form.text))
+            let fields: [(String, String)] = [("legal_name", "Stealth Pack B.V."), ("sector", "courier"), ("stages", "shipping"), ("country", "NL"),
+                                              ("version", version)]
+            let saved = try await app.post("/suppliers/\(id)", session: officer, fields: fields)
+            #expect(saved.status == .ok && saved.text.contains("<h1>Stealth Pack B.V.</h1>") && saved.text.contains("Saved."))
+            let stale = try await app.post("/suppliers/\(id)", session: officer, fields: fields)
+            #expect(stale.status == .preconditionFailed && stale.text.contains("changed since you read it"))
+
+            let auditor = try await app.signIn("auditor@inspectorate.example")
+            let readOnly = try await app.page("/suppliers/\(id)", session: auditor)
+            #expect(readOnly.status == .ok && !readOnly.text.contains("/edit\"") && !readOnly.text.contains("/archive\""))
+            #expect(!(try await app.page("/suppliers", session: auditor)).text.contains("/suppliers/new"))
+            let current = try #require(TestApp.hidden("version", in: try await app.page("/suppliers/\(id)", session: officer).text))
+            let forged = try await app.post("/suppliers/\(id)/archive", session: auditor, fields: [("version", current)])
+            #expect(forged.status == .forbidden)
+            let noToken = try await app.post("/suppliers/\(id)/archive", session: officer, fields: [("version", current)], csrf: "")
+            #expect(noToken.status == .forbidden)
+            #expect(try await TestDatabase.scalar(app.db, "SELECT status FROM facilitators WHERE id = '\(id)'") == "active")
+            let archived = try await app.post("/suppliers/\(id)/archive", session: officer, fields: [("version", current)])
+            #expect(archived.status == .ok && archived.text.contains("The supplier was archived."))
+            #expect(try await TestDatabase.scalar(app.db, "SELECT status FROM facilitators WHERE id = '\(id)'") == "archived")
+        }
+    }
+
+    @Test("home counts the agency's own work; another agency's officer sees the shared supplier but none of the first agency's casework")
+    func homeAndSecondAgency() async throws {
+        try await TestApp.run { app in
+            let id = try await app.createSupplier("Kurier Nord GmbH")
+            _ = try await app.request(.post, "/api/v1/facilitators/\(id)/cooperation", json: """
+                {"level": "refusing", "reason": "Declined the meeting."}
+                """, headers: [.ifMatch: "\"0\""])
+            _ = try await Fixtures.agencyWithUsers(app.db, name: "Second Authority", country: "BE", domain: "second.example")
+            let officer = try await app.signIn("officer@inspectorate.example")
+            let home = try await app.page("/home", session: officer)
+            #expect(home.status == .ok && home.text.contains("Letters overdue") && home.text.contains("/suppliers?sector=courier&amp;cooperation=refusing\">1<"))
+            let page = try await app.page("/suppliers/\(id)", session: officer)
+            #expect(page.text.contains("Declined the meeting.") && page.text.contains("<dd>refusing</dd>"))
+            let other = try await app.signIn("officer@second.example")
+            let theirs = try await app.page("/suppliers/\(id)", session: other)
+            #expect(theirs.status == .ok && !theirs.text.contains("Declined the meeting.") && theirs.text.contains("<dd>not_contacted</dd>"))
+            let theirHome = try await app.page("/home", session: other)
+            #expect(!theirHome.text.contains("cooperation=refusing\">1<"))
+        }
+    }
+}
