@@ -127,7 +127,11 @@ struct LetterController {
 
     func file(_ request: Request, context: BarrierRequestContext, format: LetterStore.Format) async throws -> Response {
         _ = try context.require(.everyone)
-        let id = try context.uuidParameter()
+        return try await Self.file(letters, try context.uuidParameter(), format: format)
+    }
+
+    /// A letter's file (a draft's preview), for the API and the pages alike.
+    static func file(_ letters: LetterStore, _ id: UUID, format: LetterStore.Format) async throws -> Response {
         let data = try await letters.file(id, format: format)
         let type: String = switch format {
         case .html: "text/html; charset=utf-8"

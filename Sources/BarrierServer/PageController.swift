@@ -22,6 +22,7 @@ struct PageController {
     let config: AppConfiguration
     let facilitators: FacilitatorStore
     let cooperation: CooperationStore
+    let letters: LetterStore
 
     func register(on router: Router<BarrierRequestContext>) {
         let stylesheet = pages.stylesheet
@@ -31,6 +32,7 @@ struct PageController {
         }
         router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/home"]) }
         registerRegistryPages(on: router)
+        registerLetterPages(on: router)
         router.get("login") { request, _ in try await loginForm(request) }
         router.post("login") { request, _ in try await login(request) }
         router.post("logout") { request, _ in try await logout(request) }
@@ -81,8 +83,8 @@ struct PageController {
     /// session's token is refused (403) and changes nothing.
     func withForm(_ request: Request, roles: Set<Role>, _ body: (PageSession, PageForm) async throws -> Response) async throws -> Response {
         var request = request
-        let buffer = try await request.collectBody(upTo: 1 << 20)
-        let form = PageForm(encoded: String(buffer: buffer))
+        let buffer = try await request.collectBody(upTo: max(config.maxImportBytes, UploadedDocument.maxBytes + 65_536))
+        let form = PageForm(body: buffer, contentType: request.headers[.contentType])
         return try await withSession(request, roles: roles) { session in
             guard let sent = form["csrf"], Self.constantTimeEqual(sent, session.csrf) else {
                 return pages.message(.forbidden, title: pages.text("errors.forbiddenTitle"), detail: pages.text("errors.csrf"), session: session)

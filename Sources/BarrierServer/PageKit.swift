@@ -92,9 +92,71 @@ struct PageSession: Sendable {
     }
 }
 
-/// A posted form (application/x-www-form-urlencoded): every value of each field, in order.
+/// A posted form (application/x-www-form-urlencoded, or multipart/form-data
+/// with files): every value of each field, in order, and the files.
 struct PageForm: Sendable {
     var values: [String: [String]] = [:]
+    var files: [String: UploadedDocument] = [:]
+
+    /// Reads a body of either encoding; `contentType` names which.
+    init(body: ByteBuffer, contentType: String?) {
+        let type = contentType?.lowercased() ?? ""
+        if type.hasPrefix("multipart/form-data"), let raw = contentType, let range = raw.range(of: "boundary=", options: .caseInsensitive) {
+            var boundary = String(raw[range.upperBound...]).split(separator: ";").first.map(String.init) ?? ""
+            boundary = boundary.trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
+            self.init(multipart: Array(body.readableBytesView), boundary: boundary)
+        } else {
+            self.init(encoded: String(buffer: body))
+        }
+    }
+
+    init(multipart bytes: [UInt8], boundary: String) {
+        let delimiter = Array("--\(boundary)".utf8)
+        let headerEnd = Array("\r\n\r\n".utf8)
+        func find(_ needle: [UInt8], in hay: ArraySlice<UInt8>) -> Int? {
+            guard needle.count <= hay.count else { return nil }
+            var i = hay.startIndex
+            while i <= hay.endIndex - needle.count {
+                if hay[i] == needle[0] && hay[i..<(i + needle.count)].elementsEqual(needle) { return i }
+                i += 1
+            }
+            return nil
+        }
+        var rest = bytes[...]
+        guard let first = find(delimiter, in: rest) else { return }
+        rest = rest[(first + delimiter.count)...]
+        while let next = find(delimiter, in: rest) {
+            var part = rest[rest.startIndex..<next]
+            rest = rest[(next + delimiter.count)...]
+            if part.starts(with: Array("\r\n".utf8)) { part = part.dropFirst(2) }
+            if part.count >= 2, part.suffix(2).elementsEqual(Array("\r\n".utf8)) { part = part.dropLast(2) }
+            guard let split = find(headerEnd, in: part) else { continue }
+            let headers = String(decoding: part[part.startIndex..<split], as: UTF8.self)
+            let content = Array(part[(split + headerEnd.count)...])
+            var name: String?, filename: String?, type = "application/octet-stream"
+            for line in headers.split(separator: "\r\n") {
+                let lower = line.lowercased()
+                if lower.hasPrefix("content-disposition:") {
+                    for item in line.split(separator: ";").dropFirst() {
+                        let kv = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                        guard kv.count == 2 else { continue }
+                        let value = kv[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                        if kv[0] == "name" { name = value } else if kv[0] == "filename" { filename = value }
+                    }
+                } else if lower.hasPrefix("content-type:") {
+                    type = line.dropFirst("content-type:".count).trimmingCharacters(in: .whitespaces)
+                }
+            }
+            guard let name else { continue }
+            if let filename {
+                if !filename.isEmpty || !content.isEmpty {
+                    files[name] = UploadedDocument(name: filename, contentType: type, bytes: Data(content))
+                }
+            } else {
+                values[name, default: []].append(String(decoding: content, as: UTF8.self))
+            }
+        }
+    }
 
     init(encoded: String) {
         for pair in encoded.split(separator: "&", omittingEmptySubsequences: true) {
@@ -124,7 +186,7 @@ struct PageForm: Sendable {
 /// script or style and no framing. Error answers get them too.
 struct SecurityHeaders<Context: RequestContext>: RouterMiddleware {
     static var contentSecurityPolicy: String {
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; object-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -140,7 +202,7 @@ struct SecurityHeaders<Context: RequestContext>: RouterMiddleware {
             if response.headers[.init("Content-Security-Policy")!] == nil {
                 response.headers[.init("Content-Security-Policy")!] = Self.contentSecurityPolicy
             }
-            response.headers[.init("X-Frame-Options")!] = "DENY"
+            if response.headers[.init("X-Frame-Options")!] == nil { response.headers[.init("X-Frame-Options")!] = "DENY" }
         }
         return response
     }

@@ -164,6 +164,16 @@ extension PageController {
         let duplicates = (o["archived"] as? Bool) == true ? [] : try await facilitators.duplicates(of: id)
         o["duplicates"] = duplicates.map { ["id": $0.id, "name": $0.legalName, "country": $0.country, "field": $0.matchedField,
                                             "score": String(format: "%.2f", $0.score)] }
+        let letterItems = try await letters.list(facilitatorID: id, limit: 200).map { json -> [String: Any] in
+            let l = Self.object(json)
+            return ["id": l["id"] ?? "", "reference": l["reference"] as? String ?? "", "kind": l["kind"] ?? "", "status": l["status"] ?? ""]
+        }
+        o["letters"] = letterItems
+        o["remindable"] = letterItems.filter {
+            LetterStatus(rawValue: $0["status"] as? String ?? "").map(LetterDrafting.remindable.contains) ?? false
+        }
+        o["letterKinds"] = LetterKind.allCases.filter(LetterDrafting.officerKinds.contains).map(\.rawValue)
+        o["languages"] = LetterLanguage.allCases.map(\.rawValue)
         o["errors"] = errors
         return pages.page("supplier", title: o["legal_name"] as? String ?? "", o, session: session, status: status, flash: flash)
     }

@@ -97,6 +97,8 @@ struct AccessAndContractTests {
         "GET /", "GET /login", "POST /login", "POST /logout", "GET /reports", "GET /reports/{report}", "GET /reports/{report}/{table}.csv",
         "GET /plans", "GET /plans/{id}", "GET /static/app.css", "GET /home", "GET /suppliers", "GET /suppliers/new", "POST /suppliers",
         "GET /suppliers/{id}", "GET /suppliers/{id}/edit", "POST /suppliers/{id}", "POST /suppliers/{id}/archive", "POST /suppliers/{id}/merge",
+        "GET /letters", "POST /suppliers/{id}/letters", "GET /letters/{id}.html", "GET /letters/{id}.txt", "GET /letters/{id}.pdf",
+        "GET /letters/{id}.eml", "GET /letters/{id}", "GET /letters/{id}/response-document", "POST /letters/{id}/approve", "POST /letters/{id}/steps",
     ]
     static let publicRoutes: Set<String> = [
         "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.yaml", "GET /public/register", "GET /public/register.csv",

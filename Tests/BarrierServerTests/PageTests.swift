@@ -191,4 +191,94 @@ struct PageTests {
             #expect(!theirHome.text.contains("cooperation=refusing\">1<"))
         }
     }
+
+    @Test("a letter in the browser: drafted from the supplier page, previewed, approved, its PDF, sent, answered with a document; overdue and reminded")
+    func letters() async throws {
+        try await TestApp.run { app in
+            let officer = try await app.signIn("officer@inspectorate.example")
+            let created = try await app.post("/suppliers", session: officer, fields: [
+                ("legal_name", "Kurier Süd GmbH"), ("sector", "courier"), ("stages", "shipping"), ("country", "DE"),
+                ("street", "Ringstraße 1"), ("city", "München"), ("postal_code", "80331")])
+            let supplierPath = try #require(created.headers[.location]).split(separator: "?")[0]
+            let supplier = try await app.page(String(supplierPath), session: officer)
+            #expect(supplier.text.contains("action=\"\(supplierPath)/letters\""))
+            let bad = try await app.post("\(supplierPath)/letters", session: officer, fields: [("kind", "reminder")])
+            #expect(bad.status == .unprocessableContent && bad.text.contains("is required for a reminder</span>"))
+            let drafted = try await app.post("\(supplierPath)/letters", session: officer, fields: [("kind", "inform_call_to_action"), ("language", "en")])
+            #expect(drafted.status == .seeOther)
+            let letterPath = try #require(drafted.headers[.location])
+            let draft = try await app.page(letterPath, session: officer)
+            #expect(draft.status == .ok && draft.text.contains("Kurier Süd GmbH") && draft.text.contains("<object"))
+            #expect(draft.text.contains("data=\"\(letterPath).pdf\""))
+            let preview = try await app.page(letterPath + ".pdf", session: officer)
+            #expect(preview.status == .ok && preview.headers[.contentType] == "application/pdf" && preview.text.hasPrefix("%PDF"))
+            #expect(preview.headers[.init("Content-Security-Policy")!]?.contains("frame-ancestors 'self'") == true)
+
+            let approved = try await app.post(letterPath + "/approve", session: officer,
+                                              fields: [("version", try #require(TestApp.hidden("version", in: draft.text)))])
+            #expect(approved.status == .ok && approved.text.contains("The letter was approved"))
+            let reference = try #require(try await TestDatabase.scalar(app.db, "SELECT reference FROM letters"))
+            #expect(approved.text.contains("<h1>\(reference) · inform_call_to_action</h1>"))
+            let pdf = try await app.page(letterPath + ".pdf", session: officer)
+            #expect(pdf.text.hasPrefix("%PDF") && pdf.headers[.contentDisposition]?.contains("\(reference).pdf") == true)
+            let eml = try await app.page(letterPath + ".eml", session: officer)
+            #expect(eml.status == .ok && eml.text.contains("Subject:"))
+
+            let sentOn = try #require(try await TestDatabase.scalar(app.db, "SELECT (current_date - 40)::text"))
+            let sent = try await app.post(letterPath + "/steps", session: officer, fields: [
+                ("step", "sent"), ("on", sentOn), ("method", "post"), ("version", try #require(TestApp.hidden("version", in: approved.text)))])
+            #expect(sent.status == .unprocessableContent && sent.text.contains("id=\"sent-on\""), "a day before the letter date is refused")
+            let today = try #require(try await TestDatabase.scalar(app.db, "SELECT current_date::text"))
+            let sentToday = try await app.post(letterPath + "/steps", session: officer, fields: [
+                ("step", "sent"), ("on", today), ("method", "registered_post"), ("tracking_number", "RR123456789DE"),
+                ("version", try #require(TestApp.hidden("version", in: sent.text)))])
+            #expect(sentToday.status == .ok && sentToday.text.contains("Recorded: sent.") && sentToday.text.contains("RR123456789DE"))
+
+            // The answer with its document, as a browser posts a file.
+            let boundary = "----barrier\(UUID().uuidString)"
+            let csrf = try #require(TestApp.hidden("csrf", in: sentToday.text))
+            let version = try #require(TestApp.hidden("version", in: sentToday.text))
+            var body = ""
+            for (name, value) in [("csrf", csrf), ("version", version), ("step", "responded"), ("on", today), ("channel", "letter"),
+                                  ("summary", "Will train depot staff.")] {
+                body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n"
+            }
+            body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"document\"; filename=\"answer.txt\"\r\nContent-Type: text/plain\r\n\r\nWe will train our depot staff.\r\n"
+            body += "--\(boundary)--\r\n"
+            let answered = try await app.request(.post, letterPath + "/steps", as: nil, body: body, headers: [
+                .contentType: "multipart/form-data; boundary=\(boundary)", .cookie: "barrier_session=\(officer)"])
+            #expect(answered.status == .ok && answered.text.contains("Recorded: responded.") && answered.text.contains(">answer.txt</a>"))
+            let document = try await app.page(letterPath + "/response-document", session: officer)
+            #expect(document.text == "We will train our depot staff.")
+
+            // An overdue letter is listed with a button to remind it.
+            let second = try await app.post("\(supplierPath)/letters", session: officer, fields: [("kind", "inform_call_to_action")])
+            let secondPath = try #require(second.headers[.location])
+            let secondDraft = try await app.page(secondPath, session: officer)
+            _ = try await app.post(secondPath + "/approve", session: officer, fields: [("version", try #require(TestApp.hidden("version", in: secondDraft.text)))])
+            let secondID = String(secondPath.split(separator: "/").last!)
+            let approvedSecond = try await app.page(secondPath, session: officer)
+            _ = try await app.post(secondPath + "/steps", session: officer, fields: [
+                ("step", "sent"), ("on", today), ("method", "post"), ("version", try #require(TestApp.hidden("version", in: approvedSecond.text)))])
+            // Time passes: the answer is now 20 days late.
+            try await TestDatabase.sql(app.db, "ALTER TABLE letters DISABLE TRIGGER letters_frozen")
+            try await TestDatabase.sql(app.db, "UPDATE letters SET letter_date = letter_date - 60, response_deadline = response_deadline - 60, sent_on = sent_on - 60 WHERE id = '\(secondID)'")
+            try await TestDatabase.sql(app.db, "ALTER TABLE letters ENABLE TRIGGER letters_frozen")
+            let overdue = try await app.page("/letters?overdue=1", session: officer)
+            #expect(overdue.text.contains("href=\"\(secondPath)\"") && overdue.text.contains("name=\"reminder_of\" value=\"\(secondID)\""))
+            #expect(!overdue.text.contains("href=\"\(letterPath)\""))
+            let reminded = try await app.post("\(supplierPath)/letters", session: officer, fields: [("kind", "reminder"), ("reminder_of", secondID)])
+            #expect(reminded.status == .seeOther)
+            #expect(try await TestDatabase.scalar(app.db, "SELECT count(*)::text FROM letters WHERE reminder_of = '\(secondID)'") == "1")
+
+            // Another agency's officer gets 404 on the letter, its files and its steps.
+            _ = try await Fixtures.agencyWithUsers(app.db, name: "Second Authority", country: "BE", domain: "second.example")
+            let other = try await app.signIn("officer@second.example")
+            for path in [letterPath, letterPath + ".pdf", letterPath + "/response-document"] {
+                #expect(try await app.page(path, session: other).status == .notFound, "\(path)")
+            }
+            #expect(try await app.post(letterPath + "/steps", session: other, fields: [("step", "delivered"), ("on", today), ("version", "1")]).status == .notFound)
+            #expect(!(try await app.page("/letters", session: other)).text.contains(letterPath))
+        }
+    }
 }
