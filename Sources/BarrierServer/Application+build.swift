@@ -95,7 +95,8 @@ public func buildRouter(configuration: AppConfiguration, database: Database, rea
     // The HTML pages, behind a browser session.
     if let pages = try? PageRenderer.shipped() {
         PageController(access: AccessStore(database), reports: reports, plans: ActionPlanStore(database), pages: pages, config: configuration,
-                       facilitators: FacilitatorStore(database), cooperation: CooperationStore(database), letters: letters)
+                       facilitators: FacilitatorStore(database), cooperation: CooperationStore(database), letters: letters,
+                       licensing: LicensingStore(database, letters: letters), signals: SignalStore(database))
             .register(on: router)
     }
     // The public register needs no login: it is published by law.

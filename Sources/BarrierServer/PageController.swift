@@ -23,6 +23,8 @@ struct PageController {
     let facilitators: FacilitatorStore
     let cooperation: CooperationStore
     let letters: LetterStore
+    let licensing: LicensingStore
+    let signals: SignalStore
 
     func register(on router: Router<BarrierRequestContext>) {
         let stylesheet = pages.stylesheet
@@ -33,6 +35,8 @@ struct PageController {
         router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/home"]) }
         registerRegistryPages(on: router)
         registerLetterPages(on: router)
+        registerLicensingPages(on: router)
+        registerSignalPages(on: router)
         router.get("login") { request, _ in try await loginForm(request) }
         router.post("login") { request, _ in try await login(request) }
         router.post("logout") { request, _ in try await logout(request) }

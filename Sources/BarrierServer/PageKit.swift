@@ -52,7 +52,7 @@ struct PageRenderer: Sendable {
     /// A whole page: `template` rendered with `data` (and the strings as `t`) inside the layout.
     func page(_ template: String, title: String, _ data: [String: Any], session: PageSession?, status: HTTPResponse.Status = .ok,
               flash: String? = nil, refreshSeconds: Int? = nil) -> Response {
-        var data = data
+        var data = Self.blankAsNull(data) as? [String: Any] ?? data
         // Mustache has no "is this list empty" for a wrapper (a table around rows): `{{#itemsAny}}`.
         for (key, value) in data {
             if let list = value as? [Any] { data[key + "Any"] = !list.isEmpty }
@@ -72,6 +72,19 @@ struct PageRenderer: Sendable {
         let html = library.render(layout, withTemplate: "layout") ?? body
         return Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
                         body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// Empty texts become nulls all the way down: to Mustache "" is a value, so
+    /// `{{#reference}}…{{/reference}}` would take an empty reference for one.
+    /// A null renders as nothing and stops the look-up in the enclosing contexts.
+    static func blankAsNull(_ value: Any) -> Any {
+        switch value {
+        case let text as String: return text.isEmpty ? NSNull() : text
+        case let dictionary as [String: Any]: return dictionary.mapValues(blankAsNull)
+        case let list as [[String: Any]]: return list.map { $0.mapValues(blankAsNull) }
+        case let list as [Any]: return list.map(blankAsNull)
+        default: return value
+        }
     }
 
     /// A page that says why a request was refused, with a way back.

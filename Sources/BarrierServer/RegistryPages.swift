@@ -140,7 +140,7 @@ extension PageController {
     }
 
     static func object(_ json: String) -> [String: Any] {
-        ((try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] ?? [:]).mapValues { $0 is NSNull ? "" : $0 }
+        (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] ?? [:]
     }
 
     // MARK: A supplier's page

@@ -99,6 +99,9 @@ struct AccessAndContractTests {
         "GET /suppliers/{id}", "GET /suppliers/{id}/edit", "POST /suppliers/{id}", "POST /suppliers/{id}/archive", "POST /suppliers/{id}/merge",
         "GET /letters", "POST /suppliers/{id}/letters", "GET /letters/{id}.html", "GET /letters/{id}.txt", "GET /letters/{id}.pdf",
         "GET /letters/{id}.eml", "GET /letters/{id}", "GET /letters/{id}/response-document", "POST /letters/{id}/approve", "POST /letters/{id}/steps",
+        "GET /actions", "GET /actions/new", "POST /actions", "GET /actions/{id}", "POST /actions/{id}/{step}",
+        "GET /signals/new", "POST /signals", "GET /signals/{id}", "GET /signals/{id}/correct", "POST /signals/{id}/corrections",
+        "POST /signals/{id}/attachments", "GET /signals/{id}/attachments/{attachment}", "POST /signals/{id}/shares",
     ]
     static let publicRoutes: Set<String> = [
         "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.yaml", "GET /public/register", "GET /public/register.csv",

@@ -281,4 +281,96 @@ struct PageTests {
             #expect(!(try await app.page("/letters", session: other)).text.contains(letterPath))
         }
     }
+
+    @Test("licensing in the browser: a signal recorded, a suspension proposed, the decision refused with the missing elements listed, due process completed, the proposer cannot decide, a second officer does")
+    func licensing() async throws {
+        try await TestApp.run { app in
+            let officer = try await app.signIn("officer@inspectorate.example")
+            let created = try await app.post("/suppliers", session: officer, fields: [
+                ("legal_name", "Schnellpost KG"), ("sector", "courier"), ("stages", "shipping"), ("country", "DE"),
+                ("street", "Am Markt 2"), ("city", "Bremen")])
+            let supplierPath = String(try #require(created.headers[.location]).split(separator: "?")[0])
+            let supplierID = String(supplierPath.split(separator: "/").last!)
+            let today = try #require(try await TestDatabase.scalar(app.db, "SELECT current_date::text"))
+            // The first letter reaches the supplier; then time passes.
+            func walk(_ letterPath: String, through steps: [[(String, String)]]) async throws {
+                for fields in steps {
+                    let page = try await app.page(letterPath, session: officer)
+                    let response = try await app.post(letterPath + (fields.isEmpty ? "/approve" : "/steps"), session: officer,
+                                                      fields: fields + [("version", try #require(TestApp.hidden("version", in: page.text)))])
+                    #expect(response.status == .ok, "\(letterPath) \(fields): \(response.text.prefix(300))")
+                }
+            }
+            let first = try await app.post("\(supplierPath)/letters", session: officer, fields: [("kind", "inform_call_to_action")])
+            let firstPath = try #require(first.headers[.location])
+            try await walk(firstPath, through: [[], [("step", "sent"), ("on", today), ("method", "post")],
+                                                [("step", "delivered"), ("on", today)]])
+            try await TestDatabase.sql(app.db, "ALTER TABLE letters DISABLE TRIGGER letters_frozen")
+            try await TestDatabase.sql(app.db, "UPDATE letters SET letter_date = letter_date - 30, response_deadline = response_deadline - 30, sent_on = sent_on - 30, delivered_on = delivered_on - 30")
+            try await TestDatabase.sql(app.db, "ALTER TABLE letters ENABLE TRIGGER letters_frozen")
+
+            // A signal after the notice, recorded in the browser (an error first: no stage).
+            let observed = try #require(try await TestDatabase.scalar(app.db, "SELECT (current_date - 5)::text"))
+            var signal: [(String, String)] = [("type", "logistical"), ("indicator_text", "Parcels with vacuum-sealed packets"),
+                                              ("observed_on", observed), ("source", "Customs Bremen"), ("reporter", "Officer K"),
+                                              ("facilitator_ids", supplierID)]
+            let noStage = try await app.post("/signals", session: officer, fields: signal)
+            #expect(noStage.status == .unprocessableContent && noStage.text.contains("id=\"stage-error\"") && noStage.text.contains("Customs Bremen"))
+            signal.append(("stage", "shipping"))
+            let recorded = try await app.post("/signals", session: officer, fields: signal)
+            #expect(recorded.status == .seeOther)
+            let signalID = String(try #require(recorded.headers[.location]).split(separator: "/").last!)
+            #expect(try await app.page("/signals/\(signalID)", session: officer).text.contains("Parcels with vacuum-sealed packets"))
+
+            // Propose a suspension with that evidence.
+            let form = try await app.page("/actions/new?facilitator_id=\(supplierID)", session: officer)
+            #expect(form.text.contains("value=\"\(signalID)\""))
+            let until = try #require(try await TestDatabase.scalar(app.db, "SELECT (current_date + 90)::text"))
+            let proposed = try await app.post("/actions", session: officer, fields: [
+                ("facilitator_id", supplierID), ("type", "suspension"), ("legal_basis", "Postal Act §36(2)"),
+                ("rationale", "Kept carrying the market's parcels after being informed."), ("effective_from", today), ("effective_to", until),
+                ("signal_ids", signalID), ("ladder_justification", "Repeated deliveries after the briefing.")])
+            #expect(proposed.status == .seeOther, "\(proposed.text.components(separatedBy: "class=\"error\"").dropFirst().map { $0.prefix(200) })")
+            let actionPath = try #require(proposed.headers[.location])
+            let action = try await app.page(actionPath, session: officer)
+            #expect(action.text.contains("✔ <strong>A letter or warning reached the supplier</strong>"))
+            #expect(action.text.contains("✘ <strong>A notice of intent was issued</strong>"))
+            #expect(action.text.contains("Waiting for a second officer"))
+
+            // The second officer tries to decide: refused, with what is missing.
+            let admin = try await app.signIn("admin@inspectorate.example")
+            let early = try await app.post(actionPath + "/decide", session: admin,
+                                           fields: [("version", try #require(TestApp.hidden("version", in: action.text)))])
+            #expect(early.status == .unprocessableContent && early.text.contains("Due process incomplete"))
+            #expect(early.text.contains("No notice of intent was sent for this action"))
+            #expect(try await TestDatabase.scalar(app.db, "SELECT status FROM licensing_actions") == "proposed")
+
+            // The notice of intent: issued, approved, sent, delivered, answered.
+            let noticed = try await app.post(actionPath + "/notice", session: officer,
+                                             fields: [("version", try #require(TestApp.hidden("version", in: action.text)))])
+            #expect(noticed.status == .ok && noticed.text.contains("The notice of intent was drafted"))
+            let noticeID = try #require(try await TestDatabase.scalar(app.db, "SELECT id::text FROM letters WHERE kind = 'notice_of_intent'"))
+            try await walk("/letters/\(noticeID)", through: [[], [("step", "sent"), ("on", today), ("method", "registered_post")],
+                                                          [("step", "delivered"), ("on", today)],
+                                                          [("step", "responded"), ("on", today), ("channel", "letter"), ("summary", "Disputes the facts.")]])
+            let complete = try await app.page(actionPath, session: officer)
+            #expect(complete.text.contains("Due process is complete") && !complete.text.contains("✘"))
+
+            // Four eyes: the proposer cannot decide; the second officer can.
+            let own = try await app.post(actionPath + "/decide", session: officer,
+                                         fields: [("version", try #require(TestApp.hidden("version", in: complete.text)))])
+            #expect(own.status == .forbidden)
+            let decided = try await app.post(actionPath + "/decide", session: admin,
+                                             fields: [("version", try #require(TestApp.hidden("version", in: complete.text)))])
+            #expect(decided.status == .ok && decided.text.contains("The action was decided"), "\(decided.text.prefix(800))")
+            #expect(try await TestDatabase.scalar(app.db, "SELECT status FROM licensing_actions") == "decided")
+
+            // Another agency sees none of it.
+            _ = try await Fixtures.agencyWithUsers(app.db, name: "Second Authority", country: "BE", domain: "second.example")
+            let other = try await app.signIn("officer@second.example")
+            #expect(try await app.page(actionPath, session: other).status == .notFound)
+            #expect(try await app.page("/signals/\(signalID)", session: other).status == .notFound)
+            #expect(!(try await app.page("/actions", session: other)).text.contains(actionPath))
+        }
+    }
 }

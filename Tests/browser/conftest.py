@@ -33,7 +33,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.common.exceptions import NoSuchElementException
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 ROOT = Path(__file__).resolve().parents[2]
 BINARY = Path(os.environ.get("BARRIER_BINARY", ROOT / ".build/debug/barrier"))
@@ -155,7 +156,8 @@ class Server:
 
 # The pages a signed-in user reads (axe and the auditor's view check each);
 # "{plan}" stands for the id of `plan_a`.
-READ_PAGES = ["/reports", "/reports/cooperation", "/plans", "/plans/{plan}"]
+READ_PAGES = ["/reports", "/reports/cooperation", "/plans", "/plans/{plan}",
+              "/home", "/suppliers", "/letters", "/letters?overdue=1"]
 
 ACCOUNTS = {
     # key: (agency key, role, e-mail)
@@ -241,6 +243,20 @@ def server(cluster_url, tmp_path_factory):
 @pytest.fixture(scope="session")
 def accounts(server):
     return server.accounts
+
+
+def create_supplier(server, legal_name, token_key="admin_a", **fields):
+    """A supplier registered through `POST /api/v1/facilitators` (the registry is
+    shared by the agencies); `fields` add to or replace the defaults. Returns its JSON."""
+    body = {"legal_name": legal_name, "sector": "courier", "stages": ["shipping"], "country": "DE", **fields}
+    status, supplier, _ = server.api("POST", "/api/v1/facilitators", server.tokens[token_key], body)
+    assert status == 201, f"registering {legal_name!r} answered {status}: {supplier}"
+    return supplier
+
+
+def db_value(server, sql):
+    """One value read from the session's database as its owner (past row-level security)."""
+    return _psql(server.owner_url, sql)
 
 
 @pytest.fixture(scope="session")
@@ -372,6 +388,81 @@ def sign_in(browser, email, password=PASSWORD):
     assert email in signed_in_as(browser), \
         f"after signing in, {browser.current_url} ({status}) does not say who is signed in: {signed_in_as(browser)!r}"
     return status
+
+
+def path_of(browser):
+    return urllib.parse.urlsplit(browser.current_url).path
+
+
+def fill(scope, name, value):
+    """Types `value` into the field named `name` (in a form, or anywhere on the page), replacing what it held."""
+    control = scope.find_element(By.NAME, name)
+    control.clear()
+    if value:
+        control.send_keys(value)
+    return control
+
+
+def choose(scope, name, value):
+    """Picks the option of the select named `name` whose value (else whose text) is `value`."""
+    select = Select(scope.find_element(By.NAME, name))
+    try:
+        select.select_by_value(value)
+    except NoSuchElementException:  # options written without a value attribute
+        select.select_by_visible_text(value)
+    return select
+
+
+def button(scope, text):
+    """The button (in a form, or anywhere on the page) whose text is `text`."""
+    found = [b for b in scope.find_elements(By.CSS_SELECTOR, "button") if b.text.strip() == text]
+    assert found, f"no button {text!r}"
+    return found[0]
+
+
+def set_date(browser, control, iso_day):
+    """Enters a day (YYYY-MM-DD) in an <input type=date>: typed as a user would, in
+    the browser's order of day, month and year; set by script if typing did not take."""
+    year, month, day = iso_day.split("-")
+    order = browser.execute_script(
+        "return new Intl.DateTimeFormat(navigator.language).formatToParts(new Date(2000, 10, 22))"
+        ".filter(p => ['day', 'month', 'year'].includes(p.type)).map(p => p.type);")
+    parts = {"day": day, "month": month, "year": year}
+    # No click first: it would put the caret on whichever part lies under the pointer.
+    control.send_keys("".join(parts[p] for p in (order or ["day", "month", "year"])))
+    if control.get_attribute("value") != iso_day:
+        browser.execute_script("arguments[0].value = arguments[1]", control, iso_day)
+    assert control.get_attribute("value") == iso_day, f"the date field holds {control.get_attribute('value')!r}"
+
+
+def fetch(browser, path):
+    """GETs a path of the site with the browser's session cookie (as a link the
+    user follows would); returns (status, headers, body bytes)."""
+    cookies = "; ".join(f"{c['name']}={c['value']}" for c in browser.get_cookies())
+    request = urllib.request.Request(browser.base_url + path, headers={"Cookie": cookies})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def page_text(browser):
+    return browser.find_element(By.TAG_NAME, "body").text
+
+
+def flash(browser):
+    """The message a page shows about what was just done (role=status), or ''."""
+    found = browser.find_elements(By.CSS_SELECTOR, "main [role=status]")
+    return found[0].text.strip() if found else ""
+
+
+def fact(browser, term):
+    """The value beside a term of the page's facts list (<dl class=facts>)."""
+    for dt in browser.find_elements(By.CSS_SELECTOR, "dl.facts dt"):
+        if dt.text.strip() == term:
+            return dt.find_element(By.XPATH, "following-sibling::dd[1]").text.strip()
+    raise AssertionError(f"the page lists no fact {term!r}")
 
 
 def signed_in_as(browser):
