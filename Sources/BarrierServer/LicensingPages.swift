@@ -135,8 +135,12 @@ extension PageController {
                     case "notice": href = "#notice"
                     default: href = (notice?["id"] as? String).map { "/letters/\($0)" } ?? "#notice"
                     }
-                    return ["label": pages.text("licensing.element.\(code.rawValue)"), "present": gaps[code.rawValue] == nil,
-                            "message": gaps[code.rawValue] ?? "", "href": href]
+                    // Delivery and the response period are steps of the notice of intent:
+                    // without one they are missing too, not met.
+                    let awaitsNotice = target == "noticeLetter" && gaps[DueProcessGap.Code.noNoticeOfIntent.rawValue] != nil
+                    let message = gaps[code.rawValue] ?? (awaitsNotice ? pages.text("licensing.element.awaits_notice") : "")
+                    return ["label": pages.text("licensing.element.\(code.rawValue)"), "present": message.isEmpty,
+                            "message": message, "href": href]
                 }
             }
             o["ready"] = due["ready"] as? Bool ?? false

@@ -37,6 +37,7 @@ struct PageController {
         registerLetterPages(on: router)
         registerLicensingPages(on: router)
         registerSignalPages(on: router)
+        registerCooperationPages(on: router)
         router.get("login") { request, _ in try await loginForm(request) }
         router.post("login") { request, _ in try await login(request) }
         router.post("logout") { request, _ in try await logout(request) }

@@ -102,6 +102,8 @@ struct AccessAndContractTests {
         "GET /actions", "GET /actions/new", "POST /actions", "GET /actions/{id}", "POST /actions/{id}/{step}",
         "GET /signals/new", "POST /signals", "GET /signals/{id}", "GET /signals/{id}/correct", "POST /signals/{id}/corrections",
         "POST /signals/{id}/attachments", "GET /signals/{id}/attachments/{attachment}", "POST /signals/{id}/shares",
+        "GET /suppliers/{id}/cooperation", "POST /suppliers/{id}/cooperation", "POST /suppliers/{id}/contacts", "POST /suppliers/{id}/commitments",
+        "POST /suppliers/{id}/commitments/{commitment}",
     ]
     static let publicRoutes: Set<String> = [
         "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.yaml", "GET /public/register", "GET /public/register.csv",

@@ -183,10 +183,10 @@ struct PageTests {
             let home = try await app.page("/home", session: officer)
             #expect(home.status == .ok && home.text.contains("Letters overdue") && home.text.contains("/suppliers?sector=courier&amp;cooperation=refusing\">1<"))
             let page = try await app.page("/suppliers/\(id)", session: officer)
-            #expect(page.text.contains("Declined the meeting.") && page.text.contains("<dd>refusing</dd>"))
+            #expect(page.text.contains("Declined the meeting.") && page.text.contains("<dd>refusing · <a href"))
             let other = try await app.signIn("officer@second.example")
             let theirs = try await app.page("/suppliers/\(id)", session: other)
-            #expect(theirs.status == .ok && !theirs.text.contains("Declined the meeting.") && theirs.text.contains("<dd>not_contacted</dd>"))
+            #expect(theirs.status == .ok && !theirs.text.contains("Declined the meeting.") && theirs.text.contains("<dd>not_contacted · <a href"))
             let theirHome = try await app.page("/home", session: other)
             #expect(!theirHome.text.contains("cooperation=refusing\">1<"))
         }
@@ -371,6 +371,50 @@ struct PageTests {
             #expect(try await app.page(actionPath, session: other).status == .notFound)
             #expect(try await app.page("/signals/\(signalID)", session: other).status == .notFound)
             #expect(!(try await app.page("/actions", session: other)).text.contains(actionPath))
+        }
+    }
+
+    @Test("cooperation in the browser: the level changed with a reason (none: refused beside the field), a contact logged, a commitment implemented and verified")
+    func cooperation() async throws {
+        try await TestApp.run { app in
+            let id = try await app.createSupplier("Paket Express GmbH")
+            let officer = try await app.signIn("officer@inspectorate.example")
+            let page = try await app.page("/suppliers/\(id)/cooperation", session: officer)
+            #expect(page.status == .ok && page.text.contains("<strong>not_contacted</strong>"))
+            let version = try #require(TestApp.hidden("version", in: page.text))
+            let noReason = try await app.post("/suppliers/\(id)/cooperation", session: officer, fields: [("level", "cooperating"), ("version", version)])
+            #expect(noReason.status == .unprocessableContent && noReason.text.contains("id=\"reason-error\""))
+            let changed = try await app.post("/suppliers/\(id)/cooperation", session: officer,
+                                             fields: [("level", "cooperating"), ("reason", "Agreed to train depot staff."), ("version", version)])
+            #expect(changed.status == .ok && changed.text.contains("The level was changed.") && changed.text.contains("<strong>cooperating</strong>"))
+            let today = try #require(try await TestDatabase.scalar(app.db, "SELECT current_date::text"))
+            let logged = try await app.post("/suppliers/\(id)/contacts", session: officer, fields: [
+                ("kind", "meeting"), ("occurred_on", today), ("participants", "Jana Roth\nOfficer K"), ("notes", "Depot visit.")])
+            #expect(logged.status == .ok && logged.text.contains("Jana Roth, Officer K"))
+            let measure = try #require(try await TestDatabase.scalar(app.db, "SELECT code FROM measures WHERE sectors = '{}' OR 'courier' = ANY(sectors) ORDER BY code LIMIT 1"))
+            let due = try #require(try await TestDatabase.scalar(app.db, "SELECT (current_date + 30)::text"))
+            let committed = try await app.post("/suppliers/\(id)/commitments", session: officer, fields: [
+                ("measure", measure), ("committed_on", today), ("due_on", due)])
+            #expect(committed.status == .ok && committed.text.contains("The commitment was recorded."))
+            let commitment = try #require(try await TestDatabase.scalar(app.db, "SELECT id::text FROM measure_commitments"))
+            let implemented = try await app.post("/suppliers/\(id)/commitments/\(commitment)", session: officer,
+                                                 fields: [("status", "implemented"), ("on", today), ("version", "1")])
+            #expect(implemented.status == .ok && implemented.text.contains("The step was recorded."))
+            let unverified = try await app.post("/suppliers/\(id)/commitments/\(commitment)", session: officer,
+                                                fields: [("status", "verified"), ("on", today), ("version", "2")])
+            #expect(unverified.status == .unprocessableContent && unverified.text.contains("say how it was verified"))
+            let verified = try await app.post("/suppliers/\(id)/commitments/\(commitment)", session: officer,
+                                              fields: [("status", "verified"), ("on", today), ("method", "Site visit"), ("version", "2")])
+            #expect(verified.status == .ok && verified.text.contains("Site visit"))
+            // The auditor reads it all and has no form.
+            let auditor = try await app.signIn("auditor@inspectorate.example")
+            let read = try await app.page("/suppliers/\(id)/cooperation", session: auditor)
+            #expect(read.status == .ok && read.text.contains("Depot visit.") && !read.text.contains("method=\"post\" action=\"/suppliers"))
+            // Another agency has its own level for the same supplier.
+            _ = try await Fixtures.agencyWithUsers(app.db, name: "Second Authority", country: "BE", domain: "second.example")
+            let other = try await app.signIn("officer@second.example")
+            let theirs = try await app.page("/suppliers/\(id)/cooperation", session: other)
+            #expect(theirs.text.contains("<strong>not_contacted</strong>") && !theirs.text.contains("Depot visit."))
         }
     }
 }

@@ -259,6 +259,12 @@ def db_value(server, sql):
     return _psql(server.owner_url, sql)
 
 
+def db_execute(server, sql):
+    """Runs statements in the session's database as its owner, for what a
+    test must set up that no user can (moving a frozen letter's dates back)."""
+    _psql(server.owner_url, sql)
+
+
 @pytest.fixture(scope="session")
 def plan_a(server):
     """An action plan of agency A, written through the API with A's admin token."""
