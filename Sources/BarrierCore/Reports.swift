@@ -212,6 +212,10 @@ public struct ActionPlanStepCase: Sendable, Equatable {
 public enum ActionPlanStep: Sendable, Equatable {
     case measurement(indicator: Int, value: Double, on: String)
     case measureStatus(measure: Int, status: PlanMeasureStatus)
+    /// The plan rewritten: what it says, its objectives, measures and indicators.
+    /// A measure keeps its status and a manual indicator its measured value at
+    /// the same position; positions past the new lists go.
+    case revision(ActionPlanDraft)
 
     public enum Refusal: Error, Sendable, Equatable {
         case versionConflict(current: Int)
@@ -234,6 +238,9 @@ public enum ActionPlanStep: Sendable, Equatable {
             return errors.isEmpty ? nil : .invalid(errors.errors)
         case .measureStatus(let measure, _):
             return c.measureExists ? nil : .measureNotFound(measure)
+        case .revision(let draft):
+            let problems = draft.problems()
+            return problems.isEmpty ? nil : .invalid(problems)
         }
     }
 }

@@ -86,7 +86,12 @@ struct CampaignController {
 
     @Sendable func manifest(_ request: Request, context: BarrierRequestContext) async throws -> Response {
         _ = try context.require(.everyone)
-        let data = try await campaigns.manifest(try context.uuidParameter())
+        return try await Self.manifest(campaigns, try context.uuidParameter())
+    }
+
+    /// The manifest as a CSV download (the API's route and the campaign page's link).
+    static func manifest(_ campaigns: CampaignStore, _ id: UUID) async throws -> Response {
+        let data = try await campaigns.manifest(id)
         return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"manifest.csv\""],
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
@@ -94,7 +99,12 @@ struct CampaignController {
     /// The PDFs and the manifest as one ZIP, built in a temporary file and streamed.
     @Sendable func zip(_ request: Request, context: BarrierRequestContext) async throws -> Response {
         _ = try context.require(.everyone)
-        let id = try context.uuidParameter()
+        return try await Self.zip(campaigns, try context.uuidParameter())
+    }
+
+    /// The ZIP download (the API's route and the campaign page's link): written while the
+    /// caller's agency is in scope, then streamed from the temporary file, which goes afterwards.
+    static func zip(_ campaigns: CampaignStore, _ id: UUID) async throws -> Response {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("barrier-campaign-\(UUID().uuidString).zip").path
         do {
             try await campaigns.writeZIP(id, to: path)

@@ -127,8 +127,12 @@ struct FacilitatorController {
 
     @Sendable func export(_ request: Request, context: BarrierRequestContext) async throws -> Response {
         _ = try context.require(.everyone)
-        let transfer = self.transfer
-        return Response(
+        return Self.exportResponse(transfer)
+    }
+
+    /// The whole registry as CSV, streamed: the API's and the pages' export.
+    static func exportResponse(_ transfer: FacilitatorTransfer) -> Response {
+        Response(
             status: .ok,
             headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"facilitators.csv\""],
             body: ResponseBody { writer in

@@ -25,6 +25,9 @@ struct PageController {
     let letters: LetterStore
     let licensing: LicensingStore
     let signals: SignalStore
+    let transfer: FacilitatorTransfer
+    let audit: AuditLog
+    let campaigns: CampaignStore
 
     func register(on router: Router<BarrierRequestContext>) {
         let stylesheet = pages.stylesheet
@@ -38,6 +41,12 @@ struct PageController {
         registerLicensingPages(on: router)
         registerSignalPages(on: router)
         registerCooperationPages(on: router)
+        registerAdminPages(on: router)
+        registerUserPages(on: router)
+        registerCampaignPages(on: router)
+        registerImportPages(on: router)
+        registerAuditPages(on: router)
+        registerPlanPages(on: router)
         router.get("login") { request, _ in try await loginForm(request) }
         router.post("login") { request, _ in try await login(request) }
         router.post("logout") { request, _ in try await logout(request) }
@@ -275,18 +284,25 @@ struct PageController {
                     "starts_on": o["starts_on"] ?? "", "ends_on": o["ends_on"] ?? "", "measures_done": o["measures_done"] ?? 0,
                     "measures_total": o["measures_total"] ?? 0, "next_evaluation": o["next_evaluation"] as? String ?? "—"]
         }
-        return pages.page("plans", title: "Action plans", ["plans": items], session: session)
+        return pages.page("plans", title: pages.text("plans.title"), ["plans": items], session: session)
     }
 
-    func plan(_ id: UUID, session: PageSession) async throws -> Response {
+    func plan(_ id: UUID, session: PageSession, flash: String? = nil, errors: [FieldError] = [],
+              status: HTTPResponse.Status = .ok) async throws -> Response {
         let record = try await plans.get(id)
         var o = (try? JSONSerialization.jsonObject(with: Data(record.json.utf8))) as? [String: Any] ?? [:]
+        o["version"] = record.version
+        o["errors"] = Dictionary(errors.map { ($0.field, $0.message) }, uniquingKeysWith: { a, _ in a })
+        o["problems"] = errors.map { ["field": $0.field, "message": $0.message] }
+        o["invalid"] = !errors.isEmpty
+        o["statuses"] = PlanMeasureStatus.allCases.map(\.rawValue)
         o["coordinator"] = (o["coordinating_agency"] as? [String: Any])?["name"] ?? ""
         let indicators = (o["indicators"] as? [[String: Any]] ?? []).map { x -> [String: Any] in
             var x = x
             let progress = (x["progress"] as? Double) ?? (x["progress"] as? NSNumber)?.doubleValue
             x["percent"] = progress.map { String(Int(($0 * 100).rounded())) } ?? "0"
             x["scope"] = [x["sector"] as? String, x["country"] as? String].compactMap { $0 }.joined(separator: ", ")
+            x["manual"] = x["metric"] as? String == IndicatorMetric.manual.rawValue
             for key in ["baseline", "measured", "target", "objective", "measured_on"] where x[key] is NSNull { x[key] = "" }
             return x
         }
@@ -297,7 +313,7 @@ struct PageController {
                           categories: indicators.map { $0["name"] as? String ?? "" },
                           series: [.init(name: "progress", values: indicators.map { Double($0["percent"] as? String ?? "0") ?? 0 })], unit: "%")
         o["svg"] = chart.svg(id: "plan-progress")
-        return pages.page("plan", title: o["title"] as? String ?? "Action plan", o, session: session)
+        return pages.page("plan", title: o["title"] as? String ?? "Action plan", o, session: session, status: status, flash: flash)
     }
 }
 

@@ -68,6 +68,7 @@ struct PageRenderer: Sendable {
         if let refreshSeconds { layout["refresh"] = String(refreshSeconds) }
         if let session {
             layout["user"] = ["email": session.identity.email, "role": session.identity.role.rawValue, "csrf": session.csrf]
+            layout["can"] = session.can
         }
         let html = library.render(layout, withTemplate: "layout") ?? body
         return Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
@@ -101,7 +102,7 @@ struct PageSession: Sendable {
 
     /// What the user's role may do, for templates to show or hide controls (the server checks again).
     var can: [String: Bool] {
-        ["write": identity.role.canWrite, "admin": identity.role == .admin]
+        ["write": identity.role.canWrite, "admin": identity.role == .admin, "audit": identity.role.canReadAudit]
     }
 }
 

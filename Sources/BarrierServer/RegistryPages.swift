@@ -70,7 +70,7 @@ extension PageController {
                 ["label": pages.text("home.waitingDecision"), "count": d.actionsWaitingForDecision],
                 ["label": pages.text("home.waitingSecond"), "count": d.actionsWaitingForSecondOfficer],
                 ["label": pages.text("home.lapsed"), "count": d.commitmentsLapsed],
-                ["label": pages.text("home.campaigns"), "count": d.campaignsInProgress],
+                ["label": pages.text("home.campaigns"), "count": d.campaignsInProgress, "href": "/campaigns"],
                 ["label": pages.text("home.emailsFailed"), "count": d.emailsFailed],
                 ["label": pages.text("home.emailsUncertain"), "count": d.emailsUncertain],
             ] as [[String: Any]],

@@ -36,11 +36,7 @@ public struct ActionPlanStore: Sendable {
             var problems = knownProblems + draft.problems()
             var coordinator: UUID?
             if !draft.coordinatingAgency.allSatisfy(\.isWhitespace) {
-                let id = UUID(uuidString: draft.coordinatingAgency)
-                for try await found in try await conn.query(
-                    "SELECT id FROM agencies WHERE id = \(id) OR lower(name) = lower(\(draft.coordinatingAgency))", logger: db.logger).decode(UUID.self) {
-                    coordinator = found
-                }
+                coordinator = try await self.coordinator(draft.coordinatingAgency, on: conn)
                 if coordinator == nil { problems.append(FieldError(field: "coordinating_agency", message: "no agency with this id or name")) }
             }
             if !problems.isEmpty { throw StoreError.invalid(problems) }
@@ -97,6 +93,65 @@ public struct ActionPlanStore: Sendable {
         }
     }
 
+    /// Rewrites a plan (its title, description, coordinator, period, evaluation
+    /// dates, objectives, measures and indicators) as one step: measures keep their
+    /// status and manual indicators their measured value at the same position.
+    public func revise(_ id: UUID, _ draft: ActionPlanDraft, expectedVersion: Int, actor: Actor) async throws -> Record {
+        try await change(id, .revision(draft), expectedVersion: expectedVersion, actor: actor, action: "action_plan.revise") { conn in
+            guard let coordinator = try await coordinator(draft.coordinatingAgency, on: conn) else {
+                throw StoreError.invalid([FieldError(field: "coordinating_agency", message: "no agency with this id or name")])
+            }
+            try await conn.query(
+                """
+                UPDATE action_plans SET title = \(draft.title), description = \(draft.description), coordinating_agency_id = \(coordinator),
+                    starts_on = \(draft.startsOn)::date, ends_on = \(draft.endsOn)::date, evaluation_dates = \(draft.evaluationDates.sorted())::date[]
+                WHERE id = \(id)
+                """, logger: db.logger)
+            // Objectives are referred to by position: references are cleared, the lists rewritten, then set again.
+            try await conn.query("UPDATE action_plan_measures SET objective = NULL WHERE plan_id = \(id)", logger: db.logger)
+            try await conn.query("UPDATE action_plan_indicators SET objective = NULL WHERE plan_id = \(id)", logger: db.logger)
+            try await conn.query("DELETE FROM action_plan_measures WHERE plan_id = \(id) AND position >= \(draft.measures.count)", logger: db.logger)
+            try await conn.query("DELETE FROM action_plan_indicators WHERE plan_id = \(id) AND position >= \(draft.indicators.count)", logger: db.logger)
+            try await conn.query("DELETE FROM action_plan_objectives WHERE plan_id = \(id) AND position >= \(draft.objectives.count)", logger: db.logger)
+            for (i, text) in draft.objectives.enumerated() {
+                try await conn.query(
+                    """
+                    INSERT INTO action_plan_objectives (plan_id, position, text) VALUES (\(id), \(i), \(text))
+                    ON CONFLICT (plan_id, position) DO UPDATE SET text = EXCLUDED.text
+                    """, logger: db.logger)
+            }
+            for (i, m) in draft.measures.enumerated() {
+                try await conn.query(
+                    """
+                    INSERT INTO action_plan_measures (plan_id, position, objective, description, responsible, due_on)
+                    VALUES (\(id), \(i), \(m.objective), \(m.description), \(m.responsible), \(m.dueOn)::date)
+                    ON CONFLICT (plan_id, position) DO UPDATE SET objective = EXCLUDED.objective, description = EXCLUDED.description,
+                        responsible = EXCLUDED.responsible, due_on = EXCLUDED.due_on
+                    """, logger: db.logger)
+            }
+            for (i, x) in draft.indicators.enumerated() {
+                try await conn.query(
+                    """
+                    INSERT INTO action_plan_indicators AS i (plan_id, position, objective, name, metric, sector, country, target, baseline)
+                    VALUES (\(id), \(i), \(x.objective), \(x.name), \(x.metric.rawValue), \(x.sector), \(x.country),
+                            \(String(x.target))::numeric, \(x.baseline.map { String($0) })::numeric)
+                    ON CONFLICT (plan_id, position) DO UPDATE SET objective = EXCLUDED.objective, name = EXCLUDED.name, metric = EXCLUDED.metric,
+                        sector = EXCLUDED.sector, country = EXCLUDED.country, target = EXCLUDED.target, baseline = EXCLUDED.baseline,
+                        measured = CASE WHEN EXCLUDED.metric = 'manual' AND i.metric = 'manual' THEN i.measured END,
+                        measured_on = CASE WHEN EXCLUDED.metric = 'manual' AND i.metric = 'manual' THEN i.measured_on END
+                    """, logger: db.logger)
+            }
+        }
+    }
+
+    /// The coordinating agency named by id or name.
+    func coordinator(_ nameOrID: String, on conn: PostgresConnection) async throws -> UUID? {
+        let rows = try await conn.query(
+            "SELECT id FROM agencies WHERE id = \(UUID(uuidString: nameOrID)) OR lower(name) = lower(\(nameOrID))", logger: db.logger)
+        for try await found in rows.decode(UUID.self) { return found }
+        return nil
+    }
+
     /// One step, as one use case: the plan locked with what the step names in
     /// one statement, Core's `ActionPlanStep`, then `save`, the new version and the audit event.
     func change(_ id: UUID, _ step: ActionPlanStep, expectedVersion: Int, actor: Actor, action: String,
@@ -106,6 +161,7 @@ public struct ActionPlanStore: Sendable {
             switch step {
             case .measurement(let i, _, _): (indicator, measure) = (i, nil)
             case .measureStatus(let m, _): (indicator, measure) = (nil, m)
+            case .revision: (indicator, measure) = (nil, nil)
             }
             var loaded: ActionPlanStepCase?
             for try await r in try await conn.query(

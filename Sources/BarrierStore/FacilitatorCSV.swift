@@ -40,6 +40,23 @@ public struct ImportResult: Sendable {
     public var auditSeq: Int64
 }
 
+/// A file checked against the registry without writing anything: what the
+/// browser shows before the user confirms an import.
+public struct ImportCheck: Sendable {
+    public struct Row: Sendable {
+        public var line: Int
+        public var draft: FacilitatorDraft
+    }
+    /// The rows that would be written (none when `errors` is not empty).
+    public var rows: Int
+    /// The first of them, for the preview.
+    public var firstRows: [Row]
+    /// Every bad line with its number, column and reason; the header is line 1.
+    public var errors: [FieldError]
+    public var flags: [ImportFlag]
+    public var fileSHA256: String
+}
+
 /// Import and export of the registry as CSV.
 public struct FacilitatorTransfer: Sendable {
     let db: Database
@@ -62,15 +79,21 @@ public struct FacilitatorTransfer: Sendable {
     /// error is reported, and the transaction rolls back. Into a registry that
     /// has rows, the whole file is checked against it first, with set queries.
     /// (No staging table: it would write every row twice.)
-    public func importCSV(_ data: Data, actor: Actor, progress: (@Sendable (String, Int) -> Void)? = nil) async throws -> ImportResult {
-        let sha = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
-        guard let text = String(validating: data, as: UTF8.self) else {
-            throw StoreError.invalid([FieldError(field: "file", message: "is not UTF-8 text", line: 1)])
-        }
-        let parser = try RowParser(text, knownSectors: try await FacilitatorStore(db).sectors(), progress: progress)
+    ///
+    /// `pending` names a file staged for the browser (`stage`): it is deleted in
+    /// the same transaction, so a second confirmation finds nothing to import.
+    public func importCSV(_ data: Data, actor: Actor, pending: UUID? = nil,
+                          progress: (@Sendable (String, Int) -> Void)? = nil) async throws -> ImportResult {
+        let sha = Self.sha256(data)
+        let parser = try await parser(data, progress: progress)
         let actorID = actor.userID.map { $0.lowercased() }
-        let noRows = FieldError(field: "file", message: "has a header but no rows", line: 1)
         return try await db.transaction { conn in
+            if let pending {
+                let gone = try await conn.query("DELETE FROM pending_imports WHERE id = \(pending) RETURNING id", logger: db.logger)
+                var found = false
+                for try await _ in gone.decode(UUID.self) { found = true }
+                if !found { throw StoreError.notFound(entity: "uploaded file", id: pending.uuidString.lowercased()) }
+            }
             try await conn.query("SELECT pg_advisory_xact_lock(hashtext('barrier.facilitator_registration'))", logger: db.logger)
             // Sorting and index work for the tally triggers' transition tables stays in memory.
             try await conn.query("SET LOCAL work_mem = '256MB'", logger: db.logger)
@@ -94,15 +117,11 @@ public struct FacilitatorTransfer: Sendable {
                         keep(row)
                     }
                     if !parser.errors.isEmpty { throw StoreError.invalid(parser.errors) }
-                    if ids.isEmpty { throw StoreError.invalid([noRows]) }
+                    if ids.isEmpty { throw StoreError.invalid([Self.noRows]) }
                 }
             } else {
-                var rows: [Row] = []
-                while let row = await parser.next() { rows.append(row) }
-                if rows.isEmpty && parser.errors.isEmpty { throw StoreError.invalid([noRows]) }
-                if !parser.errors.isEmpty { throw StoreError.invalid(parser.errors) }
-                let clashes = try await clashes(rows, on: conn)
-                if !clashes.isEmpty { throw StoreError.invalid(clashes.sorted { ($0.line ?? 0) < ($1.line ?? 0) }) }
+                let (rows, errors) = try await checkAll(parser, on: conn)
+                if !errors.isEmpty { throw StoreError.invalid(errors) }
                 parser.flags += try await similar(rows, on: conn)
                 try await copyRows(on: conn, actorID: actorID) { emit in
                     for row in rows {
@@ -121,6 +140,80 @@ public struct FacilitatorTransfer: Sendable {
             return ImportResult(created: ids.count, ids: ids, fileSHA256: sha,
                                 flags: parser.flags.sorted { $0.line < $1.line }, auditSeq: seq)
         }
+    }
+
+    /// Checks a file as `importCSV` would, against the registry as it is now, and
+    /// writes nothing: every bad line (the format, then clashes with registered
+    /// suppliers), the rows that look like registered ones, and the first rows.
+    public func check(_ data: Data, firstRows: Int = 10) async throws -> ImportCheck {
+        let sha = Self.sha256(data)
+        let parser: RowParser
+        do {
+            parser = try await self.parser(data, progress: nil)
+        } catch StoreError.invalid(let errors) {
+            return ImportCheck(rows: 0, firstRows: [], errors: errors, flags: [], fileSHA256: sha)
+        }
+        return try await db.transaction { conn in
+            let (rows, errors) = try await checkAll(parser, on: conn)
+            let flags = errors.isEmpty ? parser.flags + (try await similar(rows, on: conn)) : []
+            return ImportCheck(rows: errors.isEmpty ? rows.count : 0,
+                               firstRows: rows.prefix(firstRows).map { ImportCheck.Row(line: $0.line, draft: $0.draft) },
+                               errors: errors, flags: flags.sorted { $0.line < $1.line }, fileSHA256: sha)
+        }
+    }
+
+    /// Keeps an uploaded file (of the caller's agency) until the user confirms
+    /// its import or an hour passes; older unconfirmed files are dropped here.
+    public func stage(_ data: Data, fileName: String, actor: Actor) async throws -> UUID {
+        let name = String(fileName.trimmingWhitespace.prefix(255))
+        let user = actor.userID.flatMap(UUID.init(uuidString:))
+        return try await db.transaction { conn in
+            try await conn.query("DELETE FROM pending_imports WHERE created_at < now() - interval '1 hour'", logger: db.logger)
+            let rows = try await conn.query(
+                """
+                INSERT INTO pending_imports (user_id, file_name, file_sha256, content)
+                VALUES (\(user), \(name.isEmpty ? "upload.csv" : name), \(Self.sha256(data)), \(data)) RETURNING id
+                """, logger: db.logger)
+            for try await id in rows.decode(UUID.self) { return id }
+            throw StoreError.conflict("the file could not be kept")
+        }
+    }
+
+    /// A staged file of the caller's agency, younger than an hour.
+    public func staged(_ id: UUID) async throws -> (fileName: String, data: Data) {
+        let rows = try await db.query(
+            "SELECT file_name, content FROM pending_imports WHERE id = \(id) AND created_at > now() - interval '1 hour'")
+        for try await (name, data) in rows.decode((String, Data).self) { return (name, data) }
+        throw StoreError.notFound(entity: "uploaded file", id: id.uuidString.lowercased())
+    }
+
+    /// Imports a staged file and deletes it, in one transaction.
+    public func importStaged(_ id: UUID, actor: Actor) async throws -> ImportResult {
+        try await importCSV(try await staged(id).data, actor: actor, pending: id)
+    }
+
+    static let noRows = FieldError(field: "file", message: "has a header but no rows", line: 1)
+
+    static func sha256(_ data: Data) -> String {
+        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
+
+    private func parser(_ data: Data, progress: (@Sendable (String, Int) -> Void)?) async throws -> RowParser {
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw StoreError.invalid([FieldError(field: "file", message: "is not UTF-8 text", line: 1)])
+        }
+        return try RowParser(text, knownSectors: try await FacilitatorStore(db).sectors(), progress: progress)
+    }
+
+    /// Every row of the file: the format of each, and for those that pass, the
+    /// clashes with the registry; the errors in line order.
+    private func checkAll(_ parser: RowParser, on conn: PostgresConnection) async throws -> (rows: [Row], errors: [FieldError]) {
+        var rows: [Row] = []
+        while let row = await parser.next() { rows.append(row) }
+        var errors = parser.errors
+        if rows.isEmpty && errors.isEmpty { errors.append(Self.noRows) }
+        errors += try await clashes(rows, on: conn)
+        return (rows, errors.enumerated().sorted { ($0.element.line ?? 0, $0.offset) < ($1.element.line ?? 0, $1.offset) }.map(\.element))
     }
 
     static func split(_ raw: String) -> [String] {

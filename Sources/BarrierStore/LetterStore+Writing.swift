@@ -26,9 +26,7 @@ extension LetterStore {
     /// Adds `body` as the newest version of `key` for the task's agency (its letters
     /// alone use it); an equal body already stored is returned as it is.
     public func addTemplateVersion(_ key: TemplateKey, body: String, actor: Actor) async throws -> (json: String, created: Bool) {
-        if let problem = LetterTemplate.problem(in: body) {
-            throw StoreError.invalid([FieldError(field: "body", message: "line \(problem.line): \(problem.reason)")])
-        }
+        _ = try checkedTemplateBody(body)
         let result = try await storeVersion(key, body: body, source: "api", actor: actor)
         return (try await templateVersion(result.id), result.created)
     }

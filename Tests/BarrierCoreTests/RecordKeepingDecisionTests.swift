@@ -179,4 +179,25 @@ struct RecordKeepingDecisionTests {
             }
         }
     }
+
+    @Test("a plan's revision: the version first, then the draft's own rules, every broken field named")
+    func planRevision() {
+        let good = ActionPlanDraft(title: "Parcel lockers", coordinatingAgency: "Inspectorate", startsOn: "2026-01-01", endsOn: "2026-12-31",
+                                   objectives: ["Inform every parcel service"],
+                                   measures: [.init(objective: 0, description: "Send the first letters", dueOn: "2026-03-31")])
+        var bad = good
+        bad.endsOn = "2025-12-31"
+        bad.measures[0].objective = 3
+        bad.measures[0].dueOn = "31.03.2026"
+        let cases: [(ActionPlanDraft, Set<String>)] = [(good, []), (bad, ["ends_on", "measures[0].objective", "measures[0].due_on"])]
+        for (draft, fields) in cases {
+            for stale in [false, true] {
+                let got = ActionPlanStep.revision(draft).refusal(ActionPlanStepCase(version: 5, today: Self.today), expectedVersion: stale ? 4 : 5)
+                if stale { #expect(got == .versionConflict(current: 5)) }
+                else if fields.isEmpty { #expect(got == nil) }
+                else if case .invalid(let problems) = got { #expect(Set(problems.map(\.field)) == fields) }
+                else { Issue.record("\(String(describing: got))") }
+            }
+        }
+    }
 }

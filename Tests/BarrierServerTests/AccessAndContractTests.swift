@@ -104,6 +104,15 @@ struct AccessAndContractTests {
         "POST /signals/{id}/attachments", "GET /signals/{id}/attachments/{attachment}", "POST /signals/{id}/shares",
         "GET /suppliers/{id}/cooperation", "POST /suppliers/{id}/cooperation", "POST /suppliers/{id}/contacts", "POST /suppliers/{id}/commitments",
         "POST /suppliers/{id}/commitments/{commitment}",
+        "GET /campaigns", "GET /campaigns/new", "POST /campaigns", "GET /campaigns/{id}", "GET /campaigns/{id}.zip",
+        "GET /campaigns/{id}/manifest.csv", "POST /campaigns/{id}/approve",
+        "GET /admin/users", "GET /admin/users/new", "POST /admin/users", "GET /admin/users/{id}", "POST /admin/users/{id}/{step}",
+        "GET /account", "POST /account/password",
+        "GET /suppliers/import", "POST /suppliers/import", "POST /suppliers/import/{id}", "GET /suppliers.csv",
+        "GET /admin/agency", "POST /admin/agency", "GET /admin/templates", "GET /admin/templates/{key}",
+        "POST /admin/templates/{key}/preview", "POST /admin/templates/{key}",
+        "GET /audit", "GET /plans/new", "POST /plans", "GET /plans/{id}/edit", "POST /plans/{id}", "POST /plans/{id}/measures/{position}",
+        "POST /plans/{id}/indicators/{position}",
     ]
     static let publicRoutes: Set<String> = [
         "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.yaml", "GET /public/register", "GET /public/register.csv",
