@@ -215,3 +215,36 @@ public enum LetterEmailing {
         return .success(to)
     }
 }
+
+/// Where a letter's e-mail stands with the relay (`letter_emails.state`).
+public enum EmailState: String, CaseIterable, Sendable {
+    case pending, sending, sent, failed, uncertain
+}
+
+/// An admin putting a letter's e-mail back in the relay's queue, as one pure
+/// decision: `retry` a message the relay kept refusing (`failed`), or `release`
+/// one whose outcome is unknown (`uncertain`: the sender stopped mid-hand-over)
+/// after checking the relay's log that it did not go out. Only an admin may, and
+/// only with a reason, since a released message may reach the supplier twice.
+public enum EmailRequeue: String, CaseIterable, Sendable {
+    case retry, release
+
+    /// The one state each step starts from.
+    public var from: EmailState { self == .retry ? .failed : .uncertain }
+
+    public enum Refusal: Error, Sendable, Equatable {
+        case notAdmin
+        case notQueued
+        case wrongState(current: EmailState, needed: EmailState)
+        case invalid([FieldError])
+    }
+
+    public func refusal(state: EmailState?, reason: String, byAdmin: Bool) -> Refusal? {
+        guard byAdmin else { return .notAdmin }
+        var errors = FieldErrors()
+        errors.text("reason", reason, max: 2000, missing: "is required: what was checked, and why the message may go (again)")
+        if !errors.isEmpty { return .invalid(errors.errors) }
+        guard let state else { return .notQueued }
+        return state == from ? nil : .wrongState(current: state, needed: from)
+    }
+}

@@ -18,17 +18,15 @@ extension PageController {
             try await withForm(request, roles: RoleSets.admins) { s, f in try await updateAgency(f, session: s) }
         }
         router.get("admin/templates") { request, _ in try await withSession(request) { session in try await templateList(session: session) } }
+        // The key is read inside the session, so an unknown one answers with the page that says so.
         router.get("admin/templates/{key}") { request, context in
-            let key = try templateKey(context)
-            return try await withSession(request) { session in try await templatePage(key, session: session) }
+            try await withSession(request) { session in try await templatePage(try templateKey(context), session: session) }
         }
         router.post("admin/templates/{key}/preview") { request, context in
-            let key = try templateKey(context)
-            return try await withForm(request, roles: RoleSets.admins) { s, f in try await previewTemplate(key, f, session: s) }
+            try await withForm(request, roles: RoleSets.admins) { s, f in try await previewTemplate(try templateKey(context), f, session: s) }
         }
         router.post("admin/templates/{key}") { request, context in
-            let key = try templateKey(context)
-            return try await withForm(request, roles: RoleSets.admins) { s, f in try await saveTemplate(key, f, session: s) }
+            try await withForm(request, roles: RoleSets.admins) { s, f in try await saveTemplate(try templateKey(context), f, session: s) }
         }
     }
 

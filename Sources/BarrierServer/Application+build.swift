@@ -97,7 +97,8 @@ public func buildRouter(configuration: AppConfiguration, database: Database, rea
         PageController(access: AccessStore(database), reports: reports, plans: ActionPlanStore(database), pages: pages, config: configuration,
                        facilitators: FacilitatorStore(database), cooperation: CooperationStore(database), letters: letters,
                        licensing: LicensingStore(database, letters: letters), signals: SignalStore(database),
-                       transfer: FacilitatorTransfer(database), audit: AuditLog(database), campaigns: CampaignStore(database, letters: letters))
+                       transfer: FacilitatorTransfer(database), audit: AuditLog(database),
+                       mail: LetterMail(database, letters: letters, relay: configuration.smtpRelay), campaigns: CampaignStore(database, letters: letters))
             .register(on: router)
     }
     // The public register needs no login: it is published by law.

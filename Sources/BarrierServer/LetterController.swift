@@ -27,6 +27,8 @@ struct LetterController {
         routes.get("letters/{id}", use: get)
         routes.post("letters/{id}/approve", use: approve)
         routes.post("letters/{id}/send", use: send)
+        routes.post("letters/{id}/email/retry") { request, context in try await requeue(request, context: context, step: .retry) }
+        routes.post("letters/{id}/email/release") { request, context in try await requeue(request, context: context, step: .release) }
         routes.post("letters/{id}/delivered", use: track)
         routes.post("letters/{id}/returned", use: track)
         routes.post("letters/{id}/responded", use: track)
@@ -147,6 +149,19 @@ struct LetterController {
     @Sendable func approve(_ request: Request, context: BarrierRequestContext) async throws -> Response {
         let actor = try context.require(.writers).actor(requestID: context.requestID)
         let record = try await letters.approve(try context.uuidParameter(), expectedVersion: try request.expectedVersion(), actor: actor)
+        return .json(record.json, headers: [.eTag: "\"\(record.version)\""])
+    }
+
+    /// `{reason}`: an admin puts a `failed` e-mail (retry) or an `uncertain` one (release) back in the relay's queue.
+    func requeue(_ request: Request, context: BarrierRequestContext, step: EmailRequeue) async throws -> Response {
+        let identity = try context.require(.administrators)
+        let id = try context.uuidParameter()
+        var reader = FieldReader(try await JSONValue.object(from: request, limit: config.maxJSONBytes))
+        reader.rejectUnknown(allowed: ["reason"])
+        let reason = reader.string("reason")
+        if !reader.errors.isEmpty { throw Problem.invalid(reader.errors.errors) }
+        let record = try await mail.requeue(id, step, reason: reason ?? "", byAdmin: identity.role == .admin,
+                                            actor: identity.actor(requestID: context.requestID))
         return .json(record.json, headers: [.eTag: "\"\(record.version)\""])
     }
 

@@ -46,6 +46,25 @@ extension PageController {
                 return try await letterPage(id, session: s, flash: pages.text("letter.approved"))
             }
         }
+        router.post("letters/{id}/email") { request, context in
+            let id = try context.uuidParameter()
+            return try await withForm(request, roles: RoleSets.writers) { s, f in
+                try await letterChange(id, session: s, flash: "letter.emailQueued") {
+                    _ = try await mail.queue(id, to: f.text("to"), expectedVersion: try version(f), actor: s.identity.actor(requestID: nil))
+                }
+            }
+        }
+        for step in EmailRequeue.allCases {
+            router.post("letters/{id}/email/\(step.rawValue)") { request, context in
+                let id = try context.uuidParameter()
+                return try await withForm(request, roles: RoleSets.admins) { s, f in
+                    try await letterChange(id, session: s, flash: "letter.email.\(step.rawValue)Done") {
+                        _ = try await mail.requeue(id, step, reason: f["reason"] ?? "", byAdmin: s.identity.role == .admin,
+                                                   actor: s.identity.actor(requestID: nil))
+                    }
+                }
+            }
+        }
         router.post("letters/{id}/steps") { request, context in
             let id = try context.uuidParameter()
             return try await withForm(request, roles: RoleSets.writers) { s, f in try await recordStep(id, f, session: s) }
@@ -81,6 +100,16 @@ extension PageController {
         }
     }
 
+    /// Runs a change on the letter; invalid fields show its page again with them, else with `flash`.
+    func letterChange(_ id: UUID, session: PageSession, flash: String, _ change: () async throws -> Void) async throws -> Response {
+        do {
+            try await change()
+        } catch StoreError.invalid(let problems) {
+            return try await letterPage(id, session: session, errors: problems, status: .unprocessableContent)
+        }
+        return try await letterPage(id, session: session, flash: pages.text(flash))
+    }
+
     // MARK: The letter's page
 
     func letterPage(_ id: UUID, session: PageSession, flash: String? = nil, errors: [FieldError] = [],
@@ -99,6 +128,14 @@ extension PageController {
         o["canReturn"] = next.contains(.returned)
         o["canRespond"] = next.contains(.responded)
         o["methods"] = SendMethod.allCases.filter { $0 != .email }.map(\.rawValue)
+        // E-mail through the relay: offered once for an approved letter; a failed or
+        // uncertain message shown with what an admin may do about it.
+        let email = (o["email"] as? [String: Any])?.mapValues { $0 is NSNull ? "" : $0 }
+        o["email"] = email ?? ""
+        o["canEmail"] = state == .approved && email == nil && mail.relay != nil
+        let emailState = (email?["state"] as? String).flatMap(EmailState.init(rawValue:))
+        o["canRetry"] = emailState == .failed
+        o["canRelease"] = emailState == .uncertain
         o["channels"] = ResponseChannel.allCases.map(\.rawValue)
         if let document = o["response_document"] as? [String: Any] { o["document"] = document.mapValues { $0 is NSNull ? "" : $0 } }
         var messages: [String: String] = [:]

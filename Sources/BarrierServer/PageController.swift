@@ -27,6 +27,7 @@ struct PageController {
     let signals: SignalStore
     let transfer: FacilitatorTransfer
     let audit: AuditLog
+    let mail: LetterMail
     let campaigns: CampaignStore
 
     func register(on router: Router<BarrierRequestContext>) {

@@ -119,6 +119,42 @@ public struct LetterMail: Sendable {
         }
     }
 
+    /// An admin's retry of a `failed` message or release of an `uncertain` one, as
+    /// one use case: the letter and its e-mail row locked, Core's `EmailRequeue`,
+    /// then the row back in the queue (attempts from zero) with its audit event.
+    public func requeue(_ id: UUID, _ step: EmailRequeue, reason: String, byAdmin: Bool, actor: Actor) async throws -> LetterStore.Record {
+        try await db.transaction { conn in
+            var found: (exists: Bool, state: String?) = (false, nil)
+            for try await r in try await conn.query(
+                """
+                SELECT e.state FROM letters l LEFT JOIN letter_emails e ON e.letter_id = l.id
+                WHERE l.id = \(id) FOR UPDATE OF l
+                """, logger: db.logger).decode(String?.self) {
+                found = (true, r)
+            }
+            guard found.exists else { throw StoreError.notFound(entity: "letter", id: id.uuidString.lowercased()) }
+            switch step.refusal(state: found.state.flatMap(EmailState.init(rawValue:)), reason: reason, byAdmin: byAdmin) {
+            case nil: break
+            case .notAdmin: throw StoreError.forbidden("only an admin may \(step.rawValue) an e-mail")
+            case .notQueued: throw StoreError.conflict("this letter was never handed to the e-mail relay")
+            case .wrongState(let current, let needed):
+                throw StoreError.conflict("the e-mail is \(current.rawValue); only a \(needed.rawValue) one can be \(step == .retry ? "retried" : "released")")
+            case .invalid(let problems): throw StoreError.invalid(problems)
+            }
+            try await conn.query(
+                """
+                UPDATE letter_emails SET state = 'pending', attempts = 0, next_attempt_at = now(), claimed_at = NULL
+                WHERE letter_id = \(id)
+                """, logger: db.logger)
+            try await conn.query("UPDATE letters SET version = version + 1, updated_at = now() WHERE id = \(id)", logger: db.logger)
+            let after = try await letters.document(id, on: conn)
+            try await AuditLog.append(on: conn, actor: actor, action: step == .retry ? "letter.email_retry_requested" : "letter.email_released", entityType: "letter",
+                                      entityID: id.uuidString.lowercased(), before: "{\"state\": \(jsonString(found.state ?? ""))}",
+                                      after: "{\"state\": \"pending\", \"reason\": \(jsonString(reason.trimmingWhitespace))}", logger: db.logger)
+            return after
+        }
+    }
+
     /// Marks rows whose sender vanished mid-send as `uncertain`; returns how many.
     @discardableResult
     public func markLostSends() async throws -> Int {

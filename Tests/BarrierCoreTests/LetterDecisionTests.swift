@@ -233,3 +233,27 @@ struct LetterDecisionTests {
         }
     }
 }
+
+@Suite("An admin puts an e-mail back in the queue")
+struct EmailRequeueTests {
+    @Test("retry only a failed message, release only an uncertain one; an admin, with a reason; every combination")
+    func everyCombination() {
+        let states: [EmailState?] = [nil] + EmailState.allCases.map { $0 }
+        for step in EmailRequeue.allCases {
+            for state in states {
+                for admin in [true, false] {
+                    for reason in ["Relay log checked: not delivered.", "  ", ""] {
+                        let got = step.refusal(state: state, reason: reason, byAdmin: admin)
+                        let expected: EmailRequeue.Refusal?
+                        if !admin { expected = .notAdmin }
+                        else if reason.allSatisfy(\.isWhitespace) { expected = .invalid([FieldError(field: "reason", message: "is required: what was checked, and why the message may go (again)")]) }
+                        else if state == nil { expected = .notQueued }
+                        else if state == (step == .retry ? .failed : .uncertain) { expected = nil }
+                        else { expected = .wrongState(current: state!, needed: step == .retry ? .failed : .uncertain) }
+                        #expect(got == expected, "\(step) \(String(describing: state)) admin=\(admin) reason=\(reason.debugDescription)")
+                    }
+                }
+            }
+        }
+    }
+}

@@ -40,6 +40,8 @@ struct AccessAndContractTests {
         (.get, "/api/v1/letters/{id}.eml", [.admin, .officer, .auditor]),
         (.post, "/api/v1/letters/{id}/approve", [.admin, .officer]),
         (.post, "/api/v1/letters/{id}/send", [.admin, .officer]),
+        (.post, "/api/v1/letters/{id}/email/retry", [.admin]),
+        (.post, "/api/v1/letters/{id}/email/release", [.admin]),
         (.post, "/api/v1/letters/{id}/delivered", [.admin, .officer]),
         (.post, "/api/v1/letters/{id}/returned", [.admin, .officer]),
         (.post, "/api/v1/letters/{id}/responded", [.admin, .officer]),
@@ -113,6 +115,7 @@ struct AccessAndContractTests {
         "POST /admin/templates/{key}/preview", "POST /admin/templates/{key}",
         "GET /audit", "GET /plans/new", "POST /plans", "GET /plans/{id}/edit", "POST /plans/{id}", "POST /plans/{id}/measures/{position}",
         "POST /plans/{id}/indicators/{position}",
+        "POST /letters/{id}/email", "POST /letters/{id}/email/retry", "POST /letters/{id}/email/release",
     ]
     static let publicRoutes: Set<String> = [
         "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.yaml", "GET /public/register", "GET /public/register.csv",

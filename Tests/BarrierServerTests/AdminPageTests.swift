@@ -167,7 +167,7 @@ struct AdminPageTests {
             for (uri, extra) in [("/admin/templates/\(Self.key)/preview", [("supplier_id", supplier)]), ("/admin/templates/\(Self.key)", [])] {
                 let refused = try await app.post(uri, session: admin, fields: [("body", broken)] + extra)
                 #expect(refused.status == .unprocessableContent, "\(uri)")
-                #expect(refused.text.contains("<span class=\"error\" id=\"body-error\">line 5: a section is closed with another name"), "\(refused.text)")
+                #expect(refused.text.contains("<p class=\"error\" id=\"body-error\">line 5: a section is closed with another name"), "\(refused.text)")
                 #expect(refused.text.contains("aria-invalid=\"true\"") && TestApp.textarea(refused.text) == broken)
                 #expect(TestApp.previewText(refused.text) == nil)
             }
