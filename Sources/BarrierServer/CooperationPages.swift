@@ -82,7 +82,7 @@ extension PageController {
         o["version"] = level.version
         o["id"] = id.uuidString.lowercased()
         o["supplier_name"] = supplier["legal_name"] ?? ""
-        o["history"] = (o["history"] as? [[String: Any]] ?? []).reversed()
+        o["history"] = Array((o["history"] as? [[String: Any]] ?? []).reversed())
         o["levels"] = CooperationLevel.allCases.map { ["code": $0.rawValue, "selected": o["level"] as? String == $0.rawValue] }
         o["contactKinds"] = ContactKind.allCases.map(\.rawValue)
         let contacts = (try? JSONSerialization.jsonObject(with: Data(try await cooperation.contacts(id).utf8))) as? [[String: Any]] ?? []
