@@ -50,6 +50,7 @@ work=$(mktemp -d "$out/reports.XXXXXX")
 say() { printf '\n== %s\n' "$*"; }
 note() { printf '   %s\n' "$*"; }
 die() { echo "reports bench: $*" >&2; exit 1; }
+source "$root/bench/lib.sh"
 now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
@@ -61,9 +62,7 @@ cleanup() {
         for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$server_pid" 2>/dev/null || true
     fi
-    if [[ $keep == 0 && -n ${admin_url:-} ]]; then
-        psql -q "$admin_url" -c 'DROP DATABASE IF EXISTS barrier_reports_bench WITH (FORCE)' >/dev/null 2>&1 || true
-    fi
+    bench_drop barrier_reports_bench
     rm -rf "$work"
     exit "$status"
 }
@@ -80,37 +79,10 @@ barrier=${BARRIER_BIN:-$root/.build/release/barrier}
 note "barrier: $barrier"
 
 say "database"
-unset DATABASE_URL
-timeout 60 "$barrier" db start </dev/null >"$work/db-start.out" 2>>"$work/db-start.log" || { cat "$work/db-start.log" >&2; die "barrier db start failed"; }
-admin_url=$(tail -n1 "$work/db-start.out")
-[[ $admin_url == postgres* ]] || die "barrier db start printed '$admin_url', not a URL"
-bench_url=$(sed -E "s#^(postgres(ql)?://[^/?]*)(/[^?]*)?#\1/barrier_reports_bench#" <<<"$admin_url")
-export DATABASE_URL=$bench_url
-exists=$(psql -XAtq "$admin_url" -c "SELECT 1 FROM pg_database WHERE datname = 'barrier_reports_bench'")
-if [[ $reuse == 1 && $exists == 1 ]]; then
-    note "reusing $bench_url"
-    timeout 300 "$barrier" migrate </dev/null >/dev/null 2>&1 || die "barrier migrate failed"
-else
-    psql -q -v ON_ERROR_STOP=1 "$admin_url" -c 'DROP DATABASE IF EXISTS barrier_reports_bench WITH (FORCE)' \
-        -c 'CREATE DATABASE barrier_reports_bench' >/dev/null || die "could not create barrier_reports_bench"
-    timeout 300 "$barrier" migrate </dev/null >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log" >&2; die "barrier migrate failed"; }
-    timeout 60 "$barrier" agency create --name "Bench Agency" --country NL </dev/null >/dev/null || die "barrier agency create failed"
-
+bench_database barrier_reports_bench
+if [[ $bench_fresh == 1 ]]; then
     say "data: $rows suppliers (seed $seed), then the history"
-    gen_hash=$(sha256sum <"$root/bench/gen_facilitators.py" | cut -c1-8)
-    csv_file="$out/facilitators-r$rows-s$seed-g$gen_hash.csv"
-    if [[ ! -s $csv_file ]]; then
-        venv="$root/.barrier/bench-venv"
-        if ! "$venv/bin/python" -c 'import faker' 2>/dev/null; then
-            note "setting up $venv with faker (pip)"
-            python3 -m venv "$venv" && "$venv/bin/pip" install -q --disable-pip-version-check faker || die "pip install faker failed"
-        fi
-        timeout 1800 "$venv/bin/python" "$root/bench/gen_facilitators.py" --rows "$rows" --seed "$seed" --out "$csv_file" ||
-            die "generating the CSV failed"
-    fi
-    t0=$(now)
-    timeout 1800 "$barrier" import facilitators "$csv_file" </dev/null >"$work/import.log" 2>&1 || { tail -n5 "$work/import.log" >&2; die "import failed"; }
-    note "imported $rows suppliers in $(elapsed "$t0" "$(now)") s"
+    bench_registry "$rows" "$seed"
     timeout 60 "$barrier" letter templates </dev/null >/dev/null 2>&1 || die "storing the letter templates failed"
     agency=$(psql -XAtq "$bench_url" -c "SELECT id FROM agencies ORDER BY created_at LIMIT 1")
     t0=$(now)
@@ -126,22 +98,7 @@ suppliers=$(psql -XAtq "$bench_url" -c "SELECT count(*) FROM facilitators")
 note "registry: $suppliers suppliers, $total history, letter and signal rows"
 
 say "server"
-password=$(openssl rand -hex 16)
-agency=$(psql -XAtq "$bench_url" -c "SELECT id FROM agencies ORDER BY created_at LIMIT 1")
-email="bench-reader-$(date +%s)@bench.example"
-timeout 60 "$barrier" user create --agency "$agency" --email "$email" --name "Bench Reader" --role auditor --password "$password" \
-    </dev/null >/dev/null || die "barrier user create failed"
-token=$(timeout 60 "$barrier" user token --email "$email" --name bench </dev/null | tail -n1)
-# The server connects as a member of barrier_app, which row-level security binds.
-psql -XAtq -v ON_ERROR_STOP=1 "$bench_url" -c "DO \$\$ BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'barrier_server') THEN CREATE ROLE barrier_server LOGIN IN ROLE barrier_app; END IF;
-    END \$\$" >/dev/null || die "could not create the server's role barrier_server"
-serve_url=$(sed -E 's#^(postgres(ql)?://)[^@/]*@#\1barrier_server@#' <<<"$bench_url")
-DATABASE_URL=$serve_url DATABASE_OWNER_URL=$bench_url PORT=$port LOG_LEVEL=warning "$barrier" serve </dev/null >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
-curl -fs "http://127.0.0.1:$port/readyz" >/dev/null || { tail -n20 "$work/server.log" >&2; die "the server did not become ready"; }
-note "serving on 127.0.0.1:$port"
+bench_serve "$port" auditor
 
 cases=(
     "cooperation|cooperation|"

@@ -157,7 +157,11 @@ class Server:
 # The pages a signed-in user reads (axe and the auditor's view check each);
 # "{plan}" stands for the id of `plan_a`.
 READ_PAGES = ["/reports", "/reports/cooperation", "/plans", "/plans/{plan}",
-              "/home", "/suppliers", "/letters", "/letters?overdue=1"]
+              "/home", "/suppliers", "/letters", "/letters?overdue=1", "/campaigns", "/actions", "/audit",
+              "/admin/agency", "/admin/templates"]
+# Pages with forms, opened as an admin for the accessibility check.
+FORM_PAGES = ["/account", "/admin/users", "/admin/users/new", "/suppliers/new", "/suppliers/import", "/plans/new",
+              "/plans/{plan}/edit", "/campaigns/new", "/admin/agency"]
 
 ACCOUNTS = {
     # key: (agency key, role, e-mail)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import READ_PAGES, axe_check, field_errors, heading, open_page, sign_in, submit_sign_in
+from conftest import FORM_PAGES, READ_PAGES, axe_check, field_errors, heading, open_page, sign_in, submit_sign_in
 
 
 def test_sign_in_page_passes_axe(browser):
@@ -24,3 +24,11 @@ def test_signed_in_pages_pass_axe(browser, accounts, plan_a, path):
     heading(browser)
     results = axe_check(browser)
     assert len(results["passes"]) >= 5, "axe checked almost nothing"
+
+
+@pytest.mark.parametrize("path", FORM_PAGES)
+def test_form_pages_pass_axe(browser, accounts, plan_a, path):
+    sign_in(browser, accounts["admin_a"].email)
+    assert open_page(browser, path.format(plan=plan_a["id"])) == 200
+    heading(browser)
+    axe_check(browser)
