@@ -285,7 +285,7 @@ extension PageController {
         if let refusal { o["refusal"] = refusal }
         // The flash of an approval stays while the page reloads itself, not once the campaign is done.
         let flash: String? = switch step {
-        case "created" where state == "draft": pages.text("campaigns.created")
+        case "created" where state == "draft": pages.text("campaigns.savedDraft")
         case "approved" where running: pages.text("campaigns.approved")
         default: nil
         }
