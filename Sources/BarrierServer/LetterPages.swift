@@ -182,14 +182,16 @@ extension PageController {
     func letterList(_ request: Request, session: PageSession) async throws -> Response {
         let overdue = request.uri.queryParameters["overdue"] == "1"
         let status = request.uri.queryParameters["status"].flatMap { LetterStatus(rawValue: String($0)) }
-        let items = try await letters.list(status: status, overdue: overdue, limit: 200).map { json -> [String: Any] in
+        let email = request.uri.queryParameters["email"].flatMap { EmailState(rawValue: String($0)) }
+        let items = try await letters.list(status: status, overdue: overdue, emailState: email, limit: 200).map { json -> [String: Any] in
             let o = Self.object(json)
             return ["id": o["id"] ?? "", "reference": o["reference"] as? String ?? "", "supplier": o["supplier_name"] ?? "",
                     "facilitator_id": o["facilitator_id"] ?? "", "kind": o["kind"] ?? "", "status": o["status"] ?? "",
                     "deadline": o["response_deadline"] as? String ?? "", "overdue": o["overdue"] as? Bool ?? false]
         }
         let data: [String: Any] = [
-            "items": items, "overdue": overdue,
+            "items": items, "overdue": overdue, "email": email?.rawValue ?? "",
+            "emailStates": [EmailState.failed, .uncertain].map { ["code": $0.rawValue, "selected": email == $0] },
             "statuses": LetterStatus.allCases.map { ["code": $0.rawValue, "selected": status == $0] },
         ]
         return pages.page("letters", title: pages.text("letter.listTitle"), data, session: session)

@@ -68,13 +68,13 @@ extension PageController {
         let report = try await reports.report(.cooperation, ReportFilter(), by: .sector)
         var data: [String: Any] = [
             "cards": [
-                ["label": pages.text("home.overdue"), "count": d.lettersOverdue, "href": "/api/v1/letters?overdue=true"],
-                ["label": pages.text("home.waitingDecision"), "count": d.actionsWaitingForDecision],
-                ["label": pages.text("home.waitingSecond"), "count": d.actionsWaitingForSecondOfficer],
+                ["label": pages.text("home.overdue"), "count": d.lettersOverdue, "href": "/letters?overdue=1"],
+                ["label": pages.text("home.waitingDecision"), "count": d.actionsWaitingForDecision, "href": "/actions"],
+                ["label": pages.text("home.waitingSecond"), "count": d.actionsWaitingForSecondOfficer, "href": "/actions"],
                 ["label": pages.text("home.lapsed"), "count": d.commitmentsLapsed],
                 ["label": pages.text("home.campaigns"), "count": d.campaignsInProgress, "href": "/campaigns"],
-                ["label": pages.text("home.emailsFailed"), "count": d.emailsFailed],
-                ["label": pages.text("home.emailsUncertain"), "count": d.emailsUncertain],
+                ["label": pages.text("home.emailsFailed"), "count": d.emailsFailed, "href": "/letters?email=failed"],
+                ["label": pages.text("home.emailsUncertain"), "count": d.emailsUncertain, "href": "/letters?email=uncertain"],
             ] as [[String: Any]],
         ]
         if let table = report.tables.first(where: { $0.name == "levels" }),

@@ -69,13 +69,17 @@ public struct LetterStore: Sendable {
 
     /// Letters, newest first, by supplier, status, campaign or overdue; at most `limit`.
     public func list(facilitatorID: UUID? = nil, status: LetterStatus? = nil, campaignID: UUID? = nil, overdue: Bool = false,
-                     limit: Int = 100) async throws -> [String] {
+                     emailState: EmailState? = nil, limit: Int = 100) async throws -> [String] {
         var sql = "SELECT d.document::text FROM letter_documents d JOIN letters l ON l.id = d.id WHERE true"
         var binds = PostgresBindings()
         if let facilitatorID { binds.append(facilitatorID); sql += " AND l.facilitator_id = $\(binds.count)" }
         if let status { binds.append(status.rawValue); sql += " AND l.status = $\(binds.count)" }
         if let campaignID { binds.append(campaignID); sql += " AND l.campaign_id = $\(binds.count)" }
         if overdue { sql += " AND l.status IN ('sent', 'delivered') AND l.response_deadline < current_date" }
+        if let emailState {
+            binds.append(emailState.rawValue)
+            sql += " AND EXISTS (SELECT 1 FROM letter_emails e WHERE e.letter_id = l.id AND e.state = $\(binds.count))"
+        }
         binds.append(limit)
         sql += overdue ? " ORDER BY l.response_deadline, l.id LIMIT $\(binds.count)" : " ORDER BY l.created_at DESC, l.id LIMIT $\(binds.count)"
         var items: [String] = []

@@ -62,6 +62,12 @@ struct EmailRequeueTests {
         try await TestApp.run { app in
             let letter = try await letterWithEmail(app, state: "uncertain")
             let admin = try await app.signIn("admin@inspectorate.example")
+            // The dashboard's card leads to the letters whose e-mail is uncertain.
+            let home = try await app.page("/home", session: admin)
+            #expect(home.text.contains("<a href=\"/letters?email=uncertain\"><strong>1</strong>"))
+            let listed = try await app.page("/letters?email=uncertain", session: admin)
+            #expect(listed.text.contains("href=\"/letters/\(letter)\""))
+            #expect(!(try await app.page("/letters?email=failed", session: admin)).text.contains("href=\"/letters/\(letter)\""))
             let page = try await app.page("/letters/\(letter)", session: admin)
             #expect(page.text.contains("State with the relay</dt><dd>uncertain") && page.text.contains("action=\"/letters/\(letter)/email/release\""))
             #expect(!page.text.contains("/email/retry\""))
