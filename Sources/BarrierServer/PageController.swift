@@ -309,12 +309,11 @@ struct PageController {
         }
         o["indicators"] = indicators
         o["measures"] = (o["measures"] as? [[String: Any]] ?? []).map { m in m.mapValues { $0 is NSNull ? "" : $0 } }
-        let chart = Chart(kind: .bar, title: "Progress of each indicator towards its target",
-                          description: "Share of the way from the baseline (or zero) to the target, per indicator, in percent.",
+        let chart = Chart(kind: .bar, title: pages.text("plans.chartTitle"), description: pages.text("plans.chartDescription"),
                           categories: indicators.map { $0["name"] as? String ?? "" },
                           series: [.init(name: "progress", values: indicators.map { Double($0["percent"] as? String ?? "0") ?? 0 })], unit: "%")
         o["svg"] = chart.svg(id: "plan-progress")
-        return pages.page("plan", title: o["title"] as? String ?? "Action plan", o, session: session, status: status, flash: flash)
+        return pages.page("plan", title: o["title"] as? String ?? pages.text("plans.plan"), o, session: session, status: status, flash: flash)
     }
 }
 
