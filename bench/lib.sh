@@ -29,11 +29,21 @@ bench_database() {
     timeout 60 "$barrier" agency create --name "Bench Agency" --country NL </dev/null >/dev/null || die "barrier agency create failed"
 }
 
-# bench_drop NAME: drops the benchmark's database unless keep=1 (for the EXIT trap).
-bench_drop() {
+# bench_cleanup NAME (the EXIT trap): stops the server if one was started, drops
+# the database NAME unless keep=1, removes $work, and exits with the status.
+server_pid=""
+bench_cleanup() {
+    local status=$?
+    if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
+        kill -TERM "$server_pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$server_pid" 2>/dev/null || true
+    fi
     if [[ $keep == 0 && -n ${admin_url:-} ]]; then
         psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" >/dev/null 2>&1 || true
     fi
+    rm -rf "$work"
+    exit "$status"
 }
 
 # bench_registry ROWS SEED: imports ROWS generated suppliers (the CSV is made

@@ -53,19 +53,7 @@ note() { printf '   %s\n' "$*"; }
 die() { echo "pages bench: $*" >&2; exit 1; }
 source "$root/bench/lib.sh"
 
-server_pid=""
-cleanup() {
-    local status=$?
-    if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$server_pid" 2>/dev/null || true
-    fi
-    bench_drop barrier_pages_bench
-    rm -rf "$work"
-    exit "$status"
-}
-trap cleanup EXIT
+trap 'bench_cleanup barrier_pages_bench' EXIT
 trap 'exit 130' INT TERM
 
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)

@@ -54,19 +54,7 @@ source "$root/bench/lib.sh"
 now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
-server_pid=""
-cleanup() {
-    local status=$?
-    if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$server_pid" 2>/dev/null || true
-    fi
-    bench_drop barrier_reports_bench
-    rm -rf "$work"
-    exit "$status"
-}
-trap cleanup EXIT
+trap 'bench_cleanup barrier_reports_bench' EXIT
 trap 'exit 130' INT TERM
 
 say "tools"

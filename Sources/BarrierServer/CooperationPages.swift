@@ -64,14 +64,8 @@ extension PageController {
         }
     }
 
-    /// Runs a change; on invalid fields shows the page again with them, else with `flash`.
     func cooperationChange(_ id: UUID, session: PageSession, flash: String, _ change: () async throws -> Void) async throws -> Response {
-        do {
-            try await change()
-        } catch StoreError.invalid(let problems) {
-            return try await cooperationPage(id, session: session, errors: problems, status: .unprocessableContent)
-        }
-        return try await cooperationPage(id, session: session, flash: pages.text(flash))
+        try await afterChange(flash: flash, page: { try await cooperationPage(id, session: session, flash: $0, errors: $1, status: $2) }, change)
     }
 
     func cooperationPage(_ id: UUID, session: PageSession, flash: String? = nil, errors: [FieldError] = [],

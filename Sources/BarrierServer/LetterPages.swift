@@ -100,14 +100,8 @@ extension PageController {
         }
     }
 
-    /// Runs a change on the letter; invalid fields show its page again with them, else with `flash`.
     func letterChange(_ id: UUID, session: PageSession, flash: String, _ change: () async throws -> Void) async throws -> Response {
-        do {
-            try await change()
-        } catch StoreError.invalid(let problems) {
-            return try await letterPage(id, session: session, errors: problems, status: .unprocessableContent)
-        }
-        return try await letterPage(id, session: session, flash: pages.text(flash))
+        try await afterChange(flash: flash, page: { try await letterPage(id, session: session, flash: $0, errors: $1, status: $2) }, change)
     }
 
     // MARK: The letter's page

@@ -108,6 +108,19 @@ struct PageController {
         }
     }
 
+    /// Runs `change`; invalid fields show the record's page again with them beside
+    /// their fields (422), else the page with `flash`. `page` renders the record's
+    /// page with a flash, the errors and a status.
+    func afterChange(flash: String, page: (String?, [FieldError], HTTPResponse.Status) async throws -> Response,
+                     _ change: () async throws -> Void) async throws -> Response {
+        do {
+            try await change()
+        } catch StoreError.invalid(let problems) {
+            return try await page(nil, problems, .unprocessableContent)
+        }
+        return try await page(pages.text(flash), [], .ok)
+    }
+
     func refusalPage(_ problem: Problem, session: PageSession?) -> Response {
         let title: String
         switch problem.status {

@@ -78,14 +78,8 @@ extension PageController {
         }
     }
 
-    /// Runs a step on the plan; invalid input shows the plan again with the errors.
     func planStep(_ id: UUID, session: PageSession, _ step: () async throws -> Void) async throws -> Response {
-        do {
-            try await step()
-        } catch StoreError.invalid(let errors) {
-            return try await plan(id, session: session, errors: errors, status: .unprocessableContent)
-        }
-        return try await plan(id, session: session, flash: pages.text("plans.stepRecorded"))
+        try await afterChange(flash: "plans.stepRecorded", page: { try await plan(id, session: session, flash: $0, errors: $1, status: $2) }, step)
     }
 
     /// The plan as the form's fields: what was posted, else the stored plan, else a new plan's defaults.

@@ -423,6 +423,15 @@ def choose(scope, name, value):
     return select
 
 
+def form_with_legend(browser, legend):
+    """The form of the page's main content whose first fieldset is titled `legend`."""
+    for form in browser.find_elements(By.CSS_SELECTOR, "main form"):
+        legends = form.find_elements(By.TAG_NAME, "legend")
+        if legends and legends[0].text.strip() == legend:
+            return form
+    raise AssertionError(f"no form {legend!r} on {browser.current_url}")
+
+
 def button(scope, text):
     """The button (in a form, or anywhere on the page) whose text is `text`."""
     found = [b for b in scope.find_elements(By.CSS_SELECTOR, "button") if b.text.strip() == text]

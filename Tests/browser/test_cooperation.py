@@ -5,16 +5,8 @@ an auditor sees no form and another agency sees none of it."""
 
 from selenium.webdriver.common.by import By
 
-from conftest import (axe_check, button, choose, create_supplier, db_value, fill, flash, heading, open_page, page_text,
+from conftest import (axe_check, form_with_legend, button, choose, create_supplier, db_value, fill, flash, heading, open_page, page_text,
                       path_of, sign_in, submit)
-
-
-def form_titled(browser, legend):
-    for form in browser.find_elements(By.CSS_SELECTOR, "main form"):
-        legends = form.find_elements(By.TAG_NAME, "legend")
-        if legends and legends[0].text.strip() == legend:
-            return form
-    raise AssertionError(f"no form {legend!r}")
 
 
 def test_an_officer_changes_the_level_logs_a_contact_and_records_a_commitment(browser, server, accounts):
@@ -28,11 +20,11 @@ def test_an_officer_changes_the_level_logs_a_contact_and_records_a_commitment(br
     assert "not_contacted" in heading(browser)
     axe_check(browser)
 
-    form = form_titled(browser, "Change the level")
+    form = form_with_legend(browser, "Change the level")
     choose(form, "level", "cooperating")
     assert submit(browser, button(form, "Change")) == 422
     assert browser.find_element(By.ID, "reason-error").text
-    form = form_titled(browser, "Change the level")
+    form = form_with_legend(browser, "Change the level")
     choose(form, "level", "cooperating")
     fill(form, "reason", "Agreed to screen parcels at the depot.")
     assert submit(browser, button(form, "Change")) == 200
@@ -40,7 +32,7 @@ def test_an_officer_changes_the_level_logs_a_contact_and_records_a_commitment(br
     assert "cooperating" in heading(browser)
     assert "Agreed to screen parcels at the depot." in page_text(browser)
 
-    form = form_titled(browser, "Log a contact")
+    form = form_with_legend(browser, "Log a contact")
     choose(form, "kind", "meeting")
     fill(form, "occurred_on", today)
     fill(form, "participants", "Officer A1\nHead of security")
@@ -49,7 +41,7 @@ def test_an_officer_changes_the_level_logs_a_contact_and_records_a_commitment(br
     assert flash(browser) == "The contact was logged."
     assert "Walked through the parcel screening." in page_text(browser)
 
-    form = form_titled(browser, "Record a commitment")
+    form = form_with_legend(browser, "Record a commitment")
     fill(form, "committed_on", today)
     fill(form, "due_on", due)
     assert submit(browser, button(form, "Record")) == 200

@@ -12,7 +12,7 @@ import re
 import pytest
 from selenium.webdriver.common.by import By
 
-from conftest import (axe_check, button, choose, create_supplier, db_execute, db_value, fact, fill, flash, heading,
+from conftest import (axe_check, form_with_legend, button, choose, create_supplier, db_execute, db_value, fact, fill, flash, heading,
                       open_page, page_alerts, page_text, path_of, set_date, sign_in, submit)
 
 SUPPLIER = "Schnellpost Eilboten KG"
@@ -40,15 +40,6 @@ def sign_in_as(browser, email):
     sign_in(browser, email)
 
 
-def step_form(browser, legend):
-    """The form (of a letter's or an action's page) whose fieldset is titled `legend`."""
-    for form in browser.find_elements(By.CSS_SELECTOR, "main form"):
-        legends = form.find_elements(By.TAG_NAME, "legend")
-        if legends and legends[0].text.strip() == legend:
-            return form
-    raise AssertionError(f"no form {legend!r} on {browser.current_url}")
-
-
 def walk_letter(browser, today, answer=None):
     """On a draft letter's page: approves it, records it sent and delivered
     (today) and, with `answer`, the supplier's answer (today, by letter)."""
@@ -60,7 +51,7 @@ def walk_letter(browser, today, answer=None):
     if answer is not None:
         steps.append(("Record the answer", "responded", {"channel": "letter", "summary": answer}))
     for legend, status, fields in steps:
-        form = step_form(browser, legend)
+        form = form_with_legend(browser, legend)
         set_date(browser, form.find_element(By.NAME, "on"), today)
         for name, value in fields.items():
             if name in ("method", "channel"):
@@ -104,7 +95,7 @@ def checklist(browser):
 
 
 def decide_button(browser):
-    return button(step_form(browser, "Decide"), "Decide the action")
+    return button(form_with_legend(browser, "Decide"), "Decide the action")
 
 
 def action_status(server, action_id):
@@ -248,7 +239,7 @@ def test_a_suspension_is_decided_by_a_second_officer_once_due_process_is_complet
     # 5. The first officer issues the notice of intent and walks its letter to the answer.
     sign_in_as(browser, officer.email)
     assert open_page(browser, action_path) == 200
-    form = step_form(browser, "Notice of intent")
+    form = form_with_legend(browser, "Notice of intent")
     assert submit(browser, button(form, "Issue the notice of intent (a draft letter to approve and send)")) == 200
     assert flash(browser) == "The notice of intent was drafted; approve and send it from its page."
     letters = browser.find_element(By.XPATH, "//main//h2[.='Letters of this action']/following-sibling::ul[1]")
