@@ -1,3 +1,5 @@
+import Foundation
+
 /// One invalid input field with a sentence a user can act on.
 public struct FieldError: Error, Equatable, Sendable, Codable {
     /// The field's name as the client sent it (`legal_name`, `contacts[1].email`).
@@ -65,5 +67,32 @@ extension StringProtocol {
         while let f = s.first, f.isWhitespace { s.removeFirst() }
         while let l = s.last, l.isWhitespace { s.removeLast() }
         return String(s)
+    }
+}
+
+/// Every text a user sends (JSON strings, form fields, CSV cells) passes here:
+/// control characters are refused — PostgreSQL cannot store NUL at all, and the
+/// others (C0 but tab and line breaks, DEL, C1) are never meant — and the text
+/// is stored in Unicode NFC, so "é" typed as one character or as "e" plus an
+/// accent is the same name to search and to compare.
+public enum TextInput {
+    public static let controlMessage = "must not contain control characters (only tab and line breaks are allowed)"
+
+    public static func hasControlCharacters(_ text: some StringProtocol) -> Bool {
+        // Over the UTF-8 bytes (an import checks every cell): C0 and DEL are single
+        // bytes, C1 (U+0080 to U+009F) is 0xC2 followed by 0x80 to 0x9F.
+        var previous: UInt8 = 0
+        for byte in text.utf8 {
+            if (byte < 0x20 && byte != 0x09 && byte != 0x0A && byte != 0x0D) || byte == 0x7F || (previous == 0xC2 && byte <= 0x9F && byte >= 0x80) {
+                return true
+            }
+            previous = byte
+        }
+        return false
+    }
+
+    /// The text in NFC; ASCII text (most of it) is returned as it is.
+    public static func normalised(_ text: String) -> String {
+        text.utf8.allSatisfy({ $0 < 0x80 }) ? text : text.precomposedStringWithCanonicalMapping
     }
 }

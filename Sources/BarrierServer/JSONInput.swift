@@ -32,10 +32,33 @@ enum JSONValue: Decodable, Equatable {
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: buffer)) else {
             throw Problem.badRequest("The body is not valid JSON.")
         }
-        guard case .object(let object) = value else {
+        guard case .object = value else {
             throw Problem.badRequest("The body must be a JSON object.")
         }
+        var problems: [FieldError] = []
+        guard case .object(let object) = value.checkedText(path: "", problems: &problems) else { return [:] }
+        if !problems.isEmpty { throw Problem.invalid(problems) }
         return object
+    }
+
+    /// The value with every string in NFC; a string with control characters is a
+    /// problem named by its path (`contacts[1].name`).
+    func checkedText(path: String, problems: inout [FieldError]) -> JSONValue {
+        switch self {
+        case .string(let s):
+            if TextInput.hasControlCharacters(s) { problems.append(FieldError(field: path.isEmpty ? "body" : path, message: TextInput.controlMessage)) }
+            return .string(TextInput.normalised(s))
+        case .array(let items):
+            return .array(items.enumerated().map { i, item in item.checkedText(path: "\(path)[\(i)]", problems: &problems) })
+        case .object(let fields):
+            var out: [String: JSONValue] = [:]
+            for key in fields.keys.sorted() {
+                out[key] = fields[key]!.checkedText(path: path.isEmpty ? key : "\(path).\(key)", problems: &problems)
+            }
+            return .object(out)
+        default:
+            return self
+        }
     }
 }
 

@@ -104,6 +104,10 @@ struct PageController {
             guard let sent = form["csrf"], Self.constantTimeEqual(sent, session.csrf) else {
                 return pages.message(.forbidden, title: pages.text("errors.forbiddenTitle"), detail: pages.text("errors.csrf"), session: session)
             }
+            let controls = form.values.filter { $0.value.contains(where: TextInput.hasControlCharacters) }.keys.sorted()
+            if !controls.isEmpty {
+                throw Problem.invalid(controls.map { FieldError(field: $0, message: TextInput.controlMessage) })
+            }
             return try await body(session, form)
         }
     }

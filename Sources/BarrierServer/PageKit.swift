@@ -164,10 +164,12 @@ struct PageForm: Sendable {
             guard let name else { continue }
             if let filename {
                 if !filename.isEmpty || !content.isEmpty {
-                    files[name] = UploadedDocument(name: filename, contentType: type, bytes: Data(content))
+                    // A file's name is only a label: control characters are dropped rather than refused.
+                    let label = String(String.UnicodeScalarView(filename.unicodeScalars.filter { !TextInput.hasControlCharacters(String($0)) }))
+                    files[name] = UploadedDocument(name: TextInput.normalised(label), contentType: type, bytes: Data(content))
                 }
             } else {
-                values[name, default: []].append(String(decoding: content, as: UTF8.self))
+                values[name, default: []].append(TextInput.normalised(String(decoding: content, as: UTF8.self)))
             }
         }
     }
@@ -178,7 +180,7 @@ struct PageForm: Sendable {
             func decode(_ s: Substring) -> String {
                 String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s)
             }
-            values[decode(parts[0]), default: []].append(parts.count > 1 ? decode(parts[1]) : "")
+            values[decode(parts[0]), default: []].append(TextInput.normalised(parts.count > 1 ? decode(parts[1]) : ""))
         }
     }
 

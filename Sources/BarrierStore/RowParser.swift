@@ -120,7 +120,7 @@ final class RowParser {
     /// The next row, checked; nil at the end of the file.
     func next() async -> FacilitatorTransfer.Row? {
         guard !finished else { return nil }
-        while let fields = await nextRecord() {
+        while var fields = await nextRecord() {
             let thisLine = line
             line += 1 + fields.reduce(0) { $0 + $1.utf8.count { $0 == 10 } }
             if fields.count == 1 && fields[0].isEmpty { continue }
@@ -135,6 +135,12 @@ final class RowParser {
                 fail("row", "has \(fields.count) fields, the header has \(header.count)")
                 continue
             }
+            let controls = fields.indices.filter { TextInput.hasControlCharacters(fields[$0]) }
+            if !controls.isEmpty {
+                for i in controls { fail(header[i], TextInput.controlMessage) }
+                continue
+            }
+            fields = fields.map(TextInput.normalised)
             var patch = FacilitatorPatch()
             patch.legalName = value("legal_name")
             patch.sector = value("sector")

@@ -201,3 +201,23 @@ struct RecordKeepingDecisionTests {
         }
     }
 }
+
+@Suite("Text a user sends: control characters refused, NFC kept")
+struct TextInputTests {
+    @Test("every control character but tab and line breaks is refused, anywhere in the text", arguments: Array(0...0xA0))
+    func eachScalar(_ value: Int) {
+        let scalar = Character(Unicode.Scalar(UInt32(value))!)
+        let control = (value < 0x20 && ![0x09, 0x0A, 0x0D].contains(value)) || (0x7F...0x9F).contains(value)
+        for text in ["\(scalar)", "Kurier\(scalar)", "\(scalar)Kurier", "Küri\(scalar)er"] {
+            #expect(TextInput.hasControlCharacters(text) == control, "U+\(String(value, radix: 16)) in \(text.debugDescription)")
+        }
+    }
+
+    @Test("decomposed letters are stored composed; ASCII and composed text stay as they are")
+    func nfc() {
+        #expect(TextInput.normalised("Cafe\u{301} Kurier") == "Café Kurier")
+        #expect(TextInput.normalised("Café Kurier").unicodeScalars.count == 11)
+        #expect(TextInput.normalised("Plain Kurier GmbH") == "Plain Kurier GmbH")
+        #expect(TextInput.normalised("s\u{323}\u{307}") == "\u{1E69}")
+    }
+}
