@@ -385,11 +385,47 @@ public struct FacilitatorTransfer: Sendable {
         let stream = OutputStream(toMemory: ())
         stream.open()
         let writer = try CSVWriter(stream: stream)
-        for row in rows { try writer.write(row: row) }
+        for row in rows { try writer.write(row: row.map(CSVCell.neutralised)) }
         writer.stream.close()
         var data = (stream.property(forKey: .dataWrittenToMemoryStreamKey) as? Data) ?? Data()
         data.append(10)
         return data
+    }
+}
+
+/// Every CSV this product writes (the registry, campaign manifests, report
+/// tables, the public register) is opened in spreadsheets, which run a cell
+/// starting with `=`, `+`, `-` or `@` (or tab or CR) as a formula. As OWASP
+/// advises, such a cell is written with a leading `'`; a plain number (`-12`,
+/// `+3.5`) is left alone. A cell that starts with `'` gets one more, so the
+/// registry's import can take exactly one away and an export imports unchanged.
+public enum CSVCell {
+    static let triggers: Set<Unicode.Scalar> = ["=", "+", "-", "@", "\t", "\r"]
+
+    public static func neutralised(_ cell: String) -> String {
+        guard let first = cell.unicodeScalars.first, triggers.contains(first) || first == "'" else { return cell }
+        if first == "+" || first == "-", isPlainNumber(cell) { return cell }
+        return "'" + cell
+    }
+
+    /// The cell as it was before `neutralised`.
+    public static func restored(_ cell: String) -> String {
+        guard cell.hasPrefix("'"), let second = cell.unicodeScalars.dropFirst().first, triggers.contains(second) || second == "'" else {
+            return cell
+        }
+        return String(cell.dropFirst())
+    }
+
+    /// A sign, then digits with at most one inner dot.
+    static func isPlainNumber(_ cell: String) -> Bool {
+        var digits = cell.utf8.dropFirst()  // the sign
+        guard !digits.isEmpty else { return false }
+        var seenDot = false
+        while let b = digits.first {
+            digits = digits.dropFirst()
+            if b == UInt8(ascii: "."), !seenDot, !digits.isEmpty { seenDot = true } else if !(48...57).contains(b) { return false }
+        }
+        return true
     }
 }
 

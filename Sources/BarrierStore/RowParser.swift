@@ -140,7 +140,7 @@ final class RowParser {
                 for i in controls { fail(header[i], TextInput.controlMessage) }
                 continue
             }
-            fields = fields.map(TextInput.normalised)
+            fields = fields.map { TextInput.normalised(CSVCell.restored($0)) }
             var patch = FacilitatorPatch()
             patch.legalName = value("legal_name")
             patch.sector = value("sector")

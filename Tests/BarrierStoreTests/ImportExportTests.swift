@@ -157,3 +157,37 @@ struct CopyTextTests {
         #expect(String(buffer: buffer) == "a\\tb\t\\N\tline\\nbreak\tc:\\\\path\n")
     }
 }
+
+@Suite("CSV cells a spreadsheet would run as formulas")
+struct CSVCellTests {
+    @Test("a cell starting with = + - @ tab or CR gets a leading quote, a plain signed number does not, and restoring gives the cell back", arguments: [
+        ("=HYPERLINK(\"http://evil\")", "'=HYPERLINK(\"http://evil\")"), ("+49 40 123456", "'+49 40 123456"), ("-cmd|' /C calc'!A0", "'-cmd|' /C calc'!A0"),
+        ("@SUM(1+1)", "'@SUM(1+1)"), ("\tlead", "'\tlead"), ("\rlead", "'\rlead"), ("'quoted", "''quoted"), ("'", "''"), ("=12", "'=12"),
+        ("-12", "-12"), ("+3.5", "+3.5"), ("-", "'-"), ("-1.", "'-1."), ("- 1", "'- 1"), ("Kurier GmbH", "Kurier GmbH"), ("", ""), ("a=b", "a=b"),
+    ])
+    func neutralised(_ cell: String, _ written: String) {
+        #expect(CSVCell.neutralised(cell) == written)
+        #expect(CSVCell.restored(CSVCell.neutralised(cell)) == cell)
+    }
+
+    @Test("the registry's export neutralises formulas and imports back unchanged")
+    func roundTrip() async throws {
+        try await TestDatabase.withFresh { db in
+            var patch = Fixtures.patch("=Formel Kurier GmbH", country: "DE")
+            patch.phone = .some("+49 40 123456")
+            patch.notes = .some("'quoted note")
+            _ = try await FacilitatorStore(db).create(patch, allowDuplicates: true, actor: Fixtures.system)
+            var first = Data()
+            _ = try await FacilitatorTransfer(db).exportCSV { first.append($0) }
+            let text = String(decoding: first, as: UTF8.self)
+            #expect(text.contains("'=Formel Kurier GmbH") && text.contains("'+49 40 123456") && text.contains("''quoted note"))
+            try await TestDatabase.sql(db, "TRUNCATE facilitators CASCADE")
+            _ = try await FacilitatorTransfer(db).importCSV(first, actor: Fixtures.system)
+            #expect(try await TestDatabase.scalar(db, "SELECT legal_name || '|' || phone || '|' || notes FROM facilitators")
+                    == "=Formel Kurier GmbH|+49 40 123456|'quoted note")
+            var second = Data()
+            _ = try await FacilitatorTransfer(db).exportCSV { second.append($0) }
+            #expect(second == first)
+        }
+    }
+}
