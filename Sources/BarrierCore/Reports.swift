@@ -54,6 +54,19 @@ public struct ReportFilter: Sendable, Equatable {
         if let country, !Countries.isKnown(country) { errors.add("country", "'\(country)' is not an ISO 3166-1 alpha-2 country code") }
         return errors.errors
     }
+
+    /// The longest period a report covers: ten years (3,653 days, the leap days
+    /// included). A longer one would only make the database count for nothing.
+    public static let maxPeriodDays = 3653
+
+    /// A period from `from` to `to` (or to `today` when open) longer than
+    /// `maxPeriodDays`; nil when it fits or the days are not valid (`problems` says so).
+    public func periodProblem(today: String) -> FieldError? {
+        guard let from, let start = ISODay.ordinal(from), let end = ISODay.ordinal(to ?? today) else { return nil }
+        let days = end - start + 1
+        guard days > Self.maxPeriodDays else { return nil }
+        return FieldError(field: "from", message: "the period covers \(days) days; a report covers at most ten years (\(Self.maxPeriodDays) days)")
+    }
 }
 
 /// What a barrier-matrix cell must show to count as a gap: many signals, little

@@ -59,6 +59,14 @@ public struct Report: Sendable {
     }
 }
 
+extension ReportFilter {
+    /// Today in UTC, for the length of an open period (a day's difference at midnight changes nothing).
+    static func today() -> String {
+        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date())
+        return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+    }
+}
+
 /// The reports, computed in PostgreSQL: cooperation from its tallies, the rest
 /// from the rows through the indexes of migration 0009.
 public struct ReportStore: Sendable {
@@ -70,6 +78,7 @@ public struct ReportStore: Sendable {
                        gapRule: MatrixGapRule = MatrixGapRule()) async throws -> Report {
         let problems = filter.problems()
         if !problems.isEmpty { throw StoreError.invalid(problems) }
+        if let tooLong = filter.periodProblem(today: ReportFilter.today()) { throw StoreError.invalid([tooLong]) }
         let tables: [ReportTable]
         switch kind {
         case .cooperation:

@@ -221,3 +221,21 @@ struct TextInputTests {
         #expect(TextInput.normalised("s\u{323}\u{307}") == "\u{1E69}")
     }
 }
+
+@Suite("A report's period: at most ten years")
+struct ReportPeriodTests {
+    @Test("open or closed, a period over 3,653 days is refused on from; up to it, or without from, it is not", arguments: [
+        ("2016-12-06", nil as String?, false), ("2016-12-05", nil, true), ("2000-01-01", "2009-12-31", false), ("2000-01-01", "2010-01-01", true),
+        ("2026-01-01", "2026-12-31", false), ("not-a-day", nil, false),
+    ])
+    func period(_ from: String, _ to: String?, _ refused: Bool) {
+        let problem = ReportFilter(from: from, to: to).periodProblem(today: "2026-12-06")
+        #expect((problem != nil) == refused, "\(from) – \(to ?? "today")")
+        #expect(problem.map(\.field) ?? "from" == "from")
+    }
+
+    @Test("without from the report's own default period applies")
+    func noFrom() {
+        #expect(ReportFilter(to: "2026-12-06").periodProblem(today: "2026-12-06") == nil)
+    }
+}
