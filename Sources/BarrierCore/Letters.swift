@@ -140,6 +140,7 @@ public enum LetterReference {
         String(repeating: "\u{E000}", count: format(year: year, number: 1).count)
     }
 
+    /// `OUT-2026-000123`: at least six digits, more past 999,999 (`OUT-2026-1000000`).
     public static func format(year: Int, number: Int) -> String {
         let digits = String(number)
         return "OUT-\(year)-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits

@@ -279,7 +279,7 @@ public struct CampaignStore: Sendable {
             }
             try await db.query("UPDATE jobs SET state = 'done', finished_at = now(), last_error = NULL WHERE id = \(job)")
         } catch {
-            let message = String("\(error)".prefix(2000))
+            let message = String(Self.describe(error).prefix(2000))
             let final = attempts >= 5
             try await db.query(
                 """
@@ -378,7 +378,10 @@ public struct CampaignStore: Sendable {
                     var snapshot = row.snapshot
                     let placeholder = snapshot.letter.reference!
                     snapshot.letter.reference = references[i]
-                    let rendered = row.rendered.replacingReference(placeholder, with: references[i])
+                    // The placeholder is as long as a six-digit number; past 999,999 the letter is rendered with its number.
+                    let rendered = placeholder.count == references[i].count
+                        ? row.rendered.replacingReference(placeholder, with: references[i])
+                        : letters.renderer.render(compiled.values.first { $0.id == row.template }!.body, snapshot: snapshot)
                     ids.append(UUID()); suppliers.append(UUID(uuidString: snapshot.supplier.id)!); languages.append(snapshot.language.rawValue)
                     templates.append(row.template)
                     snapshots.append(try snapshot.encoded()); subjects.append(rendered.subject); htmls.append(rendered.html); texts.append(rendered.text)
@@ -421,6 +424,15 @@ public struct CampaignStore: Sendable {
         }
     }
 
+    /// What went wrong, for the job's and the campaign's `last_error`: PostgreSQL's own
+    /// message and SQLSTATE rather than PostgresNIO's generic description.
+    static func describe(_ error: any Error) -> String {
+        if let psql = error as? PSQLError, let message = psql.serverInfo?[.message] {
+            return "the database refused a step: \(message) (SQLSTATE \(psql.serverInfo?[.sqlState] ?? "?"))"
+        }
+        return "\(error)"
+    }
+
     struct PreparedLetter: Sendable {
         var snapshot: LetterSnapshot
         var template: UUID
@@ -455,7 +467,7 @@ public struct CampaignStore: Sendable {
         while limit.map({ printed < $0 }) ?? true {
             let take = min(64, limit.map { $0 - printed } ?? 64)
             let rows = try await db.query(
-                "SELECT id, html FROM letters WHERE campaign_id = \(id) AND status <> 'draft' AND pdf IS NULL ORDER BY reference LIMIT \(take)")
+                "SELECT id, html FROM letters WHERE campaign_id = \(id) AND status <> 'draft' AND pdf IS NULL ORDER BY length(reference), reference LIMIT \(take)")
             var batch: [(UUID, String)] = []
             for try await row in rows.decode((UUID, String).self) { batch.append(row) }
             if batch.isEmpty { break }
@@ -486,7 +498,7 @@ public struct CampaignStore: Sendable {
                              nullif(concat_ws(' ', l.snapshot->'supplier'->>'postalCode', l.snapshot->'supplier'->>'city'), ''),
                              l.snapshot->'supplier'->>'country'),
                    coalesce(encode(l.pdf_sha256, 'hex'), ''), encode(l.html_sha256, 'hex'), l.status
-            FROM letters l WHERE l.campaign_id = \(id) ORDER BY l.reference
+            FROM letters l WHERE l.campaign_id = \(id) ORDER BY length(l.reference), l.reference
             """)
         var lines: [[String]] = [["reference", "facilitator_id", "supplier", "language", "address", "pdf_sha256", "html_sha256", "status"]]
         for try await r in rows.decode((String, String, String, String, String, String, String, String).self) {
@@ -502,7 +514,7 @@ public struct CampaignStore: Sendable {
         try? FileManager.default.removeItem(atPath: path)
         let archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .create)
         let rows = try await db.query(
-            "SELECT id, reference FROM letters WHERE campaign_id = \(id) ORDER BY reference")
+            "SELECT id, reference FROM letters WHERE campaign_id = \(id) ORDER BY length(reference), reference")
         var entries: [(UUID, String)] = []
         for try await row in rows.decode((UUID, String).self) { entries.append(row) }
         for (letter, reference) in entries {

@@ -62,3 +62,41 @@ struct CampaignTests {
         }
     }
 }
+
+@Suite("Reference numbers past 999,999 in a year")
+struct ReferencePastAMillionTests {
+    @Test("a single approval and a campaign across the millionth letter keep numbering, and the long number reads in the letter as rendered")
+    func pastAMillion() async throws {
+        try await TestDatabase.withFresh { db in
+            let letters = try await Fixtures.letterStore(db)
+            let agency = try await Fixtures.letterheadAgency(db)
+            let year = Int(try #require(try await TestDatabase.scalar(db, "SELECT extract(year FROM current_date)::int::text")))!
+            try await TestDatabase.sql(db, "INSERT INTO letter_reference_counters (year, last_number) VALUES (\(year), 999998)")
+            let single = try await FacilitatorStore(db).create(Fixtures.patch("Einzel Paketdienst GmbH", sector: "parcel_delivery"),
+                                                              allowDuplicates: true, actor: Fixtures.system)
+            let draft = try await letters.createDraft(.init(facilitatorID: single.id, kind: .informCallToAction), agencyID: agency, actor: Fixtures.system)
+            let approved = try await letters.approve(draft.id, expectedVersion: draft.version, actor: Fixtures.system)
+            #expect(approved.json.contains("OUT-\(year)-999999"))
+            for name in ["Alpha", "Bravo"] {
+                _ = try await FacilitatorStore(db).create(Fixtures.patch("\(name) Kurier GmbH", sector: "courier"), allowDuplicates: true, actor: Fixtures.system)
+            }
+            let campaigns = CampaignStore(db, letters: letters, batchSize: 10)
+            let campaign = try await campaigns.create(.init(name: "Couriers", filter: ["sector": "courier"]), agencyID: agency, actor: Fixtures.system)
+            _ = try await campaigns.approve(campaign.id, expectedVersion: campaign.version, actor: Fixtures.system)
+            while try await campaigns.runNextJob() {}
+            let jobs = try await TestDatabase.scalar(db, "SELECT string_agg(kind || ' ' || state || ' ' || coalesce(last_error, ''), '; ' ORDER BY id) FROM jobs")
+            #expect(jobs == "campaign_letters done ; campaign_pdfs done ")
+            let references = try await TestDatabase.scalar(db, "SELECT string_agg(reference, ',' ORDER BY length(reference), reference) FROM letters WHERE campaign_id IS NOT NULL")
+            #expect(references == "OUT-\(year)-1000000,OUT-\(year)-1000001")
+            for reference in ["OUT-\(year)-1000000", "OUT-\(year)-1000001"] {
+                let snapshot = try LetterSnapshot.decode(try #require(try await TestDatabase.scalar(
+                    db, "SELECT snapshot::text FROM letters WHERE reference = '\(reference)'")))
+                let body = try #require(try await TestDatabase.scalar(
+                    db, "SELECT t.body FROM letters l JOIN letter_templates t ON t.id = l.template_id WHERE l.reference = '\(reference)'"))
+                let again = try letters.renderer.render(body: body, snapshot: snapshot)
+                #expect(again.text == (try await TestDatabase.scalar(db, "SELECT text_body FROM letters WHERE reference = '\(reference)'")))
+                #expect(again.text.contains(reference) && !again.text.contains("\u{E000}"))
+            }
+        }
+    }
+}
