@@ -71,9 +71,7 @@ public struct AppConfiguration: Sendable {
             }
         }
         if let raw = reader.string(forKey: "smtp.url"), !raw.isEmpty {
-            if let relay = SMTPRelay(url: raw) { config.smtpRelay = relay } else {
-                problems.append("SMTP_URL must be smtp://[user:password@]host[:port], smtp+starttls://… or smtps://…")
-            }
+            if let problem = SMTPRelay.problem(url: raw) { problems.append(problem) } else { config.smtpRelay = SMTPRelay(url: raw) }
         }
         if let host = reader.string(forKey: "host"), !host.isEmpty { config.host = host }
         for (key, env) in [("database.url", "DATABASE_URL"), ("database.read.url", "DATABASE_READ_URL"), ("database.owner.url", "DATABASE_OWNER_URL")] {

@@ -15,6 +15,18 @@ public struct SMTPRelay: Sendable, Equatable {
     public var password: String?
     public var security: Security
 
+    /// Why `SMTP_URL` cannot be used, or nil. A user and password over plain
+    /// `smtp://` would cross the network in clear: that needs STARTTLS or TLS.
+    public static func problem(url text: String) -> String? {
+        guard let relay = SMTPRelay(url: text) else {
+            return "SMTP_URL must be smtp://host[:port] (no credentials), smtp+starttls://[user:password@]host[:port] or smtps://…"
+        }
+        if relay.security == .none && (relay.user != nil || relay.password != nil) {
+            return "SMTP_URL names a user and password over smtp://, which would send them in clear: use smtp+starttls:// or smtps://"
+        }
+        return nil
+    }
+
     public init?(url text: String) {
         guard let url = URLComponents(string: text), let scheme = url.scheme, let host = url.host, !host.isEmpty else { return nil }
         switch scheme {
@@ -30,8 +42,9 @@ public struct SMTPRelay: Sendable, Equatable {
     }
 
     /// The msmtp configuration for this relay (written to a private file, so the password is on no command line).
-    func msmtpConfiguration(from: String) -> String {
-        var lines = ["account barrier", "host \(host)", "port \(port)", "from \(from)"]
+    func msmtpConfiguration(from: String, timeout: Double = 30) -> String {
+        // msmtp's own network timeout; the sender also stops msmtp after `LetterMail.sendTimeoutSeconds`.
+        var lines = ["account barrier", "host \(host)", "port \(port)", "from \(from)", "timeout \(max(1, Int(timeout)))"]
         switch security {
         case .none: lines += ["tls off"]
         case .starttls: lines += ["tls on", "tls_starttls on", "tls_trust_file system"]
@@ -66,11 +79,15 @@ public struct LetterMail: Sendable {
     /// A `sending` row older than this has lost its sender.
     public static let staleAfterSeconds = 600
 
-    public init(_ db: Database, letters: LetterStore, relay: SMTPRelay?, msmtp: String = "/usr/bin/msmtp") {
+    /// How long one hand-over to the relay may take before msmtp is stopped and the attempt counts as failed.
+    let sendTimeoutSeconds: Double
+
+    public init(_ db: Database, letters: LetterStore, relay: SMTPRelay?, msmtp: String = "/usr/bin/msmtp", sendTimeoutSeconds: Double = 60) {
         self.db = db
         self.letters = letters
         self.relay = relay
         self.msmtp = msmtp
+        self.sendTimeoutSeconds = sendTimeoutSeconds
     }
 
     /// Queues an approved letter for the relay, as one use case: the case loaded
@@ -179,14 +196,22 @@ public struct LetterMail: Sendable {
         var accepted = 0
         try await db.forEachAgency { _ in
         while let claim = try await claimNext() {
-            let message = try await letters.email(claim.letterID, to: claim.recipient)
+            // A message that cannot even be built was never handed over: it is retried like a refusal, not left `sending`.
+            let message: EmailMessage
+            do {
+                message = try await letters.email(claim.letterID, to: claim.recipient)
+            } catch {
+                try await recordFailure(claim.letterID, attempts: claim.attempts, error: "the message could not be built: \(error)")
+                continue
+            }
             let config = FileManager.default.temporaryDirectory.appendingPathComponent("barrier-msmtp-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: config) }
             let from = message.from.email
             let outcome: (Int32, String)
-            if FileManager.default.createFile(atPath: config, contents: Data(relay.msmtpConfiguration(from: from).utf8),
+            if FileManager.default.createFile(atPath: config, contents: Data(relay.msmtpConfiguration(from: from, timeout: sendTimeoutSeconds / 2).utf8),
                                               attributes: [.posixPermissions: 0o600]) {
-                let result = (try? Subprocess.run([msmtp, "-C", config, "--", claim.recipient], input: message.rendered(), allowFailure: true))
+                let result = (try? await Subprocess.runDetached([msmtp, "-C", config, "--", claim.recipient], input: message.rendered(),
+                                                                timeoutSeconds: sendTimeoutSeconds))
                     ?? (-1, "msmtp could not be started: install the Debian package msmtp")
                 outcome = (result.0, result.1)
             } else {

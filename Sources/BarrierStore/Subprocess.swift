@@ -17,9 +17,24 @@ struct Subprocess {
         var description: String { "\(command) exited with \(status): \(output.trimmingCharacters(in: .whitespacesAndNewlines))" }
     }
 
-    /// Runs `arguments`; `input` (if any) is the program's standard input.
+    /// The status `run` reports for a program it killed after its time limit.
+    static let timedOut: Int32 = 124
+
+    /// `run` on a thread of its own, so async code waiting for a slow program holds
+    /// no thread of the cooperative pool.
+    static func runDetached(_ arguments: [String], input: Data? = nil, timeoutSeconds: Double) async throws -> (status: Int32, output: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try run(arguments, input: input, allowFailure: true, timeoutSeconds: timeoutSeconds) })
+            }
+        }
+    }
+
+    /// Runs `arguments`; `input` (if any) is the program's standard input. With
+    /// `timeoutSeconds`, a program still running then is killed and the status is `timedOut`.
     @discardableResult
-    static func run(_ arguments: [String], input: Data? = nil, allowFailure: Bool = false) throws -> (status: Int32, output: String) {
+    static func run(_ arguments: [String], input: Data? = nil, allowFailure: Bool = false,
+                    timeoutSeconds: Double? = nil) throws -> (status: Int32, output: String) {
         let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("barrier-\(UUID().uuidString).out").path
         let inputPath = FileManager.default.temporaryDirectory.appendingPathComponent("barrier-\(UUID().uuidString).in").path
         defer {
@@ -47,9 +62,29 @@ struct Subprocess {
             throw Failure(command: arguments.joined(separator: " "), status: -1, output: String(cString: strerror(spawned)))
         }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        let exitCode: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        var killed = false
+        if let timeoutSeconds {
+            let deadline = Date().addingTimeInterval(timeoutSeconds)
+            while true {
+                let done = waitpid(pid, &status, WNOHANG)
+                if done == pid || (done == -1 && errno != EINTR) { break }
+                if Date() >= deadline {
+                    kill(pid, SIGKILL)
+                    killed = true
+                    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+                    break
+                }
+                usleep(20_000)
+            }
+        } else {
+            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        }
+        var exitCode: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        var output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        if killed {
+            exitCode = Self.timedOut
+            output = "stopped after \(timeoutSeconds ?? 0) s without an answer. " + output
+        }
         if exitCode != 0 && !allowFailure {
             throw Failure(command: arguments.joined(separator: " "), status: exitCode, output: output)
         }

@@ -1,9 +1,12 @@
 import BarrierCore
 import BarrierLetters
-import BarrierStore
+@testable import BarrierStore
 import BarrierTestSupport
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite("Sending letters by e-mail", .serialized)
 struct LetterMailTests {
@@ -76,6 +79,55 @@ struct LetterMailTests {
             #expect(smtp.messages().count == 1)
             let actions = try await TestDatabase.scalar(db, "SELECT string_agg(action, ',' ORDER BY seq) FROM audit_events WHERE action LIKE 'letter.email%' OR action = 'letter.sent'")
             #expect(actions == "letter.email_queued,letter.email_retry,letter.sent")
+        }
+    }
+}
+
+@Suite("The relay's hand-over is bounded: a stalled relay, a hung program, credentials in clear")
+struct RelayLimitsTests {
+    @Test("SMTP_URL: credentials only with STARTTLS or TLS", arguments: [
+        ("smtp://relay.example:25", true), ("smtp://user:secret@relay.example", false), ("smtp://user@relay.example", false),
+        ("smtp+starttls://user:secret@relay.example:587", true), ("smtps://user:secret@relay.example", true), ("http://relay.example", false),
+        ("smtp://", false),
+    ])
+    func url(_ text: String, _ usable: Bool) {
+        #expect((SMTPRelay.problem(url: text) == nil) == usable, "\(text): \(SMTPRelay.problem(url: text) ?? "usable")")
+    }
+
+    @Test("a program past its time limit is killed and reported, and the caller's thread pool is not held")
+    func timeout() async throws {
+        let started = Date()
+        let result = try await Subprocess.runDetached(["/bin/sleep", "30"], timeoutSeconds: 0.5)
+        #expect(result.status == Subprocess.timedOut && result.output.contains("stopped after"))
+        #expect(Date().timeIntervalSince(started) < 5)
+    }
+
+    @Test("a relay that accepts the connection and never answers costs one bounded attempt; the message is retried later, not left sending")
+    func stalledRelay() async throws {
+        // A listening socket that never accepts: the kernel completes the connection, nobody ever greets.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        try #require(withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } } == 0)
+        try #require(listen(fd, 8) == 0)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        try await TestDatabase.withFresh { db in
+            let letters = try await Fixtures.letterStore(db)
+            let stalled = try #require(SMTPRelay(url: "smtp://127.0.0.1:\(port)"))
+            let mail = LetterMail(db, letters: letters, relay: stalled, sendTimeoutSeconds: 3)
+            let letter = try await LetterMailTests().approvedLetter(db, letters)
+            _ = try await mail.queue(letter.id, to: nil, expectedVersion: letter.version, actor: Fixtures.system)
+            let started = Date()
+            #expect(try await mail.sendDue() == 0)
+            #expect(Date().timeIntervalSince(started) < 10)
+            let id = letter.id.uuidString.lowercased()
+            #expect(try await TestDatabase.scalar(db, "SELECT state || ':' || attempts FROM letter_emails WHERE letter_id = '\(id)'") == "pending:1")
+            #expect(try await TestDatabase.scalar(db, "SELECT last_error FROM letter_emails WHERE letter_id = '\(id)'") != nil)
         }
     }
 }
