@@ -182,17 +182,29 @@ public struct LetterEmailCase: Sendable, Equatable {
     public var relayConfigured: Bool
     /// The supplier's e-mail address as the approved letter states it.
     public var supplierEmail: String?
+    /// The e-mail addresses of the supplier's contact points.
+    public var contactEmails: [String]
 
-    public init(status: LetterStatus, version: Int, queued: Bool, relayConfigured: Bool, supplierEmail: String?) {
+    public init(status: LetterStatus, version: Int, queued: Bool, relayConfigured: Bool, supplierEmail: String?, contactEmails: [String] = []) {
         self.status = status; self.version = version; self.queued = queued
-        self.relayConfigured = relayConfigured; self.supplierEmail = supplierEmail
+        self.relayConfigured = relayConfigured; self.supplierEmail = supplierEmail; self.contactEmails = contactEmails
+    }
+
+    /// Whether `address` is one the supplier gave (its own or a contact point's), compared without case.
+    public func isSuppliers(_ address: String) -> Bool {
+        let wanted = address.lowercased()
+        return ([supplierEmail].compactMap { $0 } + contactEmails).contains { $0.lowercased() == wanted }
     }
 }
 
 /// Queueing a letter for the relay as one pure decision: a relay, a valid
 /// address given or on record, the version, an approved letter, never twice.
-/// The outcome is the address it goes to.
+/// An address given instead must be one of the supplier's (its own or a contact
+/// point's) unless an admin confirms another: a letter about a licence must not
+/// go to whoever an officer typed. The outcome is the address it goes to.
 public enum LetterEmailing {
+    public static let unknownAddress = "is not an address of the supplier (its e-mail or a contact point's); an admin may confirm another"
+
     public enum Refusal: Error, Sendable, Equatable {
         case noRelay
         case versionConflict(current: Int)
@@ -201,10 +213,14 @@ public enum LetterEmailing {
         case invalid([FieldError])
     }
 
-    public static func decide(_ c: LetterEmailCase, to recipient: String?, expectedVersion: Int) -> Result<String, Refusal> {
+    public static func decide(_ c: LetterEmailCase, to recipient: String?, expectedVersion: Int,
+                              otherAddressConfirmedByAdmin: Bool = false) -> Result<String, Refusal> {
         guard c.relayConfigured else { return .failure(.noRelay) }
         if let recipient, !FacilitatorDraft.isEmail(recipient) {
             return .failure(.invalid([FieldError(field: "to", message: "must be an e-mail address such as info@example.eu")]))
+        }
+        if let recipient, !c.isSuppliers(recipient), !otherAddressConfirmedByAdmin {
+            return .failure(.invalid([FieldError(field: "to", message: unknownAddress)]))
         }
         guard c.version == expectedVersion else { return .failure(.versionConflict(current: c.version)) }
         guard c.status == .approved else { return .failure(.transition(from: c.status, allowed: c.status.allowedNext)) }

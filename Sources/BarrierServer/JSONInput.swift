@@ -78,6 +78,14 @@ struct FieldReader {
         }
     }
 
+    mutating func bool(_ key: String) -> Bool? {
+        switch object[key] {
+        case .none, .null: return nil
+        case .bool(let b): return b
+        default: errors.add(key, "must be true or false"); return nil
+        }
+    }
+
     /// `.some(nil)` when the client sent null (to clear the field).
     mutating func nullableString(_ key: String) -> String?? {
         switch object[key] {

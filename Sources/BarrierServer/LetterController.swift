@@ -168,11 +168,14 @@ struct LetterController {
     /// Sending: recorded by hand (post, registered post, hand delivery, courier)
     /// or, with `method: email`, queued for the agency's SMTP relay (202).
     @Sendable func send(_ request: Request, context: BarrierRequestContext) async throws -> Response {
-        let actor = try context.require(.writers).actor(requestID: context.requestID)
+        let identity = try context.require(.writers)
+        let actor = identity.actor(requestID: context.requestID)
         let id = try context.uuidParameter()
         let version = try request.expectedVersion()
         var reader = FieldReader(try await JSONValue.object(from: request, limit: config.maxJSONBytes))
-        reader.rejectUnknown(allowed: ["method", "on", "tracking_number", "to"])
+        reader.rejectUnknown(allowed: ["method", "on", "tracking_number", "to", "confirm_address"])
+        let confirmAddress = reader.bool("confirm_address") ?? false
+        if confirmAddress && identity.role != .admin { reader.errors.add("confirm_address", "only an admin confirms an address that is not the supplier's") }
         let method = reader.enumValue("method", as: SendMethod.self)
         let on = reader.string("on")
         let tracking = reader.string("tracking_number")
@@ -187,7 +190,7 @@ struct LetterController {
         }
         if !reader.errors.isEmpty { throw Problem.invalid(reader.errors.errors) }
         if method == .email {
-            let record = try await mail.queue(id, to: to, expectedVersion: version, actor: actor)
+            let record = try await mail.queue(id, to: to, otherAddressConfirmedByAdmin: confirmAddress, expectedVersion: version, actor: actor)
             return .json(record.json, status: .accepted, headers: [.eTag: "\"\(record.version)\""])
         }
         let record = try await letters.record(id, step: .sent(on: on!, method: method!, trackingNumber: tracking), expectedVersion: version, actor: actor)

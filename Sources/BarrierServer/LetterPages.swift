@@ -50,7 +50,12 @@ extension PageController {
             let id = try context.uuidParameter()
             return try await withForm(request, roles: RoleSets.writers) { s, f in
                 try await letterChange(id, session: s, flash: "letter.emailQueued") {
-                    _ = try await mail.queue(id, to: f.text("to"), expectedVersion: try version(f), actor: s.identity.actor(requestID: nil))
+                    let confirmed = f.text("confirm_address") == "1"
+                    if confirmed && s.identity.role != .admin {
+                        throw StoreError.invalid([FieldError(field: "to", message: "only an admin confirms an address that is not the supplier's")])
+                    }
+                    _ = try await mail.queue(id, to: f.text("to"), otherAddressConfirmedByAdmin: confirmed, expectedVersion: try version(f),
+                                             actor: s.identity.actor(requestID: nil))
                 }
             }
         }

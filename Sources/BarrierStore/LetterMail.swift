@@ -95,11 +95,17 @@ public struct LetterMail: Sendable {
     /// saved with its audit event. The decision is asked once before the message
     /// is built (a stale, unapproved or queued letter is refused before anything
     /// is rendered) and again under the lock.
-    public func queue(_ id: UUID, to recipient: String?, expectedVersion: Int, actor: Actor) async throws -> LetterStore.Record {
-        _ = try await db.transaction { conn in try await decide(id, to: recipient, expectedVersion: expectedVersion, on: conn) }
+    ///
+    /// `otherAddressConfirmedByAdmin`: an admin confirmed a `recipient` that is not one of the supplier's addresses.
+    public func queue(_ id: UUID, to recipient: String?, otherAddressConfirmedByAdmin: Bool = false, expectedVersion: Int,
+                      actor: Actor) async throws -> LetterStore.Record {
+        let confirmed = otherAddressConfirmedByAdmin
+        _ = try await db.transaction { conn in
+            try await decide(id, to: recipient, confirmed: confirmed, expectedVersion: expectedVersion, on: conn)
+        }
         let message = try await letters.email(id, to: recipient)
         return try await db.transaction { conn in
-            let to = try await decide(id, to: recipient, expectedVersion: expectedVersion, on: conn)
+            let to = try await decide(id, to: recipient, confirmed: confirmed, expectedVersion: expectedVersion, on: conn)
             let userID = actor.userID.flatMap(UUID.init(uuidString:))
             // The letter's row lock makes "never twice" hold: a second request waits, then Core sees the row.
             try await conn.query(
@@ -109,23 +115,27 @@ public struct LetterMail: Sendable {
             let after = try await letters.document(id, on: conn)
             try await AuditLog.append(on: conn, actor: actor, action: "letter.email_queued", entityType: "letter",
                                       entityID: id.uuidString.lowercased(), before: nil,
-                                      after: "{\"to\": \(jsonString(to)), \"message_id\": \(jsonString(message.messageID))}", logger: db.logger)
+                                      after: "{\"to\": \(jsonString(to)), \"message_id\": \(jsonString(message.messageID)), \"other_address_confirmed\": \(confirmed)}",
+                                      logger: db.logger)
             return after
         }
     }
 
     /// Loads and locks the case, and asks Core where the letter may go.
-    func decide(_ id: UUID, to recipient: String?, expectedVersion: Int, on conn: PostgresConnection) async throws -> String {
+    func decide(_ id: UUID, to recipient: String?, confirmed: Bool, expectedVersion: Int, on conn: PostgresConnection) async throws -> String {
         var loaded: LetterEmailCase?
         for try await r in try await conn.query(
             """
-            SELECT l.status, l.version, e.letter_id IS NOT NULL, l.snapshot->'supplier'->>'email'
+            SELECT l.status, l.version, e.letter_id IS NOT NULL, l.snapshot->'supplier'->>'email',
+                   coalesce((SELECT array_agg(c.email) FROM contact_points c WHERE c.facilitator_id = l.facilitator_id AND c.email IS NOT NULL),
+                            '{}')
             FROM letters l LEFT JOIN letter_emails e ON e.letter_id = l.id WHERE l.id = \(id) FOR UPDATE OF l
-            """, logger: db.logger).decode((String, Int, Bool, String?).self) {
-            loaded = LetterEmailCase(status: LetterStatus(rawValue: r.0)!, version: r.1, queued: r.2, relayConfigured: relay != nil, supplierEmail: r.3)
+            """, logger: db.logger).decode((String, Int, Bool, String?, [String]).self) {
+            loaded = LetterEmailCase(status: LetterStatus(rawValue: r.0)!, version: r.1, queued: r.2, relayConfigured: relay != nil,
+                                     supplierEmail: r.3, contactEmails: r.4)
         }
         guard let loaded else { throw StoreError.notFound(entity: "letter", id: id.uuidString.lowercased()) }
-        switch LetterEmailing.decide(loaded, to: recipient, expectedVersion: expectedVersion) {
+        switch LetterEmailing.decide(loaded, to: recipient, expectedVersion: expectedVersion, otherAddressConfirmedByAdmin: confirmed) {
         case .success(let to): return to
         case .failure(.noRelay): throw StoreError.conflict("no SMTP relay is configured (SMTP_URL); record the sending by hand instead")
         case .failure(.versionConflict(let current)): throw StoreError.versionConflict(current: current)

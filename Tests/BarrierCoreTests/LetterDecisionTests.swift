@@ -135,16 +135,19 @@ struct LetterDecisionTests {
 
     enum Emailed: Equatable { case to(String), noRelay, stale, transition, queued, invalid }
 
-    @Test("e-mailing: relay, address given or on record, version, status, never twice", arguments: LetterStatus.allCases)
+    @Test("e-mailing: relay, address given (the supplier's, or another an admin confirms) or on record, version, status, never twice",
+          arguments: LetterStatus.allCases)
     func emailing(status: LetterStatus) {
         for relay in [true, false] {
             for stale in [false, true] {
                 for queued in [false, true] {
                     for onRecord in [nil, "info@courier.example"] as [String?] {
-                        for given in [nil, "legal@courier.example", "not an address"] as [String?] {
-                            let c = LetterEmailCase(status: status, version: 2, queued: queued, relayConfigured: relay, supplierEmail: onRecord)
+                        for given in [nil, "Legal@Courier.example", "info@courier.example", "someone@elsewhere.example", "not an address"] as [String?] {
+                        for confirmed in [false, true] {
+                            let c = LetterEmailCase(status: status, version: 2, queued: queued, relayConfigured: relay, supplierEmail: onRecord,
+                                                    contactEmails: ["legal@courier.example"])
                             let got: Emailed
-                            switch LetterEmailing.decide(c, to: given, expectedVersion: stale ? 1 : 2) {
+                            switch LetterEmailing.decide(c, to: given, expectedVersion: stale ? 1 : 2, otherAddressConfirmedByAdmin: confirmed) {
                             case .success(let to): got = .to(to)
                             case .failure(.noRelay): got = .noRelay
                             case .failure(.versionConflict): got = .stale
@@ -155,12 +158,16 @@ struct LetterDecisionTests {
                             let expected: Emailed
                             if !relay { expected = .noRelay }
                             else if given == "not an address" { expected = .invalid }
+                            else if let given, !confirmed, given == "someone@elsewhere.example" || (given == "info@courier.example" && onRecord == nil) {
+                                expected = .invalid
+                            }
                             else if stale { expected = .stale }
                             else if status != .approved { expected = .transition }
                             else if queued { expected = .queued }
                             else if let address = given ?? onRecord { expected = .to(address) }
                             else { expected = .invalid }
-                            #expect(got == expected, "\(status) relay: \(relay) stale: \(stale) queued: \(queued) record: \(String(describing: onRecord)) given: \(String(describing: given))")
+                            #expect(got == expected, "\(status) relay: \(relay) stale: \(stale) queued: \(queued) record: \(String(describing: onRecord)) given: \(String(describing: given)) confirmed: \(confirmed)")
+                        }
                         }
                     }
                 }

@@ -51,6 +51,12 @@ struct EmailRequeueTests {
             #expect(try await TestDatabase.scalar(app.db, """
                 SELECT after->>'reason' FROM audit_events WHERE action = 'letter.email_retry_requested' AND entity_id = '\(failed)'
                 """) == "The relay's password was renewed.")
+            // Only an admin confirms an address that is not the supplier's.
+            let tag = try #require(try await app.request(.get, "/api/v1/letters/\(failed)").headers[.eTag])
+            let officerConfirms = try await app.request(.post, "/api/v1/letters/\(failed)/send", as: .officer, json: """
+                {"method": "email", "to": "someone@elsewhere.example", "confirm_address": true}
+                """, headers: [.ifMatch: tag])
+            #expect(officerConfirms.status == .unprocessableContent && officerConfirms.errorFields == ["confirm_address"])
             // Pending now: a second retry is refused and changes nothing.
             #expect(try await app.request(.post, retry, as: .admin, json: "{\"reason\": \"again\"}").status == .conflict)
             #expect(try await TestDatabase.scalar(app.db, "SELECT count(*)::text FROM audit_events WHERE action = 'letter.email_retry_requested'") == "1")

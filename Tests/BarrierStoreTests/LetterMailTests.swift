@@ -131,3 +131,38 @@ struct RelayLimitsTests {
         }
     }
 }
+
+@Suite("Where a letter's e-mail may go")
+struct EmailRecipientTests {
+    @Test("the supplier's address or a contact point's; another only when an admin confirms it, and the audit event says so")
+    func recipient() async throws {
+        try await TestDatabase.withFresh { db in
+            let letters = try await Fixtures.letterStore(db)
+            let relay = try #require(SMTPRelay(url: "smtp://127.0.0.1:9"))
+            let mail = LetterMail(db, letters: letters, relay: relay)
+            let letter = try await LetterMailTests().approvedLetter(db, letters)
+            let supplier = try #require(try await TestDatabase.scalar(db, "SELECT facilitator_id::text FROM letters WHERE id = '\(letter.id)'"))
+            try await TestDatabase.sql(db, "INSERT INTO contact_points (facilitator_id, position, name, email) VALUES ('\(supplier)', 0, 'Legal', 'legal@paketblitz.example')")
+            do {
+                _ = try await mail.queue(letter.id, to: "someone@elsewhere.example", expectedVersion: letter.version, actor: Fixtures.system)
+                Issue.record("an address that is not the supplier's was queued")
+            } catch StoreError.invalid(let problems) {
+                #expect(problems == [FieldError(field: "to", message: LetterEmailing.unknownAddress)])
+            }
+            #expect(try await TestDatabase.scalar(db, "SELECT count(*)::text FROM letter_emails") == "0")
+            let queued = try await mail.queue(letter.id, to: "Legal@Paketblitz.example", expectedVersion: letter.version, actor: Fixtures.system)
+            #expect(queued.json.contains("Legal@Paketblitz.example"))
+
+            let agencyText = try #require(try await TestDatabase.scalar(db, "SELECT agency_id::text FROM letters LIMIT 1"))
+            let agency = try #require(UUID(uuidString: agencyText))
+            let second = try await letters.createDraft(.init(facilitatorID: UUID(uuidString: supplier)!, kind: .informCallToAction),
+                                                       agencyID: agency, actor: Fixtures.system)
+            let other = try await letters.approve(second.id, expectedVersion: second.version, actor: Fixtures.system)
+            _ = try await mail.queue(other.id, to: "someone@elsewhere.example", otherAddressConfirmedByAdmin: true,
+                                     expectedVersion: other.version, actor: Fixtures.system)
+            #expect(try await TestDatabase.scalar(db, """
+                SELECT after->>'other_address_confirmed' FROM audit_events WHERE action = 'letter.email_queued' AND entity_id = '\(other.id.uuidString.lowercased())'
+                """) == "true")
+        }
+    }
+}
