@@ -16,6 +16,13 @@ public struct ContactPoint: Codable, Equatable, Sendable {
 /// Everything a user can say about a supplier, as one value: what the API's
 /// create and PATCH, the CSV import and the CLI all validate the same way.
 public struct FacilitatorDraft: Equatable, Sendable {
+    /// A registration number without its spaces and punctuation: what the
+    /// same-number rule compares ("HRB 12345" and "HRB-12345" are one number).
+    /// PostgreSQL's `registration_key()` (migration 0022) is the same.
+    public static func registrationKey(_ number: String) -> String {
+        String(number.uppercased().unicodeScalars.filter { ("A"..."Z").contains($0) || ("0"..."9").contains($0) }.map(Character.init))
+    }
+
     public var legalName: String
     public var aliases: [String]
     public var sector: String

@@ -236,7 +236,8 @@ public struct FacilitatorTransfer: Sendable {
             """
             SELECT s.line, f.id, f.legal_name FROM unnest(\(withReg.map(\.line))::int[], \(withReg.map(\.draft.country))::text[],
                 \(withReg.map { $0.draft.registrationNumber! })::text[]) AS s(line, country, reg)
-            JOIN facilitators f ON f.country = s.country AND f.registration_number = s.reg
+            JOIN facilitators f ON f.country = s.country AND f.registration_number IS NOT NULL
+                AND registration_key(f.registration_number) = registration_key(s.reg)
             """, logger: db.logger)
         for try await (line, id, name) in regRows.decode((Int, UUID, String).self) {
             errors.append(FieldError(field: "registration_number",

@@ -117,7 +117,8 @@ public struct FacilitatorStore: Sendable {
             )
             SELECT id, legal_name, country, 1.0::float8, 'registration_number', country = \(draft.country)
             FROM facilitators
-            WHERE \(draft.registrationNumber)::text IS NOT NULL AND registration_number = \(draft.registrationNumber)
+            WHERE \(draft.registrationNumber)::text IS NOT NULL AND registration_number IS NOT NULL
+              AND registration_key(registration_number) = registration_key(\(draft.registrationNumber))
               AND merged_into IS NULL AND id IS DISTINCT FROM \(excluding)
             UNION ALL
             SELECT id, legal_name, country, 1.0::float8, 'vat_number', false
@@ -202,7 +203,8 @@ public struct FacilitatorStore: Sendable {
             let draft = patch.applied(to: current.draft).normalised()
             let problems = draft.problems(knownSectors: sectors)
             if !problems.isEmpty { throw StoreError.invalid(problems) }
-            if draft.registrationNumber != current.draft.registrationNumber || draft.country != current.draft.country {
+            if draft.registrationNumber.map(FacilitatorDraft.registrationKey) != current.draft.registrationNumber.map(FacilitatorDraft.registrationKey)
+                || draft.country != current.draft.country {
                 try await checkDuplicates(
                     FacilitatorDraft(legalName: "", sector: draft.sector, stages: draft.stages, country: draft.country,
                                      registrationNumber: draft.registrationNumber),

@@ -194,7 +194,7 @@ final class RowParser {
                 if !alreadyNamed.contains(column) { fail(column, problem.message) }
             }
             if let reg = draft.registrationNumber {
-                let key = draft.country + " " + reg
+                let key = draft.country + " " + FacilitatorDraft.registrationKey(reg)
                 if let earlier = registrations[key] {
                     fail("registration_number", "\(reg) (\(draft.country)) is already on line \(earlier)")
                 } else {

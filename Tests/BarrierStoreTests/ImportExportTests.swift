@@ -191,3 +191,38 @@ struct CSVCellTests {
         }
     }
 }
+
+@Suite("The same registration number, however it is spaced or punctuated")
+struct RegistrationKeyTests {
+    @Test("the key keeps letters and digits", arguments: [("HRB 12345", "HRB12345"), ("hrb-12.345", "HRB12345"), ("FN 123456a", "FN123456A"),
+                                                          ("B/1 2", "B12"), ("0123", "0123")])
+    func key(_ number: String, _ key: String) {
+        #expect(FacilitatorDraft.registrationKey(number) == key)
+    }
+
+    @Test("registering, importing and a file's own lines: a number spelled otherwise is the same number in the same country")
+    func sameNumber() async throws {
+        try await TestDatabase.withFresh { db in
+            let store = FacilitatorStore(db)
+            _ = try await store.create(Fixtures.patch("Hanse Kurier GmbH", country: "DE", registration: "HRB 12345"), allowDuplicates: true, actor: Fixtures.system)
+            do {
+                _ = try await store.create(Fixtures.patch("Andere Spedition GmbH", country: "DE", registration: "HRB-12345"), allowDuplicates: true,
+                                           actor: Fixtures.system)
+                Issue.record("HRB-12345 was registered beside HRB 12345")
+            } catch StoreError.duplicates(let candidates, let overridable) {
+                #expect(!overridable && candidates.first?.matchedField == "registration_number")
+            }
+            // In another country the same letters are another register's number.
+            _ = try await store.create(Fixtures.patch("Hanse Kurier AT", country: "AT", registration: "HRB12345"), allowDuplicates: true, actor: Fixtures.system)
+            let header = FacilitatorCSV.columns.joined(separator: ",")
+            let csv = "\(header)\n,Noch Ein Kurier GmbH,,courier,shipping,,DE,HRB12345,,,,,,,,,,\n,Zwei GmbH,,courier,shipping,,NL,KVK 1,,,,,,,,,,\n,Drei BV,,courier,shipping,,NL,KVK-1,,,,,,,,,,\n"
+            do {
+                _ = try await FacilitatorTransfer(db).importCSV(Data(csv.utf8), actor: Fixtures.system)
+                Issue.record("the file was imported")
+            } catch StoreError.invalid(let errors) {
+                #expect(Set(errors.compactMap(\.line)) == [2, 4])
+                #expect(errors.allSatisfy { $0.field == "registration_number" })
+            }
+        }
+    }
+}
