@@ -74,17 +74,30 @@ struct Serve: BarrierCommand {
         let agency = try await access.createAgency(name: agencyName, country: env["BARRIER_AGENCY_COUNTRY"] ?? "NL", actor: actor)
         let user = try await access.createUser(agency: agency.uuidString, email: email, fullName: "Registry Administrator",
                                                role: "admin", password: nil, actor: actor)
-        let token = try await access.createToken(email: email, name: "first-run", expiresAt: nil, actor: actor)
-        say("""
-
-            First run: created agency "\(agencyName)" and its administrator.
-              login:     \(email)
-              password:  \(user.generatedPassword ?? "(as given)")
-              API token: \(token)
-            These are shown once; keep them safe. Try:
-              curl -H "Authorization: Bearer \(token)" http://localhost:\(port)/api/v1/facilitators
-
-            """)
+        // The first token expires: it is meant for trying the API, not for an integration.
+        let expires = Date().addingTimeInterval(30 * 86_400)
+        let token = try await access.createToken(email: email, name: "first-run", expiresAt: expires, actor: actor)
+        let day = ISO8601DateFormatter.string(from: expires, timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])
+        let secrets = """
+            login:     \(email)
+            password:  \(user.generatedPassword ?? "(as given)")
+            API token: \(token)  (works until \(day))
+            Change the password after signing in at http://localhost:\(port)/account; issue tokens for real use
+            at http://localhost:\(port)/admin/users (or `barrier user token`) and revoke this one there.
+            Try: curl -H "Authorization: Bearer \(token)" http://localhost:\(port)/api/v1/facilitators
+            """
+        if isatty(STDOUT_FILENO) == 1 {
+            say("\nFirst run: created agency \"\(agencyName)\" and its administrator.\n\(secrets.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))\nThese are shown once; keep them safe.\n")
+            return
+        }
+        // Output that is not a terminal ends up in a log: the secrets go to a file only this user can read.
+        let path = env["BARRIER_FIRST_RUN_FILE"] ?? FileManager.default.currentDirectoryPath + "/.barrier/first-run.txt"
+        try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        guard FileManager.default.createFile(atPath: path, contents: Data((secrets + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw CLIFailure(description: "cannot write the first run's login to \(path); set BARRIER_FIRST_RUN_FILE to a writable path")
+        }
+        say("First run: created agency \"\(agencyName)\" and its administrator \(email). The output is not a terminal, so the password "
+            + "and an API token (valid until \(day)) are in \(path), readable by this user only: read it, then delete it.")
     }
 }
 

@@ -167,3 +167,36 @@ struct CommandLineTests {
         }
     }
 }
+
+@Suite("The first run")
+struct FirstRunTests {
+    @Test("output that is not a terminal carries no secret: the login goes to a private file, with a token that expires in 30 days")
+    func secretsStayOutOfTheLog() async throws {
+        try await TestDatabase.withFresh { db in
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("barrier-first-run-\(UUID().uuidString).txt").path
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let app = db.url.with(user: AppRole.embeddedLogin)
+            let port = 20_000 + Int.random(in: 0..<20_000)
+            // The server runs until the time limit stops it; by then the first run is done.
+            let run = try Subprocess.run(["/usr/bin/env", "-u", "BARRIER_TOKEN", "DATABASE_URL=\(app.text)", "DATABASE_OWNER_URL=\(db.url.text)",
+                                          "PORT=\(port)", "BARRIER_FIRST_RUN_FILE=\(file)", try CommandLineTests.binary, "serve", "--bootstrap"],
+                                         allowFailure: true, timeoutSeconds: 15)
+            let written = try String(contentsOfFile: file, encoding: .utf8)
+            let password = try #require(written.split(separator: "\n").first { $0.hasPrefix("password:") }?.split(separator: " ").last.map(String.init))
+            let token = try #require(written.split(separator: "\n").first { $0.hasPrefix("API token:") }?.split(separator: " ").dropFirst(2).first.map(String.init))
+            #expect(token.hasPrefix("brg_") && password.count >= 12)
+            #expect(!run.output.contains(password) && !run.output.contains(token), "a secret reached the output: \(run.output)")
+            #expect(run.output.contains(file))
+            let attributes = try FileManager.default.attributesOfItem(atPath: file)
+            #expect((attributes[.posixPermissions] as? Int) == 0o600)
+            #expect(written.contains("/account") && written.contains("/admin/users"))
+            #expect(try await TestDatabase.scalar(db, """
+                SELECT (expires_at BETWEEN now() + interval '29 days' AND now() + interval '31 days')::text FROM api_tokens WHERE name = 'first-run'
+                """) == "true")
+            guard case .signedIn = try await AccessStore(db).signIn(email: "admin@barrier.example", password: password) else {
+                Issue.record("the written password does not sign in")
+                return
+            }
+        }
+    }
+}
