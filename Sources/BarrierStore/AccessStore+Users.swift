@@ -160,7 +160,7 @@ extension AccessStore {
             throw StoreError.invalid([FieldError(field: "password", message: problem)])
         }
         let secret = password ?? Self.randomSecret(bytes: 12)
-        let hash = await Task.detached { Bcrypt.hash(secret, cost: 10) }.value
+        let hash = await PasswordHashing.hash(secret)
         try await administer(id, .resetPassword, expectedVersion: nil, actor: actor, action: "user.password_reset") { conn in
             try await conn.query("UPDATE users SET password_hash = \(hash) WHERE id = \(id)", logger: db.logger)
             let sessions = try await Self.endSessions(of: id, on: conn, logger: db.logger)
@@ -192,9 +192,9 @@ extension AccessStore {
         var stored: String?
         for try await hash in rows.decode(String.self) { stored = hash }
         guard let stored else { throw StoreError.notFound(entity: "user", id: identity.userID.uuidString.lowercased()) }
-        let valid = await Task.detached { Bcrypt.verify(current, hash: stored) }.value
+        let valid = await PasswordHashing.verify(current, hash: stored)
         guard valid else { throw StoreError.invalid([FieldError(field: "current_password", message: "is not your current password")]) }
-        let hash = await Task.detached { Bcrypt.hash(new, cost: 10) }.value
+        let hash = await PasswordHashing.hash(new)
         let keep = keepingSession.map { Data(SHA256.hash(data: Data($0.utf8))) } ?? Data()
         let actor = identity.actor(requestID: nil)
         try await db.transaction { conn in

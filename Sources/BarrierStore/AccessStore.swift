@@ -130,7 +130,7 @@ public struct AccessStore: Sendable {
         if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
         let agencyID = try await agencyID(agency)
         let secret = password ?? Self.randomSecret(bytes: 12)
-        let hash = Bcrypt.hash(secret, cost: 10)
+        let hash = await PasswordHashing.hash(secret)
         let id: UUID = try await db.transaction { conn in
             let rows = try await conn.query(
                 """
@@ -222,43 +222,66 @@ public struct AccessStore: Sendable {
 
     /// The user whose e-mail and password match, if they are enabled and the
     /// address is not locked after too many failures (see `SignInThrottle`).
+    ///
+    /// The attempt is counted before the password is checked, in one statement
+    /// that also refuses a locked address: parallel guesses each take a number,
+    /// and only the first `maximumFailures` of a window get a password check, so
+    /// guessing in parallel gains nothing. A right password clears the count.
     public func signIn(email: String, password: String) async throws -> SignInResult {
-        let address = email.lowercased()
-        let locks = try await db.query(
-            "SELECT locked_until FROM sign_in_throttle WHERE email = \(address) AND locked_until > now()")
-        for try await until in locks.decode(Date.self) { return .locked(until: until) }
-        if let identity = try await checkPassword(email: email, password: password) {
+        let address = Self.signInKey(email)
+        let window = SignInThrottle.minutes, limit = SignInThrottle.maximumFailures
+        let counted = try await db.query(
+            """
+            INSERT INTO sign_in_throttle AS t (email, failures, first_failed_at) VALUES (\(address), 1, now())
+            ON CONFLICT (email) DO UPDATE SET
+                failures = CASE WHEN t.first_failed_at < now() - make_interval(mins => \(window)::int) THEN 1 ELSE t.failures + 1 END,
+                first_failed_at = CASE WHEN t.first_failed_at < now() - make_interval(mins => \(window)::int) THEN now() ELSE t.first_failed_at END,
+                locked_until = NULL
+            WHERE t.locked_until IS NULL OR t.locked_until <= now()
+            RETURNING failures
+            """)
+        var attempt: Int?
+        for try await n in counted.decode(Int.self) { attempt = n }
+        guard let attempt else { return try await currentLock(address) }
+        if attempt > limit { return try await lock(address, failures: attempt) }
+        if let identity = try await checkPassword(email: address, password: password) {
             try await db.query("DELETE FROM sign_in_throttle WHERE email = \(address)")
             return .signedIn(identity)
         }
-        return try await recordFailure(address)
+        return attempt == limit ? try await lock(address, failures: attempt) : .refused
     }
 
-    /// Counts a failed sign-in; the failure that reaches the limit locks the
-    /// address and is audited (the ones before it are not, so guessing cannot
-    /// flood the audit chain).
-    private func recordFailure(_ address: String) async throws -> SignInResult {
-        let window = SignInThrottle.minutes, limit = SignInThrottle.maximumFailures
+    /// One key per address, in Swift and in SQL alike: lower case as Swift folds
+    /// it (users' addresses are stored so), compared with `=`.
+    static func signInKey(_ email: String) -> String { TextInput.normalised(email.trimmingWhitespace).lowercased() }
+
+    private func currentLock(_ address: String) async throws -> SignInResult {
+        for try await until in try await db.query("SELECT locked_until FROM sign_in_throttle WHERE email = \(address)").decode(Date?.self) {
+            if let until { return .locked(until: until) }
+        }
+        return .refused
+    }
+
+    /// Locks the address for the window (once: the attempt that reaches the limit
+    /// locks and is audited; the ones before it are not, so guessing cannot flood
+    /// the audit chain).
+    private func lock(_ address: String, failures: Int) async throws -> SignInResult {
+        let window = SignInThrottle.minutes
         return try await db.transaction { conn in
-            let rows = try await conn.query(
-                """
-                INSERT INTO sign_in_throttle AS t (email, failures, first_failed_at) VALUES (\(address), 1, now())
-                ON CONFLICT (email) DO UPDATE SET
-                    failures = CASE WHEN t.first_failed_at < now() - make_interval(mins => \(window)::int) THEN 1 ELSE t.failures + 1 END,
-                    first_failed_at = CASE WHEN t.first_failed_at < now() - make_interval(mins => \(window)::int) THEN now() ELSE t.first_failed_at END,
-                    locked_until = NULL
-                RETURNING failures
-                """, logger: db.logger)
-            var failures = 0
-            for try await n in rows.decode(Int.self) { failures = n }
-            guard failures >= limit else { return .refused }
             let locked = try await conn.query(
                 """
                 UPDATE sign_in_throttle SET locked_until = now() + make_interval(mins => \(window)::int)
-                WHERE email = \(address) RETURNING locked_until
+                WHERE email = \(address) AND (locked_until IS NULL OR locked_until <= now()) RETURNING locked_until
                 """, logger: db.logger)
-            var until = Date()
+            var until: Date?
             for try await date in locked.decode(Date.self) { until = date }
+            guard let until else {
+                for try await date in try await conn.query("SELECT locked_until FROM sign_in_throttle WHERE email = \(address)",
+                                                           logger: db.logger).decode(Date?.self) {
+                    if let date { return .locked(until: date) }
+                }
+                return .refused
+            }
             try await AuditLog.append(on: conn, actor: Actor(userID: nil, agencyID: nil, label: "sign-in"), action: "user.sign_in_locked",
                                       entityType: "sign_in", entityID: address, before: nil,
                                       after: "{\"failures\": \(failures), \"locked_until\": \(jsonString(ISO8601DateFormatter().string(from: until)))}",
@@ -269,7 +292,7 @@ public struct AccessStore: Sendable {
 
     /// Lifts a sign-in lock (and forgets the failures) for an address before it runs out.
     public func unlockSignIn(email: String, actor: Actor) async throws {
-        let address = email.lowercased()
+        let address = Self.signInKey(email)
         try await db.transaction { conn in
             let rows = try await conn.query(
                 """
@@ -288,11 +311,11 @@ public struct AccessStore: Sendable {
         let rows = try await db.query("SELECT user_id, agency_id, email, role, password_hash FROM sign_in_user(\(email))")
         for try await (id, agency, email, role, hash) in rows.decode((UUID, UUID, String, String, String?).self) {
             guard let hash, let role = Role(rawValue: role) else { return nil }
-            let valid = await Task.detached { Bcrypt.verify(password, hash: hash) }.value
+            let valid = await PasswordHashing.verify(password, hash: hash, for: email)
             return valid ? Identity(userID: id, agencyID: agency, email: email, role: role) : nil
         }
         // The same work for an unknown address, so timing does not tell which addresses exist.
-        _ = await Task.detached { Bcrypt.verify(password, hash: Self.dummyHash) }.value
+        _ = await PasswordHashing.verify(password, hash: Self.dummyHash, for: email)
         return nil
     }
 

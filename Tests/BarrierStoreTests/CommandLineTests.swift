@@ -200,3 +200,30 @@ struct FirstRunTests {
         }
     }
 }
+
+@Suite("Sign-in guesses in parallel")
+struct ParallelSignInTests {
+    @Test("twenty guesses at once get at most the limit's password checks, lock the address once, and a right password then waits for the lock")
+    func parallelGuesses() async throws {
+        try await TestDatabase.withFresh { db in
+            let access = AccessStore(db)
+            let agency = try await access.createAgency(name: "Guessing Authority", country: "NL", actor: Fixtures.system)
+            _ = try await access.createUser(agency: agency.uuidString, email: "Target@Guess.example", fullName: "Target", role: "officer",
+                                            password: "the right password", actor: Fixtures.system)
+            let results = try await withThrowingTaskGroup(of: AccessStore.SignInResult.self) { group in
+                for i in 0..<20 { group.addTask { try await access.signIn(email: i % 2 == 0 ? "target@guess.example" : "TARGET@guess.EXAMPLE", password: "guess \(i)") } }
+                var all: [AccessStore.SignInResult] = []
+                for try await r in group { all.append(r) }
+                return all
+            }
+            let limit = AccessStore.SignInThrottle.maximumFailures
+            #expect(PasswordHashing.verifications(for: "target@guess.example") <= limit)
+            #expect(results.filter { if case .locked = $0 { return true } else { return false } }.count == 20 - (limit - 1))
+            #expect(try await TestDatabase.scalar(db, "SELECT count(*)::text FROM audit_events WHERE action = 'user.sign_in_locked'") == "1")
+            guard case .locked = try await access.signIn(email: "target@guess.example", password: "the right password") else {
+                Issue.record("the right password got past the lock")
+                return
+            }
+        }
+    }
+}
