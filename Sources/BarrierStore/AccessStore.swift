@@ -319,7 +319,8 @@ public struct AccessStore: Sendable {
         return nil
     }
 
-    static let dummyHash = Bcrypt.hash("not a password", cost: 10)
+    /// Checked for an unknown address, at the cost real hashes have, so the time taken does not tell.
+    static let dummyHash = Bcrypt.hash("not a password", cost: UInt8(PasswordHashing.cost))
 
     /// Starts a session for `identity`; returns the cookie's token and the session's form token.
     public func startSession(_ identity: Identity, hours: Int = 12) async throws -> (token: String, csrf: String) {

@@ -15,6 +15,14 @@ public enum PasswordHashing {
 
     public static let concurrency = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
 
+    /// bcrypt's cost for new hashes: 12 (about 0.25 s of one core), or
+    /// `BARRIER_BCRYPT_COST` from 4 to 16 (the test suite uses a low one: it
+    /// creates hundreds of users). Hashes made with another cost still verify.
+    public static let cost: Int = {
+        guard let raw = ProcessInfo.processInfo.environment["BARRIER_BCRYPT_COST"], let n = Int(raw), (4...16).contains(n) else { return 12 }
+        return n
+    }()
+
     private static let counter = NSLock()
     nonisolated(unsafe) private static var verified: [String: Int] = [:]
 
@@ -27,7 +35,7 @@ public enum PasswordHashing {
         return await run { Bcrypt.verify(password, hash: hash) }
     }
 
-    public static func hash(_ password: String, cost: Int = 10) async -> String {
+    public static func hash(_ password: String, cost: Int = PasswordHashing.cost) async -> String {
         await run { Bcrypt.hash(password, cost: UInt8(cost)) }
     }
 

@@ -227,3 +227,17 @@ struct ParallelSignInTests {
         }
     }
 }
+
+@Suite("Password hashes")
+struct PasswordCostTests {
+    @Test("new hashes use the configured cost (12 unless BARRIER_BCRYPT_COST says otherwise), and a hash of another cost still verifies")
+    func cost() async {
+        let configured = ProcessInfo.processInfo.environment["BARRIER_BCRYPT_COST"].flatMap(Int.init) ?? 12
+        #expect(PasswordHashing.cost == configured)
+        let hash = await PasswordHashing.hash("correct horse battery")
+        #expect(hash.hasPrefix(String(format: "$2b$%02d$", configured)) || hash.hasPrefix(String(format: "$2a$%02d$", configured)), "\(hash.prefix(7))")
+        let older = await PasswordHashing.hash("correct horse battery", cost: 10)
+        #expect(await PasswordHashing.verify("correct horse battery", hash: older))
+        #expect(!(await PasswordHashing.verify("wrong horse battery", hash: older)))
+    }
+}
