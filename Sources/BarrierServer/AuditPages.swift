@@ -22,9 +22,8 @@ extension PageController {
         var o: [String: Any] = ["filter": params]
         o["errors"] = Dictionary(errors.map { ($0.field, $0.message) }, uniquingKeysWith: { a, _ in a })
         o["invalid"] = !errors.isEmpty
-        let log = audit
         if errors.isEmpty {
-            let page = try await log.events(query)
+            let page = try await audit.events(query)
             o["events"] = page.items.map { json -> [String: Any] in
                 var e = Self.object(json).mapValues { $0 is NSNull ? "" : $0 }
                 let type = e["entity_type"] as? String ?? "", id = e["entity_id"] as? String ?? ""
@@ -40,7 +39,7 @@ extension PageController {
             }
         }
         if params["verify"] == "1" {
-            let result = try await log.verify()
+            let result = try await audit.verify()
             if let broken = result.firstBroken {
                 o["broken"] = pages.text("audit.broken", ["seq": String(broken.seq), "reason": broken.reason, "checked": String(result.checked)])
             } else {

@@ -47,7 +47,7 @@ extension PageController {
             return ["line": row.line, "legal_name": d.legalName, "sector": d.sector, "stages": d.stages.map(\.rawValue).joined(separator: ", "),
                     "country": d.country, "city": d.city ?? "", "registration_number": d.registrationNumber ?? ""]
         }
-        o["problems"] = check.errors.map { ["line": $0.line.map(String.init) ?? "", "field": $0.field, "message": $0.message] }
+        o["problems"] = Self.problemRows(check.errors)
         o["flags"] = Self.flagRows(check.flags)
         guard check.errors.isEmpty else {
             o["invalid"] = true
@@ -69,7 +69,7 @@ extension PageController {
             let o: [String: Any] = [
                 "invalid": true, "rows": 0, "file_name": "", "file_sha256": "",
                 "badLines": pages.text("import.changedSince", ["count": String(Set(errors.compactMap(\.line)).count)]),
-                "problems": errors.map { ["line": $0.line.map(String.init) ?? "", "field": $0.field, "message": $0.message] },
+                "problems": Self.problemRows(errors),
             ]
             return pages.page("import_preview", title: pages.text("import.previewTitle"), o, session: session, status: .unprocessableContent)
         }
@@ -77,6 +77,10 @@ extension PageController {
                                 "flags": Self.flagRows(result.flags)]
         return pages.page("import_done", title: pages.text("import.doneTitle"), o, session: session,
                           flash: pages.text("import.done", ["count": String(result.created)]))
+    }
+
+    static func problemRows(_ errors: [FieldError]) -> [[String: String]] {
+        errors.map { ["line": $0.line.map(String.init) ?? "", "field": $0.field, "message": $0.message] }
     }
 
     static func flagRows(_ flags: [ImportFlag]) -> [[String: Any]] {

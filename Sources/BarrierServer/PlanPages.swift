@@ -10,6 +10,11 @@ import Hummingbird
 extension PageController {
     /// Blank rows the form offers beyond a plan's measures and indicators.
     static let blankPlanRows = 3
+    /// The fields of a measure's row and of an indicator's row in the form.
+    static let measureFields = ["description", "objective", "responsible", "due_on"]
+    static let indicatorFields = ["name", "metric", "sector", "country", "target", "baseline", "objective"]
+    /// What makes an indicator's row count as filled: a metric chosen alone does not.
+    static let indicatorContent = indicatorFields.filter { $0 != "metric" }
 
     func registerPlanPages(on router: Router<BarrierRequestContext>) {
         router.get("plans/new") { request, _ in
@@ -112,7 +117,7 @@ extension PageController {
         o["invalid"] = !errors.isEmpty
         o["problems"] = errors.map { ["field": $0.field, "message": $0.message] }
         o["measureRows"] = (0..<measureRows).map { i -> [String: Any] in
-            let keys = ["description", "objective", "responsible", "due_on"]
+            let keys = Self.measureFields
             var row: [String: Any] = ["index": i, "number": i + 1]
             for k in keys {
                 row[k] = values["measure\(i)_\(k)"] ?? ""
@@ -121,7 +126,7 @@ extension PageController {
             return row
         }
         o["indicatorRows"] = (0..<indicatorRows).map { i -> [String: Any] in
-            let keys = ["name", "metric", "sector", "country", "target", "baseline", "objective"]
+            let keys = Self.indicatorFields
             var row: [String: Any] = ["index": i, "number": i + 1]
             for k in keys {
                 row[k] = values["indicator\(i)_\(k)"] ?? ""
@@ -149,18 +154,18 @@ extension PageController {
         v["objectives"] = (plan["objectives"] as? [[String: Any]] ?? []).map { text($0["text"]) }.joined(separator: "\n")
         v["evaluation_dates"] = (plan["evaluations"] as? [[String: Any]] ?? []).map { text($0["on"]) }.joined(separator: "\n")
         for (i, m) in (plan["measures"] as? [[String: Any]] ?? []).enumerated() {
-            for k in ["description", "objective", "responsible", "due_on"] { v["measure\(i)_\(k)"] = text(m[k]) }
+            for k in measureFields { v["measure\(i)_\(k)"] = text(m[k]) }
         }
         for (i, x) in (plan["indicators"] as? [[String: Any]] ?? []).enumerated() {
-            for k in ["name", "metric", "sector", "country", "target", "baseline", "objective"] { v["indicator\(i)_\(k)"] = text(x[k]) }
+            for k in indicatorFields { v["indicator\(i)_\(k)"] = text(x[k]) }
         }
         return v
     }
 
     /// The store's field names (`measures[2].due_on`, counted over the filled rows) as the form's (`measure4_due_on`).
     static func planErrorFields(_ errors: [FieldError], values: [String: String]) -> [String: String] {
-        let measureRows = filledRows("measure", ["description", "objective", "responsible", "due_on"], values)
-        let indicatorRows = filledRows("indicator", ["name", "metric", "sector", "country", "target", "baseline", "objective"], values)
+        let measureRows = filledRows("measure", measureFields, values)
+        let indicatorRows = filledRows("indicator", indicatorContent, values)
         var out: [String: String] = [:]
         for e in errors {
             var field = e.field
@@ -203,12 +208,12 @@ extension PageController {
             }
             return n
         }
-        let measures = filledRows("measure", ["description", "objective", "responsible", "due_on"], values).enumerated().map { n, i in
+        let measures = filledRows("measure", measureFields, values).enumerated().map { n, i in
             ActionPlanDraft.Measure(objective: integer("measures[\(n)].objective", "measure\(i)_objective"),
                                     description: form.text("measure\(i)_description") ?? "",
                                     responsible: form.text("measure\(i)_responsible"), dueOn: form.text("measure\(i)_due_on"))
         }
-        let indicators = filledRows("indicator", ["name", "sector", "country", "target", "baseline", "objective"], values).enumerated().map { n, i in
+        let indicators = filledRows("indicator", indicatorContent, values).enumerated().map { n, i in
             let metric = form.text("indicator\(i)_metric").flatMap(IndicatorMetric.init(rawValue:))
             if metric == nil { errors.append(FieldError(field: "indicators[\(n)].metric", message: "choose what measures it")) }
             let target = number("indicators[\(n)].target", "indicator\(i)_target")

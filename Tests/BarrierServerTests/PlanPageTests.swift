@@ -44,6 +44,13 @@ struct PlanPageTests {
             #expect(refused.text.contains("value=\"Meet the couriers\"") && refused.text.contains("value=\"Parcel lockers plan\""))
             #expect(try await TestDatabase.scalar(app.db, "SELECT count(*)::text FROM action_plans") == "0")
 
+            // A row with only its metric chosen is an empty row: the next row's error stays beside the next row.
+            let metricOnly = Self.plan.filter { !$0.0.hasPrefix("indicator") } + [
+                ("indicator0_metric", "manual"), ("indicator1_name", "Couriers met"), ("indicator1_metric", "manual"), ("indicator1_target", "lots")]
+            let shifted = try await app.post("/plans", session: officer, fields: metricOnly)
+            #expect(shifted.status == .unprocessableContent && shifted.text.contains("id=\"indicator1_target-error\">must be a number<"))
+            #expect(!shifted.text.contains("id=\"indicator0_target-error\""))
+
             let created = try await app.post("/plans", session: officer, fields: Self.plan)
             #expect(created.status == .seeOther)
             let path = try #require(created.headers[.location])

@@ -362,12 +362,12 @@ def submit(browser, button):
     _drain_log(browser)
     old = browser.find_element(By.TAG_NAME, "html")
     button.click()
-    WebDriverWait(browser, 20).until(lambda d: _is_stale(old))
+    WebDriverWait(browser, 20).until(lambda d: is_stale(old))
     WebDriverWait(browser, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
     return last_status(browser)
 
 
-def _is_stale(element):
+def is_stale(element):
     try:
         element.is_enabled()
         return False

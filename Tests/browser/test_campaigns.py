@@ -14,7 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import (axe_check, axe_report, axe_results, axe_violations, button, choose, create_supplier, db_value, fact, fetch, field_errors, fill, flash, heading,
-                      open_page, page_text, path_of, sign_in, submit)
+                      is_stale, open_page, page_text, path_of, sign_in, submit)
 
 COUNTRY = "LU"  # no other browser test registers suppliers here, so the filter selects only these
 ADDRESSED = ["Coursier Express Luxembourg SA", "Vélo Messagers Esch SARL", "Paket Blitz Diekirch SA"]
@@ -39,18 +39,10 @@ def couriers(server):
     return found
 
 
-def _stale(element):
-    try:
-        element.is_enabled()
-        return False
-    except Exception:  # StaleElementReferenceException: the page reloaded
-        return True
-
-
 def wait_for_reload(browser, timeout=20):
     """Waits for the page to load itself again (its meta refresh), without touching it."""
     old = browser.find_element(By.TAG_NAME, "html")
-    WebDriverWait(browser, timeout).until(lambda d: _stale(old))
+    WebDriverWait(browser, timeout).until(lambda d: is_stale(old))
     WebDriverWait(browser, timeout).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
