@@ -79,16 +79,25 @@ public enum CommitmentStep {
     /// Nil when the step may be recorded.
     public static func refusal(_ c: CommitmentCase, to status: MeasureStatus, on day: String, method: String?,
                                expectedVersion: Int) -> Refusal? {
+        // What the request gets wrong on its own comes first: a malformed step is
+        // refused as invalid (422) whatever the version it names.
+        var input = FieldErrors()
+        if !ISODay.isValid(day) { input.add("on", "must be a day written YYYY-MM-DD") }
+        if status == .verified && (method ?? "").allSatisfy(\.isWhitespace) { input.add("method", "is required: say how it was verified") }
+        if (method ?? "").count > 2000 { input.add("method", "must be at most 2000 characters") }
+        if !input.isEmpty {
+            // Every problem named, the day's place too.
+            if ISODay.isValid(day) && day > c.today { input.add("on", "is in the future") }
+            else if ISODay.isValid(day) && day < c.earliest { input.add("on", "is before the commitment or its implementation (\(c.earliest))") }
+            return .invalid(input.errors)
+        }
         guard c.version == expectedVersion else { return .versionConflict(current: c.version) }
         guard c.status.canMove(to: status) else {
             return .transition(from: c.status, allowed: MeasureStatus.allCases.filter { c.status.canMove(to: $0) })
         }
         var errors = FieldErrors()
-        if !ISODay.isValid(day) { errors.add("on", "must be a day written YYYY-MM-DD") }
-        else if day > c.today { errors.add("on", "is in the future") }
+        if day > c.today { errors.add("on", "is in the future") }
         else if day < c.earliest { errors.add("on", "is before the commitment or its implementation (\(c.earliest))") }
-        if status == .verified && (method ?? "").allSatisfy(\.isWhitespace) { errors.add("method", "is required: say how it was verified") }
-        if (method ?? "").count > 2000 { errors.add("method", "must be at most 2000 characters") }
         return errors.isEmpty ? nil : .invalid(errors.errors)
     }
 }
@@ -118,11 +127,13 @@ public enum CooperationChange {
     }
 
     public static func refusal(_ c: CooperationChangeCase, to next: CooperationLevel, reason: String, expectedVersion: Int) -> Refusal? {
-        guard c.version == expectedVersion else { return .versionConflict(current: c.version) }
+        // Invalid input is refused (422) before the version is compared.
         var problems = c.level.problems(changingTo: next, reason: reason)
         if c.letterIsTheSuppliers == false { problems.append(FieldError(field: "letter_id", message: "is not a letter to this supplier")) }
         if c.contactIsTheSuppliers == false { problems.append(FieldError(field: "contact_id", message: "is not a contact with this supplier")) }
-        return problems.isEmpty ? nil : .invalid(problems)
+        if !problems.isEmpty { return .invalid(problems) }
+        guard c.version == expectedVersion else { return .versionConflict(current: c.version) }
+        return nil
     }
 }
 

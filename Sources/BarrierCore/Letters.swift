@@ -360,14 +360,23 @@ public enum LetterTracking {
     /// `documentProblems`: what is wrong with an attached response document (nil: none attached).
     public static func decide(_ c: LetterTrackingCase, _ step: LetterTrackingStep, expectedVersion: Int,
                               documentProblems: [FieldError]?) -> Result<Outcome, Refusal> {
-        guard c.version == expectedVersion else { return .failure(.versionConflict(current: c.version)) }
-        guard c.status.canMove(to: step.status) else { return .failure(.transition(from: c.status, allowed: c.status.allowedNext)) }
-        if case .sent = step, let state = c.emailState { return .failure(.withTheRelay(state: state)) }
+        // What the request gets wrong on its own (a malformed day, a text too long,
+        // a document that is not one or not for this step) is refused first (422),
+        // whatever the version it names; then the version, the lifecycle, the relay,
+        // and the day against the letter's date and today.
+        // Once refused, every problem is named, the day's too.
+        var own = step.problems(letterDate: "0000-01-01", today: "9999-12-31")
         var problems = step.problems(letterDate: c.letterDate, today: c.today)
         if let documentProblems {
+            own += documentProblems
+            if step.status != .responded { own.append(FieldError(field: "document", message: "only a response has a document")) }
             problems += documentProblems
             if step.status != .responded { problems.append(FieldError(field: "document", message: "only a response has a document")) }
         }
+        if !own.isEmpty { return .failure(.invalid(problems)) }
+        guard c.version == expectedVersion else { return .failure(.versionConflict(current: c.version)) }
+        guard c.status.canMove(to: step.status) else { return .failure(.transition(from: c.status, allowed: c.status.allowedNext)) }
+        if case .sent = step, let state = c.emailState { return .failure(.withTheRelay(state: state)) }
         if !problems.isEmpty { return .failure(.invalid(problems)) }
         return .success(Outcome(informsSupplier: step.status == .delivered || (step.status == .responded && c.status == .sent)))
     }

@@ -238,6 +238,19 @@ public enum ActionPlanStep: Sendable, Equatable {
     }
 
     public func refusal(_ c: ActionPlanStepCase, expectedVersion: Int) -> Refusal? {
+        // A measurement's own values are checked before the version (422 before
+        // 412), every broken field named.
+        if case .measurement(let indicator, let value, let day) = self {
+            var errors = FieldErrors()
+            errors.pastDay("on", day, today: c.today)
+            if value < 0 || !value.isFinite { errors.add("value", "must be a number of at least 0") }
+            if !errors.isEmpty {
+                if let metric = c.metric, metric != .manual {
+                    errors.add("value", "indicator \(indicator) is measured from the registry (\(metric.rawValue)); only a manual indicator takes a value")
+                }
+                return .invalid(errors.errors)
+            }
+        }
         guard c.version == expectedVersion else { return .versionConflict(current: c.version) }
         switch self {
         case .measurement(let indicator, let value, let day):

@@ -96,7 +96,6 @@ public enum SignalDecision {
         if let correction {
             guard let access = c.access else { return .notFound }
             guard access == .own else { return .readOnly }
-            guard c.version == correction.expectedVersion else { return .versionConflict(current: c.version) }
             if correction.reason.allSatisfy(\.isWhitespace) || correction.reason.count > 5000 {
                 return .invalid([FieldError(field: "correction_reason", message: "is required (1 to 5000 characters): say what was wrong")])
             }
@@ -106,7 +105,10 @@ public enum SignalDecision {
         else if c.registeredSuppliers != Set(draft.facilitatorIDs).count {
             problems.append(FieldError(field: "facilitator_ids", message: "names a supplier that is not registered"))
         }
-        return problems.isEmpty ? nil : .invalid(problems)
+        if !problems.isEmpty { return .invalid(problems) }
+        // The version is compared once the restated signal is valid.
+        if let correction, c.version != correction.expectedVersion { return .versionConflict(current: c.version) }
+        return nil
     }
 
     /// The agency a share names: none found, the sharing agency itself, or another.

@@ -30,11 +30,14 @@ public func buildApplication(
     var logger = logger ?? Logger(label: "barrier")
     logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
     let router = buildRouter(configuration: configuration, database: database, readDatabase: readDatabase, letters: letters)
-    var services: [any Service] = runDatabase ? [database.client] + (readDatabase.map { [$0.client] } ?? []) : []
+    var services: [any Service] = runDatabase ? ([database] + (readDatabase.map { [$0] } ?? [])).map(DatabaseService.init) : []
     if runBackgroundWork {
         services.append(BackgroundWork(
             mail: LetterMail(database, letters: letters, relay: configuration.smtpRelay), letters: letters,
-            campaigns: CampaignStore(database, letters: letters), licensing: LicensingStore(database, letters: letters), pollSeconds: configuration.workerPollSeconds, logger: logger))
+            campaigns: CampaignStore(database, letters: letters), licensing: LicensingStore(database, letters: letters),
+            idempotencyKeys: IdempotencyKeys(database), pollSeconds: configuration.workerPollSeconds,
+            checkpoints: configuration.auditSigningKey.map { (AuditCheckpoints(database), $0, configuration.auditCheckpointSeconds) },
+            logger: logger))
     }
     return Application(
         router: router,
@@ -82,6 +85,9 @@ public func buildRouter(configuration: AppConfiguration, database: Database, rea
     }
     let api = router.group("api/v1")
         .add(middleware: TokenAuthenticator(access: AccessStore(database), cacheSeconds: configuration.tokenCacheSeconds))
+        .add(middleware: IdempotencyMiddleware(
+            keys: IdempotencyKeys(database),
+            maxBodyBytes: max(configuration.maxImportBytes, configuration.maxJSONBytes, UploadedDocument.maxBytes / 3 * 4 + 65_536)))
     api.addRoutes(FacilitatorController(store: FacilitatorStore(database), transfer: FacilitatorTransfer(database), config: configuration).endpoints)
     api.addRoutes(AuditController(log: AuditLog(database)).endpoints)
     api.addRoutes(LetterController(
@@ -104,6 +110,16 @@ public func buildRouter(configuration: AppConfiguration, database: Database, rea
     // The public register needs no login: it is published by law.
     PublicRegisterController(licensing: LicensingStore(database, letters: letters)).register(on: router)
     return router
+}
+
+/// A pool as a service of the application: it runs, and is replaced after an outage, until the server stops.
+struct DatabaseService: Service {
+    let database: Database
+    init(_ database: Database) { self.database = database }
+    func run() async throws {
+        // Shut down last: the server and the background work stop first (services stop in reverse order).
+        try await cancelWhenGracefulShutdown { await database.runRecovering() }
+    }
 }
 
 /// The OpenAPI 3.1 description of the API, shipped as a resource of this module.

@@ -16,7 +16,7 @@ struct AuditController {
 
     @Sendable func list(_ request: Request, context: BarrierRequestContext) async throws -> Response {
         _ = try context.require(.auditReaders)
-        let params = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { a, _ in a })
+        let params = try request.apiQueryParameters()
         let (query, errors) = Self.query(params)
         if !errors.isEmpty { throw Problem.badRequest("Some filters are invalid.", errors: errors) }
         let page = try await log.events(query)

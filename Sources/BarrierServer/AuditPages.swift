@@ -39,11 +39,15 @@ extension PageController {
             }
         }
         if params["verify"] == "1" {
-            let result = try await audit.verify()
+            let result = try await audit.verify(trusting: config.auditSigningKey.map { [$0.publicKey] } ?? [])
             if let broken = result.firstBroken {
                 o["broken"] = pages.text("audit.broken", ["seq": String(broken.seq), "reason": broken.reason, "checked": String(result.checked)])
+            } else if let problem = result.checkpointProblem {
+                o["broken"] = pages.text("audit.notAsSigned", ["problem": problem])
             } else {
-                o["intact"] = pages.text("audit.intact", ["checked": String(result.checked)])
+                o["intact"] = pages.text("audit.intact", ["checked": String(result.checked)]) + " " + (result.newestCheckpointSeq.map {
+                    pages.text("audit.checkpoints", ["held": String(result.checkpointsHeld), "newest": String($0), "unsigned": String(result.unsignedEvents)])
+                } ?? pages.text("audit.noCheckpoints"))
             }
         }
         var verifyParams = params

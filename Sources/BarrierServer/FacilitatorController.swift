@@ -27,7 +27,7 @@ struct FacilitatorController {
 
     @Sendable func list(_ request: Request, context: BarrierRequestContext) async throws -> Response {
         _ = try context.require(.everyone)
-        let parameters = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { a, _ in a })
+        let parameters = try request.apiQueryParameters()
         let query: FacilitatorQuery
         do {
             query = try FacilitatorQuery(parameters: parameters, knownSectors: try await store.sectors())

@@ -112,6 +112,12 @@ struct LicensingController {
         var (actor, id, version, reader) = try await step(request, context, allowed: ["signal_ids"])
         let signals = reader.strings("signal_ids")
         reader.required("signal_ids", signals)
+        // What the list gets wrong on its own is refused (422) before the version is compared.
+        if let signals {
+            if signals.isEmpty { reader.errors.add("signal_ids", "name at least one signal") }
+            if signals.count > 100 { reader.errors.add("signal_ids", "at most 100 signals can be linked at once") }
+            for text in signals where UUID(uuidString: text) == nil { reader.errors.add("signal_ids", "'\(text)' is not a signal id (UUID)") }
+        }
         guard reader.errors.isEmpty, let signals else { throw Problem.invalid(reader.errors.errors) }
         return Self.answer(try await licensing.linkSignals(id, signals, expectedVersion: version, actor: actor))
     }
@@ -121,6 +127,7 @@ struct LicensingController {
         var (actor, id, version, reader) = try await step(request, context, allowed: ["response_days", "language"], bodyOptional: true)
         let days = reader.integer("response_days")
         let language = reader.enumValue("language", as: LetterLanguage.self)
+        if let days, !(1...365).contains(days) { reader.errors.add("response_days", "must be between 1 and 365") }
         if !reader.errors.isEmpty { throw Problem.invalid(reader.errors.errors) }
         return Self.answer(try await licensing.issueNoticeOfIntent(id, responseDays: days, language: language, expectedVersion: version, actor: actor))
     }
@@ -132,6 +139,11 @@ struct LicensingController {
         let decision = LicensingStore.Decision(
             effectiveFrom: reader.string("effective_from"), effectiveTo: reader.string("effective_to"),
             ladderJustification: reader.string("ladder_justification"), language: reader.enumValue("language", as: LetterLanguage.self))
+        // The fields' own form is checked before the version (422 before 412); the rest with the record.
+        for (field, day) in [("effective_from", decision.effectiveFrom), ("effective_to", decision.effectiveTo)] {
+            if let day, !ISODay.isValid(day) { reader.errors.add(field, "must be a day written YYYY-MM-DD") }
+        }
+        reader.errors.text("ladder_justification", decision.ladderJustification, max: 5_000, required: false)
         if !reader.errors.isEmpty { throw Problem.invalid(reader.errors.errors) }
         return Self.answer(try await licensing.decide(id, decision, expectedVersion: version, actor: actor))
     }

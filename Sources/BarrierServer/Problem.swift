@@ -116,6 +116,10 @@ extension Problem {
             }
         case is NIOTooManyBytesError:
             return Problem(.contentTooLarge, "Content too large", detail: "The request body is larger than this endpoint accepts.")
+        case is DatabaseUnavailable:
+            var p = Problem(.serviceUnavailable, "Service unavailable", detail: "The database is not reachable; nothing was written. Try again shortly.")
+            p.headers[.retryAfter] = "1"
+            return p
         case let psql as PSQLError:
             // The schema refused something the rules above missed: say which constraint, change nothing.
             if psql.serverInfo?[.sqlState] == "23505" {

@@ -134,7 +134,10 @@ enum ReportRequest {
         var params: [String: String] = [:]
         var unknown = FieldErrors()
         for (key, value) in request.uri.queryParameters {
-            if parameters.contains(String(key)) { params[String(key)] = String(value) } else {
+            if parameters.contains(String(key)) {
+                params[String(key)] = String(value)
+                if value.isEmpty { unknown.add(String(key), "must not be empty; leave the parameter out instead") }
+            } else {
                 unknown.add(String(key), "is not a parameter here; use \(parameters.sorted().joined(separator: ", "))")
             }
         }

@@ -21,21 +21,39 @@ extension Request {
         guard let raw = uri.queryParameters[Substring(name)] else { return false }
         switch raw.lowercased() {
         case "true", "1", "yes": return true
-        case "false", "0", "no", "": return false
+        case "false", "0", "no": return false
         default: throw Problem.badRequest("\(name) must be true or false.", errors: [FieldError(field: name, message: "must be true or false")])
         }
     }
 
-    /// The query parameters, refusing any not in `allowed` (400 naming them).
+    /// The API's query parameters by name (the first of a repeated one). A parameter
+    /// sent without a value (`?sector=`) is refused with 400 naming it: in the API an
+    /// empty filter is a mistake, not "any" (the pages' forms, which send empty fields,
+    /// read their query themselves).
+    func apiQueryParameters() throws -> [String: String] {
+        var values: [String: String] = [:]
+        var errors = FieldErrors()
+        for (key, value) in uri.queryParameters {
+            if value.isEmpty { errors.add(String(key), "must not be empty; leave the parameter out instead") }
+            if values[String(key)] == nil { values[String(key)] = String(value) }
+        }
+        if !errors.isEmpty { throw Problem.badRequest("Some query parameters are empty; each is listed in errors.", errors: errors.errors) }
+        return values
+    }
+
+    /// The query parameters, refusing any not in `allowed` (400 naming them) and empty ones.
     func queryParameters(allowed: Set<String>) throws -> [String: String] {
         var values: [String: String] = [:]
         var errors = FieldErrors()
         for (key, value) in uri.queryParameters {
-            if allowed.contains(String(key)) { values[String(key)] = String(value) } else {
+            if allowed.contains(String(key)) {
+                values[String(key)] = String(value)
+                if value.isEmpty { errors.add(String(key), "must not be empty; leave the parameter out instead") }
+            } else {
                 errors.add(String(key), "is not a parameter here; use \(allowed.sorted().joined(separator: ", "))")
             }
         }
-        if !errors.isEmpty { throw Problem.badRequest("Some query parameters are not known; each is listed in errors.", errors: errors.errors) }
+        if !errors.isEmpty { throw Problem.badRequest("Some query parameters are not known or empty; each is listed in errors.", errors: errors.errors) }
         return values
     }
 }

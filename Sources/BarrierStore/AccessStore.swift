@@ -85,12 +85,13 @@ public struct AccessStore: Sendable {
             guard let found else { throw StoreError.notFound(entity: "agency", id: id.uuidString.lowercased()) }
             var letterhead = found.0
             let version = found.1
-            guard version == expectedVersion else { throw StoreError.versionConflict(current: version) }
             for (field, value) in changes { letterhead[field] = value }
             if let responseDays { letterhead.responseDays = responseDays }
             if let appealDays { letterhead.appealDays = appealDays }
+            // Invalid input is refused (422) before the version is compared.
             let problems = letterhead.problems()
             if !problems.isEmpty { throw StoreError.invalid(problems) }
+            guard version == expectedVersion else { throw StoreError.versionConflict(current: version) }
             let before = try await agency(id, on: conn)
             let l = letterhead
             try await conn.query(

@@ -30,20 +30,68 @@ public struct AuditLog: Sendable {
         throw StoreError.conflict("the audit event was not written")
     }
 
-    /// The result of walking the chain.
+    /// The result of walking the chain and checking its signed checkpoints.
     public struct Verification: Sendable, Equatable {
         public var checked: Int
         /// The first event whose hash or link does not hold, and why.
         public var firstBroken: (seq: Int64, reason: String)?
+        /// Checkpoints that hold (signature, and the event they name has the hash they signed).
+        public var checkpointsHeld = 0
+        /// The first checkpoint that does not hold, and why (truncation, rewriting, a bad signature).
+        public var checkpointProblem: String?
+        /// Whether signatures were checked (a trusted public key was given).
+        public var signaturesChecked = false
+        /// The newest checkpoint's event, and how many events came after it (not yet signed).
+        public var newestCheckpointSeq: Int64?
+        public var unsignedEvents = 0
+
+        public var holds: Bool { firstBroken == nil && checkpointProblem == nil }
+
+        public init(checked: Int, firstBroken: (seq: Int64, reason: String)?) {
+            self.checked = checked
+            self.firstBroken = firstBroken
+        }
 
         public static func == (a: Verification, b: Verification) -> Bool {
             a.checked == b.checked && a.firstBroken?.seq == b.firstBroken?.seq && a.firstBroken?.reason == b.firstBroken?.reason
+                && a.checkpointsHeld == b.checkpointsHeld && a.checkpointProblem == b.checkpointProblem
         }
     }
 
     /// Recomputes every event's hash from its stored columns, in order, and checks
-    /// that each links to the one before. Stops at the first broken event.
-    public func verify() async throws -> Verification {
+    /// that each links to the one before; stops at the first broken event. Then
+    /// every signed checkpoint (and each `published` head kept elsewhere) must name
+    /// an event that is still there with the hash it signed, and, when `keys` are
+    /// given, carry a valid signature by one of them: deleting the newest events or
+    /// recomputing the chain after a rewrite shows here.
+    public func verify(trusting keys: [AuditPublicKey] = [], published: [AuditCheckpoint] = []) async throws -> Verification {
+        let stored = try await AuditCheckpoints(db).all()
+        let checkpoints = (stored.map { ($0, "checkpoint of \(Self.day($0))") }
+            + published.map { ($0, "the published head of \(Self.day($0))") })
+            .sorted { $0.0.seq < $1.0.seq }
+        var result = try await walk(checkpoints: checkpoints)
+        guard result.firstBroken == nil else { return result }
+        result.signaturesChecked = !keys.isEmpty
+        if result.checkpointProblem == nil, !keys.isEmpty {
+            for (checkpoint, name) in checkpoints {
+                if let problem = checkpoint.signatureProblem(trusting: keys) {
+                    result.checkpointProblem = "the \(name) (event \(checkpoint.seq)) does not hold: \(problem)"
+                    break
+                }
+            }
+        }
+        if result.checkpointProblem == nil { result.checkpointsHeld = checkpoints.count }
+        result.newestCheckpointSeq = stored.last?.seq
+        return result
+    }
+
+    private static func day(_ c: AuditCheckpoint) -> String {
+        let date = Date(timeIntervalSince1970: Double(c.signedAtMicros) / 1_000_000)
+        return ISO8601DateFormatter.string(from: date, timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withInternetDateTime])
+    }
+
+    /// The walk itself; checkpoints sorted by seq are compared on the way.
+    private func walk(checkpoints: [(AuditCheckpoint, String)]) async throws -> Verification {
         // Streamed on one connection; the whole chain, every agency's events
         // included, through the owner's audit_chain() (row-level security
         // would hide the other agencies' links).
@@ -57,6 +105,10 @@ public struct AuditLog: Sendable {
             """, logger: db.logger)
         var expectedPrev = String(repeating: "0", count: 64)
         var checked = 0
+        var pending = checkpoints[...]
+        var problem: String?
+        var lastSeq: Int64 = 0
+        var unsigned = 0
         for try await row in rows {
             let (seq, micros, actorID, actorLabel, agencyID, action, entityType, entityID, before, after, requestID, prev, hash) =
                 try row.decode((Int64, Int64, String, String, String, String, String, String, String, String, String, String, String).self)
@@ -65,14 +117,31 @@ public struct AuditLog: Sendable {
             }
             let canonical = [String(seq), String(micros), actorID, actorLabel, agencyID, action, entityType, entityID, before, after, requestID, prev]
                 .joined(separator: "\n")
-            let computed = SHA256.hash(data: Data(canonical.utf8)).map { String(format: "%02x", $0) }.joined()
+            let computed = Data(SHA256.hash(data: Data(canonical.utf8))).hex
             if computed != hash {
                 return Verification(checked: checked, firstBroken: (seq, "its content does not match its hash (the event was altered)"))
             }
+            while let (checkpoint, name) = pending.first, checkpoint.seq <= seq {
+                pending.removeFirst()
+                if problem != nil { continue }
+                if checkpoint.seq < seq {
+                    problem = "the \(name) signed event \(checkpoint.seq), which is no longer in the chain"
+                } else if checkpoint.hash != hash {
+                    problem = "the \(name) signed another hash for event \(seq): the chain was rewritten and its hashes recomputed"
+                }
+            }
             expectedPrev = hash
             checked += 1
+            lastSeq = seq
+            unsigned = (checkpoints.last.map { seq > $0.0.seq } ?? true) ? unsigned + 1 : 0
         }
-        return Verification(checked: checked, firstBroken: nil)
+        if problem == nil, let (checkpoint, name) = pending.first {
+            problem = "the chain ends at event \(lastSeq), but the \(name) signed event \(checkpoint.seq): the newest events were deleted"
+        }
+        var result = Verification(checked: checked, firstBroken: nil)
+        result.checkpointProblem = problem
+        result.unsignedEvents = unsigned
+        return result
         }
     }
 

@@ -25,7 +25,9 @@ public enum AgencyScope {
 /// `client.run()` must be running (the server runs it as a service; the CLI
 /// and tests through `withRunning`).
 public struct Database: Sendable {
-    public let client: PostgresClient
+    /// The pool; `runRecovering()` replaces it with a fresh one when the database comes back after an outage.
+    public var client: PostgresClient { pool.current }
+    private let pool: Pool
     public let url: DatabaseURL
     public let logger: Logger
     /// The agency each pooled connection was last set to (session-level, so a
@@ -46,7 +48,7 @@ public struct Database: Sendable {
         // noticed at once and replaced to keep the minimum.
         configuration.options.minimumConnections = maximumConnections
         configuration.options.keepAliveBehavior = nil
-        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.pool = Pool(configuration: configuration, logger: logger)
         self.url = url
         self.logger = logger
     }
@@ -77,6 +79,7 @@ public struct Database: Sendable {
         _ body: (PostgresConnection) async throws -> sending T
     ) async throws -> sending T {
         let agency = AgencyScope.current ?? connectionAgencies.defaultAgency
+        try pool.checkAvailable()
         do {
             return try await client.withConnection { conn in
                 try await bind(conn, to: agency)
@@ -85,6 +88,10 @@ public struct Database: Sendable {
         } catch let error as PostgresTransactionError {
             // The closure's own error (a StoreError, a constraint violation) is what callers act on.
             if let inner = error.closureError { throw inner }
+            try pool.checkAvailable()
+            throw error
+        } catch {
+            try pool.checkAvailable()
             throw error
         }
     }
@@ -94,11 +101,17 @@ public struct Database: Sendable {
     @discardableResult
     public func query(_ query: PostgresQuery) async throws -> Rows {
         let agency = AgencyScope.current ?? connectionAgencies.defaultAgency
-        return try await client.withConnection { conn in
-            try await bind(conn, to: agency)
-            var rows: [PostgresRow] = []
-            for try await row in try await conn.query(query, logger: logger) { rows.append(row) }
-            return Rows(rows: rows)
+        try pool.checkAvailable()
+        do {
+            return try await client.withConnection { conn in
+                try await bind(conn, to: agency)
+                var rows: [PostgresRow] = []
+                for try await row in try await conn.query(query, logger: logger) { rows.append(row) }
+                return Rows(rows: rows)
+            }
+        } catch {
+            try pool.checkAvailable()
+            throw error
         }
     }
 
@@ -109,9 +122,15 @@ public struct Database: Sendable {
         _ body: (PostgresConnection) async throws -> sending T
     ) async throws -> sending T {
         let agency = AgencyScope.current ?? connectionAgencies.defaultAgency
-        return try await client.withConnection { conn in
-            try await bind(conn, to: agency)
-            return try await body(conn)
+        try pool.checkAvailable()
+        do {
+            return try await client.withConnection { conn in
+                try await bind(conn, to: agency)
+                return try await body(conn)
+            }
+        } catch {
+            try pool.checkAvailable()
+            throw error
         }
     }
 
@@ -151,15 +170,12 @@ public struct Database: Sendable {
     /// Fails with a clear message instead of waiting forever when the server
     /// cannot be reached (the pool itself retries without end).
     public func waitUntilReachable(seconds: Int = 15) async throws {
-        let reachable = try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask { await self.isReachable() }
-            group.addTask {
-                try await Task.sleep(for: .seconds(seconds))
-                return false
-            }
-            let first = try await group.next() ?? false
-            group.cancelAll()
-            return first
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        var reachable = false
+        while !reachable, ContinuousClock.now < deadline, !Task.isCancelled {
+            let left = ContinuousClock.now.duration(to: deadline)
+            reachable = await isReachable(seconds: Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18)
+            if !reachable { try? await Task.sleep(for: .milliseconds(100)) }
         }
         if !reachable {
             throw StoreError.cluster("cannot connect to the database \(url.database) at \(url.socketDirectory ?? url.host ?? "?") within \(seconds) s; check DATABASE_URL and that the server runs")
@@ -176,15 +192,147 @@ public struct Database: Sendable {
         return 0
     }
 
-    /// Whether the database answers (for /readyz).
-    public func isReachable() async -> Bool {
+    /// Whether the database answers (for /readyz): at once false while an outage
+    /// is known, else a `SELECT 1` through the pool within `seconds`.
+    public func isReachable(seconds: Double = 2) async -> Bool {
+        if pool.isDown { return false }
+        let client = self.client
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                do {
+                    for try await _ in try await client.query("SELECT 1", logger: logger).decode(Int.self) {}
+                    return true
+                } catch {
+                    return false
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(seconds))
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
+    /// Runs the pool until cancelled, watching the database through a probe
+    /// connection of its own. When the database goes away, requests fail at once
+    /// with `DatabaseUnavailable` (503) instead of waiting on the pool (whose
+    /// retries back off to a minute), and the pool is shut down, which fails the
+    /// requests already waiting for a connection. When the probe connects again,
+    /// a fresh pool (no backoff, its agency bindings forgotten) takes over.
+    /// The server runs this as a service; the CLI and tests use `withRunning`.
+    public func runRecovering(probeEvery: Duration = .milliseconds(250)) async {
+        let probe = Probe(configuration: try? url.connectionConfiguration(connectTimeout: .seconds(1)), logger: logger)
+        while !Task.isCancelled {
+            let client = pool.current
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await client.run() }
+                group.addTask { await probe.wait(forReachable: false, every: probeEvery) }
+                _ = await group.next()
+                pool.setDown(true)
+                group.cancelAll()
+            }
+            if Task.isCancelled { break }
+            logger.error("the database is unreachable: requests answer 503 until it returns")
+            await probe.wait(forReachable: true, every: probeEvery)
+            if Task.isCancelled { break }
+            pool.replace()
+            connectionAgencies.forgetConnections()
+            pool.setDown(false)
+            logger.notice("the database is reachable again: a fresh pool serves requests")
+        }
+        await probe.close()
+    }
+}
+
+/// The database cannot be reached now; the server answers 503 at once.
+public struct DatabaseUnavailable: Error, CustomStringConvertible {
+    public var description: String { "the database is not reachable" }
+}
+
+/// The current pool and whether the database is known to be down.
+private final class Pool: Sendable {
+    private let state: Mutex<(client: PostgresClient, down: Bool)>
+    private let configuration: PostgresClient.Configuration
+    private let logger: Logger
+
+    init(configuration: PostgresClient.Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        state = Mutex((PostgresClient(configuration: configuration, backgroundLogger: logger), false))
+    }
+
+    var current: PostgresClient { state.withLock { $0.client } }
+    var isDown: Bool { state.withLock { $0.down } }
+    func setDown(_ down: Bool) { state.withLock { $0.down = down } }
+    func checkAvailable() throws { if isDown { throw DatabaseUnavailable() } }
+    func replace() {
+        let fresh = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        state.withLock { $0.client = fresh }
+    }
+}
+
+/// One connection outside the pool that asks `SELECT 1`: a refused or closed
+/// connection is an outage at once; a statement unanswered for `patience` too.
+private actor Probe {
+    let configuration: PostgresConnection.Configuration?
+    let logger: Logger
+    var connection: PostgresConnection?
+    var nextID = 1
+    let patience: Duration = .seconds(3)
+
+    init(configuration: PostgresConnection.Configuration?, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Returns once the database's reachability is `reachable` (or when cancelled).
+    func wait(forReachable reachable: Bool, every interval: Duration) async {
+        while !Task.isCancelled {
+            if await answers() == reachable { return }
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    private func answers() async -> Bool {
+        guard let configuration else { return true }
         do {
-            let rows = try await client.query("SELECT 1", logger: logger)
-            for try await _ in rows.decode(Int.self) {}
-            return true
+            if connection == nil || connection!.isClosed {
+                nextID += 1
+                connection = try await PostgresConnection.connect(configuration: configuration, id: nextID, logger: logger)
+            }
+            let conn = connection!
+            let (patience, logger) = (self.patience, self.logger)
+            let answered = await withTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    do {
+                        for try await _ in try await conn.query("SELECT 1", logger: logger).decode(Int.self) {}
+                        return true
+                    } catch {
+                        return false
+                    }
+                }
+                group.addTask {
+                    try? await Task.sleep(for: patience)
+                    return false
+                }
+                let first = await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+            if !answered { await close() }
+            return answered
         } catch {
+            await close()
             return false
         }
+    }
+
+    func close() async {
+        try? await connection?.close()
+        connection = nil
     }
 }
 
@@ -219,6 +367,8 @@ final class ConnectionAgencies: Sendable {
     }
     func value(for id: PostgresConnection.ID) -> String? { values.withLock { $0[id] } }
     func set(_ value: String, for id: PostgresConnection.ID) { values.withLock { $0[id] = value } }
+    /// A fresh pool numbers its connections from the start again.
+    func forgetConnections() { values.withLock { $0.removeAll() } }
 }
 
 /// Finds the project's files (sql/, templates/, seed/) from the working folder or

@@ -79,4 +79,17 @@ public struct DatabaseURL: Sendable, Equatable {
         }
         return configuration
     }
+
+    /// One connection outside the pool (the availability probe).
+    public func connectionConfiguration(connectTimeout: TimeAmount) throws -> PostgresConnection.Configuration {
+        var configuration: PostgresConnection.Configuration
+        if let socketDirectory {
+            configuration = .init(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: user, password: password, database: database)
+        } else {
+            configuration = .init(host: host ?? "localhost", port: port, username: user, password: password, database: database,
+                                  tls: requireTLS ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable)
+        }
+        configuration.options.connectTimeout = connectTimeout
+        return configuration
+    }
 }

@@ -199,10 +199,11 @@ public struct FacilitatorStore: Sendable {
         let sectors = try await sectors()
         return try await db.transaction { conn in
             let current = try await load(id, on: conn, lock: true)
-            guard current.version == expectedVersion else { throw StoreError.versionConflict(current: current.version) }
+            // Invalid input is refused (422) before the version is compared.
             let draft = patch.applied(to: current.draft).normalised()
             let problems = draft.problems(knownSectors: sectors)
             if !problems.isEmpty { throw StoreError.invalid(problems) }
+            guard current.version == expectedVersion else { throw StoreError.versionConflict(current: current.version) }
             if draft.registrationNumber.map(FacilitatorDraft.registrationKey) != current.draft.registrationNumber.map(FacilitatorDraft.registrationKey)
                 || draft.country != current.draft.country {
                 try await checkDuplicates(

@@ -272,9 +272,12 @@ public struct LicensingStore: Sendable {
                     decidedOn: r.6, appealFrom: r.7, appealDays: r.8, appealLodgedOn: r.9, today: r.10))
             }
             guard let loaded else { throw StoreError.notFound(entity: "licensing action", id: id.uuidString.lowercased()) }
+            let checked = LicensingStepDecision.check(loaded.c, step, by: actor.person)
+            // Invalid input is refused (422) before the version is compared.
+            if case .failure(.invalid(let problems)) = checked { throw StoreError.invalid(problems) }
             guard loaded.version == expectedVersion else { throw StoreError.versionConflict(current: loaded.version) }
             let outcome: LicensingStepDecision.Outcome
-            switch LicensingStepDecision.check(loaded.c, step, by: actor.person) {
+            switch checked {
             case .success(let checked): outcome = checked
             case .failure(.transition(let from, let allowed)):
                 throw StoreError.transition(entity: "licensing action", from: from.rawValue, to: step.next.rawValue, allowed: allowed.map(\.rawValue))

@@ -140,7 +140,7 @@ public struct LocalCluster: Sendable {
         return result?.status == 0
     }
 
-    private static func findBinaries() throws -> String {
+    static func findBinaries() throws -> String {
         let fm = FileManager.default
         if let bindir = ProcessInfo.processInfo.environment["BARRIER_PG_BINDIR"], fm.isExecutableFile(atPath: bindir + "/initdb") {
             return bindir

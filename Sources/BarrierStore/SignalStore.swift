@@ -182,7 +182,7 @@ public struct SignalStore: Sendable {
             let record = try await document(id, on: conn)
             try await AuditLog.append(on: conn, actor: actor, action: "signal.create", entityType: "signal",
                                       entityID: id.uuidString.lowercased(), before: nil, after: record.json, logger: db.logger)
-            return record
+            return try await apiRecord(id, on: conn)
         }
     }
 
@@ -197,7 +197,7 @@ public struct SignalStore: Sendable {
             let after = try await document(id, on: conn)
             try await AuditLog.append(on: conn, actor: actor, action: "signal.correct", entityType: "signal",
                                       entityID: id.uuidString.lowercased(), before: before.json, after: after.json, logger: db.logger)
-            return after
+            return try await apiRecord(id, on: conn)
         }
     }
 
@@ -236,6 +236,13 @@ public struct SignalStore: Sendable {
         throw StoreError.notFound(entity: "signal", id: id.uuidString.lowercased())
     }
 
+    /// The signal as the API shows it (with `agency` and `read_only`, as `get`), inside a transaction.
+    func apiRecord(_ id: UUID, on conn: PostgresConnection) async throws -> (json: String, version: Int) {
+        let query = PostgresQuery(unsafeSQL: Self.apiDocument + " WHERE d.id = $1", binds: { var b = PostgresBindings(); b.append(id); return b }())
+        for try await row in try await conn.query(query, logger: db.logger).decode((String, Int).self) { return row }
+        throw StoreError.notFound(entity: "signal", id: id.uuidString.lowercased())
+    }
+
     /// Adds an evidence file to a signal (type and size checked, SHA-256 stored).
     public func attach(_ id: UUID, _ file: UploadedDocument, actor: Actor) async throws -> (json: String, version: Int) {
         try await db.transaction { conn in
@@ -249,7 +256,7 @@ public struct SignalStore: Sendable {
                 """, logger: db.logger)
             var attachment: UUID?
             for try await a in rows.decode(UUID.self) { attachment = a }
-            let after = try await document(id, on: conn)
+            let after = try await apiRecord(id, on: conn)
             try await AuditLog.append(
                 on: conn, actor: actor, action: "signal.attach", entityType: "signal", entityID: id.uuidString.lowercased(), before: nil,
                 after: "{\"attachment_id\": \"\(attachment?.uuidString.lowercased() ?? "")\", \"name\": \(jsonString(file.name)), \"sha256\": \"\(file.sha256.hex)\", \"bytes\": \(file.bytes.count)}",

@@ -13,7 +13,7 @@ struct Barrier: AsyncParsableCommand {
         abstract: "Barrier Registry: suppliers the darknet trade leans on, outreach to them, cooperation and licensing.",
         subcommands: [
             Serve.self, Migrate.self, DB.self, AgencyCommand.self, UserCommand.self, FacilitatorCommand.self,
-            ImportCommand.self, ExportCommand.self, AuditCommand.self, Seed.self, LetterCommand.self, CampaignCommand.self, CooperationCommand.self, SignalCommand.self, LicensingCommand.self, ReportCommand.self, PlanCommand.self, BenchLetters.self, BenchReports.self, BenchSearchSQL.self, ProbeQueries.self,
+            ImportCommand.self, ExportCommand.self, AuditCommand.self, BackupCommand.self, RestoreCommand.self, Seed.self, LetterCommand.self, CampaignCommand.self, CooperationCommand.self, SignalCommand.self, LicensingCommand.self, ReportCommand.self, PlanCommand.self, BenchLetters.self, BenchReports.self, BenchSearchSQL.self, ProbeQueries.self,
         ])
 }
 

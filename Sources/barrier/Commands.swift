@@ -301,17 +301,70 @@ struct ExportCommand: BarrierCommand {
 }
 
 struct AuditCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "audit", abstract: "Check the audit chain.", subcommands: [Verify.self])
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "Check the audit chain and its signed checkpoints; print the signed head.",
+        subcommands: [Verify.self, Head.self])
 
     struct Verify: BarrierCommand {
-        static let configuration = CommandConfiguration(abstract: "Walk the hash chain; exit 1 naming the first broken event.")
+        static let configuration = CommandConfiguration(
+            abstract: "Walk the hash chain and check every signed checkpoint; exit 1 naming the first broken event or checkpoint.",
+            discussion: """
+                Signatures are checked against the public key of the signing key file (BARRIER_AUDIT_KEY_FILE, \
+                default .barrier/audit-signing.key) and every --public-key. A head published with `barrier audit head` \
+                can be checked too (--head FILE): the chain must still hold the event it signed.
+                """)
+
+        @Option(name: .customLong("public-key"), help: "A trusted public key (base64, as `audit head` prints it); repeatable.")
+        var publicKeys: [String] = []
+        @Option(name: .customLong("head"), help: "A file with a head printed by `barrier audit head` and kept elsewhere; repeatable.")
+        var heads: [String] = []
 
         func execute() async throws {
-            let result = try await withDatabase { db in try await AuditLog(db).verify() }
+            var keys: [AuditPublicKey] = []
+            for text in publicKeys {
+                guard let key = AuditPublicKey(base64: text) else { throw CLIFailure(description: "--public-key \(text) is not a base64 Ed25519 public key") }
+                keys.append(key)
+            }
+            let path = AuditSigningKey.defaultPath()
+            if FileManager.default.fileExists(atPath: path) { keys.append(try AuditSigningKey.load(path: path, create: false).publicKey) }
+            var published: [AuditCheckpoint] = []
+            for file in heads {
+                guard let data = FileManager.default.contents(atPath: file) else { throw CLIFailure(description: "cannot read \(file)") }
+                let head = try AuditCheckpoint.parsePublished(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+                if let text = head.publicKey, let key = AuditPublicKey(base64: text), keys.isEmpty { keys.append(key) }
+                published.append(head)
+            }
+            let (trusted, heads) = (keys, published)
+            let result = try await withDatabase { db in try await AuditLog(db).verify(trusting: trusted, published: heads) }
             if let broken = result.firstBroken {
                 throw CLIFailure(description: "audit chain broken at event \(broken.seq): \(broken.reason) (\(result.checked) events before it are intact)")
             }
-            say("audit chain intact: \(result.checked) events verified")
+            if let problem = result.checkpointProblem {
+                throw CLIFailure(description: "audit chain not as signed: \(problem) (\(result.checked) events link and match their hashes)")
+            }
+            var line = "audit chain intact: \(result.checked) events verified"
+            if result.checkpointsHeld > 0 {
+                line += "; \(result.checkpointsHeld) signed checkpoint(s) hold"
+                line += result.signaturesChecked ? "" : " (signatures not checked: no key file and no --public-key)"
+                if let newest = result.newestCheckpointSeq { line += ", the newest at event \(newest), \(result.unsignedEvents) event(s) after it not yet signed" }
+            } else {
+                line += "; no signed checkpoint yet"
+            }
+            say(line)
+        }
+    }
+
+    struct Head: BarrierCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Sign the chain's head now (unless already signed) and print it as one line of JSON, for publishing elsewhere.",
+            discussion: "Needs the signing key file (BARRIER_AUDIT_KEY_FILE, default .barrier/audit-signing.key); it is created when absent.")
+
+        func execute() async throws {
+            let key = try AuditSigningKey.load(path: AuditSigningKey.defaultPath(), create: true)
+            guard let head = try await withDatabase({ db in try await AuditCheckpoints(db).sign(with: key) }) else {
+                throw CLIFailure(description: "the audit chain is empty: there is no head to sign yet")
+            }
+            print(head.published(with: key.publicKey))
         }
     }
 }

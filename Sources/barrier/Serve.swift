@@ -58,6 +58,13 @@ struct Serve: BarrierCommand {
         let readDB = try config.databaseReadURL.map { try Database(url: DatabaseURL($0), maximumConnections: config.maxConnections, logger: logger) }
         if readDB != nil { say("reports read the replica at DATABASE_READ_URL") }
         let letters = try LetterStore.shipped(db, pdfWorkers: config.pdfWorkers)
+        // The audit chain's signing key stays outside the database (made on first start).
+        let keyPath = AuditSigningKey.defaultPath()
+        let keyExisted = FileManager.default.fileExists(atPath: keyPath)
+        config.auditSigningKey = try AuditSigningKey.load(path: keyPath, create: true)
+        if !keyExisted {
+            say("created the audit signing key \(keyPath) (public key \(config.auditSigningKey!.publicKey.base64)); keep a copy apart from the database's backups")
+        }
         let app = buildApplication(configuration: config, database: db, readDatabase: readDB, letters: letters, logger: logger)
         say("Barrier Registry serving on http://localhost:\(config.port)/ (API under /api/v1, description at /openapi.yaml); Ctrl-C stops it")
         try await app.runService()

@@ -10,12 +10,15 @@ struct CommitmentStepTests {
     enum Expected: Equatable { case recorded, stale, transition, invalid }
 
     static func oracle(from: MeasureStatus, to: MeasureStatus, stale: Bool, day: String, method: String?) -> Expected {
+        // The request's own mistakes first (a malformed day, a missing or too long
+        // method), whatever the version it names; then a stale version; then the lifecycle.
+        let methodOK = (to != .verified || !(method ?? "").trimmingCharacters(in: .whitespaces).isEmpty) && (method ?? "").count <= 2000
+        if !ISODay.isValid(day) || !methodOK { return .invalid }
         if stale { return .stale }
         let allowed: Set<String> = ["committed>implemented", "committed>verified", "implemented>verified"]
         guard allowed.contains("\(from.rawValue)>\(to.rawValue)") else { return .transition }
-        let dayOK = ISODay.isValid(day) && day <= "2026-12-02" && day >= "2026-11-01"
-        let methodOK = (to != .verified || !(method ?? "").trimmingCharacters(in: .whitespaces).isEmpty) && (method ?? "").count <= 2000
-        return dayOK && methodOK ? .recorded : .invalid
+        let dayOK = day <= "2026-12-02" && day >= "2026-11-01"
+        return dayOK ? .recorded : .invalid
     }
 
     @Test("every stored status, target, version, day and method", arguments: MeasureStatus.allCases)

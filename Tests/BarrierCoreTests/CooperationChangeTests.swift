@@ -10,13 +10,14 @@ struct CooperationChangeTests {
     enum Expected: Equatable { case changed, stale, invalid(Set<String>) }
 
     static func oracle(from: CooperationLevel, to: CooperationLevel, stale: Bool, reason: String, letter: Bool?, contact: Bool?) -> Expected {
-        if stale { return .stale }
+        // Invalid input first (whatever the version it names), then a stale version.
         var fields: Set<String> = []
         if to == from || to == .notContacted { fields.insert("level") }
         if reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty || reason.count > 5000 { fields.insert("reason") }
         if letter == false { fields.insert("letter_id") }
         if contact == false { fields.insert("contact_id") }
-        return fields.isEmpty ? .changed : .invalid(fields)
+        if !fields.isEmpty { return .invalid(fields) }
+        return stale ? .stale : .changed
     }
 
     @Test("every level, target, version, reason, letter and contact", arguments: CooperationLevel.allCases)

@@ -19,12 +19,14 @@ struct LetterTrackingTests {
 
     enum Expected: Equatable { case recorded(informs: Bool), stale, transition, withTheRelay, invalid }
 
-    /// The words: a stale version first; then only the lifecycle's steps; a letter
-    /// with the relay is not recorded as sent by hand; the day lies between the
-    /// letter's date and today; only a response carries a document; a delivery, or
-    /// an answer to a letter whose delivery was never recorded, informs the supplier.
+    /// The words: the request's own mistakes first (only a response carries a
+    /// document), whatever the version it names; then a stale version; then only
+    /// the lifecycle's steps; a letter with the relay is not recorded as sent by
+    /// hand; the day lies between the letter's date and today; a delivery, or an
+    /// answer to a letter whose delivery was never recorded, informs the supplier.
     static func oracle(status: LetterStatus, step: LetterTrackingStep, stale: Bool, withRelay: Bool, badDay: Bool,
                        document: Bool) -> Expected {
+        if document && step.status != .responded { return .invalid }
         if stale { return .stale }
         let next: [LetterStatus: [LetterStatus]] = [
             .draft: [.approved], .approved: [.sent], .sent: [.delivered, .returned, .responded, .noResponse],

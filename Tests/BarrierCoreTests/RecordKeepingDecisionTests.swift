@@ -94,9 +94,9 @@ struct RecordKeepingDecisionTests {
                         if let correction {
                             if access == nil { expected = .notFound }
                             else if access == .sharedToRead { expected = .readOnly }
-                            else if correction.1 != 3 { expected = .stale }
                             else if correction.0.trimmingCharacters(in: .whitespaces).isEmpty { expected = .invalid(["correction_reason"]) }
-                            else { expected = fields.isEmpty ? .ok : .invalid(fields) }
+                            else if !fields.isEmpty { expected = .invalid(fields) }
+                            else { expected = correction.1 != 3 ? .stale : .ok }
                         } else {
                             expected = fields.isEmpty ? .ok : .invalid(fields)
                         }
@@ -163,7 +163,14 @@ struct RecordKeepingDecisionTests {
                     var fields: Set<String> = []
                     if !ISODay.isValid(day) || day > Self.today { fields.insert("on") }
                     if value < 0 || !value.isFinite || metric != .manual { fields.insert("value") }
-                    if stale { #expect(got == .versionConflict(current: 5)) }
+                    // The value and day as sent first (whatever the version), then the version, then the indicator.
+                    let ownFields = fields.subtracting(value < 0 || !value.isFinite ? [] : ["value"])
+                    if !ownFields.isEmpty {
+                        let named: Set<String> = metric == nil ? ownFields : fields
+                        if case .invalid(let problems) = got { #expect(Set(problems.map(\.field)) == named, "\(String(describing: metric)) \(value) \(day)") }
+                        else { Issue.record("\(String(describing: metric)) \(value) \(day): \(String(describing: got))") }
+                    }
+                    else if stale { #expect(got == .versionConflict(current: 5)) }
                     else if metric == nil { #expect(got == .indicatorNotFound(2)) }
                     else if fields.isEmpty { #expect(got == nil, "\(String(describing: metric)) \(value) \(day)") }
                     else if case .invalid(let problems) = got { #expect(Set(problems.map(\.field)) == fields, "\(String(describing: metric)) \(value) \(day)") }

@@ -19,8 +19,10 @@ struct TestApp: Sendable {
     /// The relay the server tests send through (a real aiosmtpd, started by the tests that use it).
     nonisolated(unsafe) static var smtpRelay: SMTPRelay?
 
-    /// `readFrom` stands for a replica at DATABASE_READ_URL.
-    static func run(readFrom replica: Database? = nil, configure: @Sendable (inout AppConfiguration) -> Void = { _ in },
+    /// `readFrom` stands for a replica at DATABASE_READ_URL. `setup: .ahc(.http)` runs a real
+    /// server with a pooled HTTP client, so requests sent together really run in parallel.
+    static func run(readFrom replica: Database? = nil, setup: TestingSetup = .router,
+                    configure: @Sendable (inout AppConfiguration) -> Void = { _ in },
                     _ body: @Sendable (TestApp) async throws -> Void) async throws {
         try await TestDatabase.withFresh { db in
             let tokens = try await Fixtures.agencyWithUsers(db)
@@ -37,7 +39,7 @@ struct TestApp: Sendable {
                 let letters = LetterStore(serverDB, renderer: try Fixtures.renderer(), pdfs: Fixtures.pdfs)
                 let app = buildApplication(configuration: configuration, database: serverDB, readDatabase: replica, letters: letters,
                                            runDatabase: false, runBackgroundWork: false)
-                try await app.test(.router) { client in
+                try await app.test(setup) { client in
                     try await body(TestApp(client: client, tokens: tokens, db: db, serverDB: serverDB))
                 }
             }

@@ -1,0 +1,28 @@
+"""Fixtures of the fault tests (see harness.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import BINARY, Cluster, make_registry  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    """One cluster for the tests that do not stop their database."""
+    if not BINARY.exists():
+        pytest.exit(f"{BINARY} is missing: build it first (swift build)", returncode=3)
+    c = Cluster("faults-postgres")
+    c.start()
+    yield c
+    c.stop()
+
+
+@pytest.fixture
+def registry(cluster):
+    return make_registry(cluster.url)
