@@ -35,6 +35,8 @@ public struct AppConfiguration: Sendable {
     public var sessionHours: Int = 12
     /// Cookies carry `Secure` (COOKIE_SECURE=true when TLS ends in front of the server); nil: on unless the site is reached as localhost.
     public var cookieSecure: Bool?
+    /// Seconds SIGTERM waits for requests in flight and background work before cancelling them (SHUTDOWN_GRACE_SECONDS).
+    public var shutdownGraceSeconds: Int = 30
     /// Seconds between two signed checkpoints of the audit chain (AUDIT_CHECKPOINT_SECONDS), when it moved.
     public var auditCheckpointSeconds: Int = 300
     /// The key that signs them, loaded by `barrier serve` from BARRIER_AUDIT_KEY_FILE; nil: no signing (tests).
@@ -67,6 +69,7 @@ public struct AppConfiguration: Sendable {
         integer("worker.poll.seconds", "WORKER_POLL_SECONDS", 1...3600, into: &config.workerPollSeconds)
         integer("session.idle.minutes", "SESSION_IDLE_MINUTES", 1...1440, into: &config.sessionIdleMinutes)
         integer("session.hours", "SESSION_HOURS", 1...168, into: &config.sessionHours)
+        integer("shutdown.grace.seconds", "SHUTDOWN_GRACE_SECONDS", 1...3600, into: &config.shutdownGraceSeconds)
         integer("audit.checkpoint.seconds", "AUDIT_CHECKPOINT_SECONDS", 1...86_400, into: &config.auditCheckpointSeconds)
         if let raw = reader.string(forKey: "cookie.secure"), !raw.isEmpty {
             switch raw.lowercased() {

@@ -113,8 +113,9 @@ public func buildRouter(configuration: AppConfiguration, database: Database, rea
 }
 
 /// A pool as a service of the application: it runs, and is replaced after an outage, until the server stops.
-struct DatabaseService: Service {
+struct DatabaseService: Service, CustomStringConvertible {
     let database: Database
+    var description: String { "DatabaseService(\(database.url.database))" }
     init(_ database: Database) { self.database = database }
     func run() async throws {
         // Shut down last: the server and the background work stop first (services stop in reverse order).

@@ -7,7 +7,9 @@ import ServiceLifecycle
 /// e-mail to the relay, campaign jobs, and the hourly sweep of letter deadlines and
 /// licensing actions past their end date, and signed checkpoints of the audit chain. Every
 /// piece is claimed in PostgreSQL, so several instances can run it side by side.
-struct BackgroundWork: Service {
+struct BackgroundWork: Service, CustomStringConvertible {
+    var description: String { "BackgroundWork" }
+
     let mail: LetterMail
     let letters: LetterStore
     let campaigns: CampaignStore

@@ -81,7 +81,7 @@ public struct Database: Sendable {
         let agency = AgencyScope.current ?? connectionAgencies.defaultAgency
         try pool.checkAvailable()
         do {
-            return try await client.withConnection { conn in
+            return try await leased { conn in
                 try await bind(conn, to: agency)
                 return try await conn.withTransaction(logger: logger, body)
             }
@@ -103,7 +103,7 @@ public struct Database: Sendable {
         let agency = AgencyScope.current ?? connectionAgencies.defaultAgency
         try pool.checkAvailable()
         do {
-            return try await client.withConnection { conn in
+            return try await leased { conn in
                 try await bind(conn, to: agency)
                 var rows: [PostgresRow] = []
                 for try await row in try await conn.query(query, logger: logger) { rows.append(row) }
@@ -124,7 +124,7 @@ public struct Database: Sendable {
         let agency = AgencyScope.current ?? connectionAgencies.defaultAgency
         try pool.checkAvailable()
         do {
-            return try await client.withConnection { conn in
+            return try await leased { conn in
                 try await bind(conn, to: agency)
                 return try await body(conn)
             }
@@ -192,6 +192,40 @@ public struct Database: Sendable {
         return 0
     }
 
+    /// Runs `work` with a connection of the pool. The lease is taken in a child task
+    /// that hands the connection over and holds it until `work` is done, so that an
+    /// outage can end the wait for a connection (which postgres-nio can leave
+    /// pending) and close a connection whose query would otherwise never return.
+    private func leased<T>(
+        isolation: isolated (any _Concurrency.Actor)? = #isolation,
+        _ work: (PostgresConnection) async throws -> sending T
+    ) async throws -> sending T {
+        let lease = Lease()
+        let id = pool.track(lease)
+        defer { pool.untrack(id) }
+        let client = self.client
+        let holder = Task {
+            do {
+                try await client.withConnection { conn in await lease.hold(conn) }
+            } catch {
+                lease.fail(error)
+            }
+        }
+        defer { lease.release() }
+        let conn: PostgresConnection
+        do {
+            conn = try await withTaskCancellationHandler {
+                try await lease.connection()
+            } onCancel: {
+                holder.cancel()
+            }
+        } catch {
+            holder.cancel()
+            throw error
+        }
+        return try await work(conn)
+    }
+
     /// Whether the database answers (for /readyz): at once false while an outage
     /// is known, else a `SELECT 1` through the pool within `seconds`.
     public func isReachable(seconds: Double = 2) async -> Bool {
@@ -232,6 +266,9 @@ public struct Database: Sendable {
                 group.addTask { await probe.wait(forReachable: false, every: probeEvery) }
                 _ = await group.next()
                 pool.setDown(true)
+                // postgres-nio was seen to leave a query on a connection the database closed, and a
+                // lease, waiting for good: every piece of work in flight is stopped here.
+                pool.abortWorkInFlight()
                 group.cancelAll()
             }
             if Task.isCancelled { break }
@@ -252,9 +289,29 @@ public struct DatabaseUnavailable: Error, CustomStringConvertible {
     public var description: String { "the database is not reachable" }
 }
 
-/// The current pool and whether the database is known to be down.
+/// The current pool, whether the database is known to be down, and the work in flight on it.
 private final class Pool: Sendable {
     private let state: Mutex<(client: PostgresClient, down: Bool)>
+    /// The leases in use or awaited now: ended when the database goes away.
+    private let leases = Mutex<(next: UInt64, all: [UInt64: Lease])>((0, [:]))
+
+    func track(_ lease: Lease) -> UInt64 {
+        leases.withLock { state in
+            state.next &+= 1
+            state.all[state.next] = lease
+            return state.next
+        }
+    }
+
+    func untrack(_ id: UInt64) {
+        _ = leases.withLock { $0.all.removeValue(forKey: id) }
+    }
+
+    /// Fails every wait for a connection and closes every leased connection.
+    func abortWorkInFlight() {
+        for lease in leases.withLock({ Array($0.all.values) }) { lease.abort() }
+    }
+
     private let configuration: PostgresClient.Configuration
     private let logger: Logger
 
@@ -268,9 +325,98 @@ private final class Pool: Sendable {
     var isDown: Bool { state.withLock { $0.down } }
     func setDown(_ down: Bool) { state.withLock { $0.down = down } }
     func checkAvailable() throws { if isDown { throw DatabaseUnavailable() } }
+
     func replace() {
         let fresh = PostgresClient(configuration: configuration, backgroundLogger: logger)
         state.withLock { $0.client = fresh }
+    }
+}
+
+/// The hand-over of one leased connection from the task that holds the lease to the
+/// task that uses it; `abort` ends either side at once.
+final class Lease: Sendable {
+    private enum State {
+        case waiting(CheckedContinuation<PostgresConnection, any Error>?)
+        case delivered(PostgresConnection)
+        case failed(any Error)
+        case released
+    }
+    private let state = Mutex<(state: State, holder: CheckedContinuation<Void, Never>?)>((.waiting(nil), nil))
+
+    /// The user's side: the connection, or the reason there is none.
+    func connection() async throws -> PostgresConnection {
+        try await withCheckedThrowingContinuation { continuation in
+            let resume: Result<PostgresConnection, any Error>? = state.withLock { s in
+                switch s.state {
+                case .waiting: s.state = .waiting(continuation); return nil
+                case .delivered(let conn): return .success(conn)
+                case .failed(let error): return .failure(error)
+                case .released: return .failure(DatabaseUnavailable())
+                }
+            }
+            if let resume { continuation.resume(with: resume) }
+        }
+    }
+
+    /// The holder's side: hands `conn` over and keeps the lease until `release`.
+    func hold(_ conn: PostgresConnection) async {
+        await withCheckedContinuation { (holder: CheckedContinuation<Void, Never>) in
+            let (user, done): (CheckedContinuation<PostgresConnection, any Error>?, Bool) = state.withLock { s in
+                switch s.state {
+                case .waiting(let user):
+                    s.state = .delivered(conn)
+                    s.holder = holder
+                    return (user, false)
+                case .delivered, .failed, .released:
+                    return (nil, true)
+                }
+            }
+            user?.resume(returning: conn)
+            if done { holder.resume() }
+        }
+    }
+
+    func fail(_ error: any Error) {
+        let user: CheckedContinuation<PostgresConnection, any Error>? = state.withLock { s in
+            guard case .waiting(let user) = s.state else { return nil }
+            s.state = .failed(error)
+            return user
+        }
+        user?.resume(throwing: error)
+    }
+
+    /// The user is done: the holder gives the connection back.
+    func release() {
+        let holder: CheckedContinuation<Void, Never>? = state.withLock { s in
+            let holder = s.holder
+            s.holder = nil
+            if case .waiting(let user) = s.state, let user {
+                s.state = .released
+                user.resume(throwing: CancellationError())
+            } else {
+                s.state = .released
+            }
+            return holder
+        }
+        holder?.resume()
+    }
+
+    /// The database went away: a waiting user fails now; a leased connection is closed,
+    /// which fails the query running on it.
+    func abort() {
+        let (user, conn): (CheckedContinuation<PostgresConnection, any Error>?, PostgresConnection?) = state.withLock { s in
+            switch s.state {
+            case .waiting(let user):
+                s.state = .failed(DatabaseUnavailable())
+                return (user, nil)
+            case .delivered(let conn):
+                return (nil, conn)
+            case .failed, .released:
+                return (nil, nil)
+            }
+        }
+        user?.resume(throwing: DatabaseUnavailable())
+        conn?.close().whenComplete { _ in }
     }
 }
 

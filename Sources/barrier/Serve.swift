@@ -5,6 +5,7 @@ import BarrierStore
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 struct Serve: BarrierCommand {
     static let configuration = CommandConfiguration(
@@ -67,7 +68,14 @@ struct Serve: BarrierCommand {
         }
         let app = buildApplication(configuration: config, database: db, readDatabase: readDB, letters: letters, logger: logger)
         say("Barrier Registry serving on http://localhost:\(config.port)/ (API under /api/v1, description at /openapi.yaml); Ctrl-C stops it")
-        try await app.runService()
+        // SIGTERM or Ctrl-C: stop accepting, finish the requests in flight and the current
+        // step of background work, then exit; what is still running after SHUTDOWN_GRACE_SECONDS is cancelled.
+        var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = .seconds(config.shutdownGraceSeconds)
+        let watchdog = ShutdownWatchdog(graceSeconds: config.shutdownGraceSeconds)
+        try await ServiceGroup(configuration: group).run()
+        watchdog.cancel()
+        say("stopped")
     }
 
     /// Creates the first agency and administrator when there is none.
@@ -106,6 +114,31 @@ struct Serve: BarrierCommand {
         say("First run: created agency \"\(agencyName)\" and its administrator \(email). The output is not a terminal, so the password "
             + "and an API token (valid until \(day)) are in \(path), readable by this user only: read it, then delete it.")
     }
+}
+
+/// Ends the process when a graceful stop does not finish: a request can wait for good on a
+/// statement that postgres-nio 1.33.2 wrote to a connection PostgreSQL had just closed
+/// (the statement's promise is dropped), and an await that never returns cannot be cancelled.
+/// Such a request wrote nothing (its transaction died with the connection).
+final class ShutdownWatchdog {
+    private let sources: [any DispatchSourceSignal]
+
+    init(graceSeconds: Int) {
+        sources = [SIGTERM, SIGINT].map { number in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(graceSeconds + 5)) {
+                    printError("barrier: requests still running \(graceSeconds + 5) s after the stop signal (their statements were lost "
+                               + "with the database connection; nothing of them was written); exiting")
+                    exit(1)
+                }
+            }
+            source.resume()
+            return source
+        }
+    }
+
+    func cancel() { sources.forEach { $0.cancel() } }
 }
 
 /// Loads the demo registry (about 60 suppliers across every sector).

@@ -136,7 +136,8 @@ class Server:
         self.log_path = Path(log_dir) / f"{name}-{self.port}.log"
         self.env = dict(os.environ, PORT=str(self.port), HOST="127.0.0.1", DATABASE_URL=registry.app_url,
                         DATABASE_OWNER_URL=registry.owner_url, PDF_WORKERS="1", WORKER_POLL_SECONDS="1",
-                        LOG_LEVEL="notice", BARRIER_AUDIT_KEY_FILE=str(Path(log_dir) / "audit-signing.key"), **(env or {}))
+                        LOG_LEVEL="notice", BARRIER_AUDIT_KEY_FILE=str(Path(log_dir) / "audit-signing.key"))
+        self.env.update(env or {})
         self.env.pop("BARRIER_TOKEN", None)
         self.process = None
 
