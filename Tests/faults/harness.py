@@ -91,7 +91,8 @@ class Registry:
 
     def cli(self, *args, check=True, env=None):
         """A `barrier` command as the operator (the owner's connection, no token)."""
-        full = dict(os.environ, DATABASE_URL=self.owner_url, **(env or {}))
+        full = dict(os.environ, DATABASE_URL=self.owner_url)
+        full.update(env or {})
         full.pop("DATABASE_OWNER_URL", None)
         full.pop("BARRIER_TOKEN", None)
         return run([BINARY, *args], env=full, check=check)
