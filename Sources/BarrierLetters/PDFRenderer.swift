@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,6 +8,12 @@ import Glibc
 /// Python processes each print one letter at a time, so no letter pays for a
 /// process start (about 0.7 s here, against about 0.1 s warm).
 ///
+/// Requests wait for a free worker in a bounded queue: past `queueLimit`
+/// waiting renders a request is refused at once (`Busy`), so a burst cannot
+/// pile up without end; background work (campaign jobs) waits without a bound
+/// (its batches bound it) and after every waiting request. A render that runs
+/// past `renderTimeout` has its worker killed and replaced (`TimedOut`).
+///
 /// Debian's WeasyPrint is importable only by `/usr/bin/python3`, which is why
 /// that interpreter is the default.
 public actor PDFRenderer {
@@ -14,35 +21,105 @@ public actor PDFRenderer {
         public var description: String
     }
 
+    /// More renders were waiting than the queue allows; nothing was started.
+    public struct Busy: Error, CustomStringConvertible {
+        public var waiting: Int
+        /// A guess at when a worker will be free: the queue's length times the recent render time.
+        public var retryAfterSeconds: Int
+        public var description: String {
+            "every PDF worker is busy and \(waiting) render(s) are waiting already; try again in \(retryAfterSeconds) s"
+        }
+    }
+
+    /// A render ran longer than the time limit; its worker was stopped and replaced.
+    public struct TimedOut: Error, CustomStringConvertible {
+        public var seconds: Double
+        public var description: String {
+            "the PDF took longer than \(seconds.formatted(.number.grouping(.never))) s to print; its worker was stopped and replaced"
+        }
+    }
+
+    /// Who is waiting: a request (bounded queue, served first) or background work.
+    public enum Priority: Sendable {
+        case interactive, background
+    }
+
+    public struct Limits: Sendable {
+        /// Requests that may wait for a worker; one more is refused.
+        public var queueLimit: Int
+        public var renderTimeout: Duration
+    }
+
     let python: String
-    let size: Int
+    public nonisolated let size: Int
+    private nonisolated let limitsBox: Mutex<Limits>
     private var idle: [PDFWorker] = []
     private var started = 0
-    private var waiting: [CheckedContinuation<PDFWorker, Never>] = []
+    private var waitingRequests: [CheckedContinuation<PDFWorker, Never>] = []
+    private var waitingBackground: [CheckedContinuation<PDFWorker, Never>] = []
+    /// Renders handed to a worker since start (for tests and metrics).
+    public private(set) var renders = 0
+    /// Requests refused because the queue was full.
+    public private(set) var refused = 0
+    /// Renders stopped for running past the time limit.
+    public private(set) var timeouts = 0
+    /// Recent seconds per render (moving average), for Retry-After.
+    private var secondsPerRender = 0.5
 
-    /// `workers` processes at most; they start on first use.
-    public init(workers: Int = ProcessInfo.processInfo.activeProcessorCount, python: String = "/usr/bin/python3") {
+    /// `workers` processes at most; they start on first use. `queueLimit` nil: four per worker.
+    public init(workers: Int = ProcessInfo.processInfo.activeProcessorCount, python: String = "/usr/bin/python3",
+                queueLimit: Int? = nil, renderTimeout: Duration = .seconds(60)) {
         self.size = max(1, workers)
         self.python = python
+        self.limitsBox = Mutex(Limits(queueLimit: max(0, queueLimit ?? 4 * max(1, workers)), renderTimeout: renderTimeout))
         // A worker that dies must give a failed write, not kill the server.
         signal(SIGPIPE, SIG_IGN)
     }
 
-    /// The PDF of `html`.
-    public func render(html: String) async throws -> Data {
-        let worker = try await checkOut()
+    /// The queue limit and time limit in force.
+    public nonisolated var limits: Limits { limitsBox.withLock { $0 } }
+
+    /// Sets the queue limit (nil: four per worker) and the time limit of one render, for the renders that start after.
+    public nonisolated func configure(queueLimit: Int?, renderTimeout: Duration) {
+        let limit = max(0, queueLimit ?? 4 * size)
+        limitsBox.withLock { $0 = Limits(queueLimit: limit, renderTimeout: renderTimeout) }
+    }
+
+    /// The PDF of `html`. An interactive render is refused with `Busy` when the queue is full.
+    public func render(html: String, priority: Priority = .interactive) async throws -> Data {
+        let worker = try await checkOut(priority)
+        renders += 1
+        let timeout = limits.renderTimeout
+        let watchdog = Task.detached {
+            try await Task.sleep(for: timeout)
+            worker.expire()
+        }
+        let clock = ContinuousClock.now
         do {
             let pdf = try await worker.render(Data(html.utf8))
+            watchdog.cancel()
+            let elapsed = ContinuousClock.now - clock
+            secondsPerRender = 0.8 * secondsPerRender + 0.2 * (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
             checkIn(worker)
             return pdf
         } catch let failure as Failure {
+            watchdog.cancel()
+            if worker.timedOut { return try timedOut(worker, after: timeout) }
             // The document was bad, not the worker: keep it.
             if worker.isAlive { checkIn(worker) } else { replace(worker) }
             throw failure
         } catch {
+            watchdog.cancel()
+            if worker.timedOut { return try timedOut(worker, after: timeout) }
             replace(worker)
             throw Failure(description: "the PDF worker stopped: \(error)")
         }
+    }
+
+    private func timedOut(_ worker: PDFWorker, after timeout: Duration) throws -> Data {
+        timeouts += 1
+        replace(worker)
+        throw TimedOut(seconds: Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
     }
 
     /// Stops every worker (they also stop when their input closes, with the program).
@@ -52,7 +129,7 @@ public actor PDFRenderer {
         started = 0
     }
 
-    private func checkOut() async throws -> PDFWorker {
+    private func checkOut(_ priority: Priority) async throws -> PDFWorker {
         if let worker = idle.popLast() { return worker }
         if started < size {
             started += 1
@@ -63,19 +140,36 @@ public actor PDFRenderer {
                 throw error
             }
         }
-        return await withCheckedContinuation { waiting.append($0) }
+        switch priority {
+        case .interactive:
+            let waiting = waitingRequests.count
+            guard waiting < limits.queueLimit else {
+                refused += 1
+                let seconds = secondsPerRender * Double(waiting + waitingBackground.count + size) / Double(size)
+                throw Busy(waiting: waiting, retryAfterSeconds: max(1, Int(seconds.rounded(.up))))
+            }
+            return await withCheckedContinuation { waitingRequests.append($0) }
+        case .background:
+            return await withCheckedContinuation { waitingBackground.append($0) }
+        }
+    }
+
+    /// The next waiter: requests before background work.
+    private func nextWaiter() -> CheckedContinuation<PDFWorker, Never>? {
+        if !waitingRequests.isEmpty { return waitingRequests.removeFirst() }
+        if !waitingBackground.isEmpty { return waitingBackground.removeFirst() }
+        return nil
     }
 
     private func checkIn(_ worker: PDFWorker) {
-        if !waiting.isEmpty { waiting.removeFirst().resume(returning: worker) } else { idle.append(worker) }
+        if let next = nextWaiter() { next.resume(returning: worker) } else { idle.append(worker) }
     }
 
     private func replace(_ worker: PDFWorker) {
         worker.stop()
         started -= 1
-        if !waiting.isEmpty {
+        if let next = nextWaiter() {
             // Someone is waiting for a worker: start one for them.
-            let next = waiting.removeFirst()
             started += 1
             Task {
                 if let fresh = try? await PDFWorker.start(python: python) { next.resume(returning: fresh) }
@@ -86,7 +180,7 @@ public actor PDFRenderer {
 
     private func failedStart(_ continuation: CheckedContinuation<PDFWorker, Never>) {
         started -= 1
-        waiting.insert(continuation, at: 0)
+        waitingRequests.insert(continuation, at: 0)
     }
 }
 
@@ -119,6 +213,19 @@ while True:
     let output: FileHandle
     let queue = DispatchQueue(label: "barrier.pdf-worker")
     private(set) var isAlive = true
+    /// Whether a render is under way, and whether the time limit stopped one.
+    private let watch = Mutex((rendering: false, timedOut: false))
+    var timedOut: Bool { watch.withLock { $0.timedOut } }
+
+    /// The time limit ran out: kill the process if it is still printing (its
+    /// pending read then ends, and the renderer replaces this worker).
+    func expire() {
+        watch.withLock { state in
+            guard state.rendering else { return }
+            state.timedOut = true
+            kill(pid, SIGKILL)
+        }
+    }
 
     init(pid: pid_t, input: FileHandle, output: FileHandle) {
         self.pid = pid
@@ -166,6 +273,8 @@ while True:
 
     func render(_ html: Data) async throws -> Data {
         try await onQueue {
+            self.watch.withLock { $0.rendering = true }
+            defer { self.watch.withLock { $0.rendering = false } }
             do {
                 try self.input.write(contentsOf: Data("\(html.count)\n".utf8) + html)
                 guard let header = try self.readLine() else { throw PDFRenderer.Failure(description: "the PDF worker exited") }

@@ -1,3 +1,4 @@
+import BarrierCore
 import BarrierStore
 import Configuration
 import Foundation
@@ -27,6 +28,14 @@ public struct AppConfiguration: Sendable {
     public var smtpRelay: SMTPRelay?
     /// Warm WeasyPrint processes printing PDFs (default: one per core).
     public var pdfWorkers: Int = ProcessInfo.processInfo.activeProcessorCount
+    /// Requests that may wait for a PDF worker before more are refused with 503 (PDF_QUEUE_LIMIT); nil: four per worker.
+    public var pdfQueueLimit: Int?
+    /// Seconds one PDF may take before its worker is killed and replaced (PDF_RENDER_TIMEOUT_SECONDS).
+    public var pdfRenderTimeoutSeconds: Int = 60
+    /// Megabytes of drafts' PDFs kept in memory, least recently used out first (PDF_CACHE_MB; 0: none kept).
+    public var pdfCacheMB: Int = 64
+    /// The folder where campaign ZIPs are built once and kept (CAMPAIGN_ZIP_DIR).
+    public var campaignZipDirectory: String = CampaignArchives.defaultDirectory
     /// Seconds between two rounds of background work (e-mail, campaign jobs).
     public var workerPollSeconds: Int = 2
     /// A browser session ends after this many minutes without a request (SESSION_IDLE_MINUTES).
@@ -41,6 +50,11 @@ public struct AppConfiguration: Sendable {
     public var auditCheckpointSeconds: Int = 300
     /// The key that signs them, loaded by `barrier serve` from BARRIER_AUDIT_KEY_FILE; nil: no signing (tests).
     public var auditSigningKey: AuditSigningKey?
+    /// Which client a request comes from, for the limit on failed sign-ins per client: the peer, or what a
+    /// trusted proxy (TRUSTED_PROXIES; none by default) says in CLIENT_IP_HEADER (X-Forwarded-For).
+    public var clientAddress = ClientAddressRule()
+    /// Failed sign-ins one client may make within 15 minutes before it gets 429 (SIGN_IN_CLIENT_LIMIT).
+    public var signInClientLimit: Int = AccessStore.SignInClient.defaultLimit
 
     public init() {}
 
@@ -67,10 +81,30 @@ public struct AppConfiguration: Sendable {
         integer("token.cache.seconds", "TOKEN_CACHE_SECONDS", 0...3600, into: &config.tokenCacheSeconds)
         integer("pdf.workers", "PDF_WORKERS", 1...64, into: &config.pdfWorkers)
         integer("worker.poll.seconds", "WORKER_POLL_SECONDS", 1...3600, into: &config.workerPollSeconds)
+        var queueLimit = -1
+        integer("pdf.queue.limit", "PDF_QUEUE_LIMIT", 0...100_000, into: &queueLimit)
+        if queueLimit >= 0 { config.pdfQueueLimit = queueLimit }
+        integer("pdf.render.timeout.seconds", "PDF_RENDER_TIMEOUT_SECONDS", 1...3600, into: &config.pdfRenderTimeoutSeconds)
+        integer("pdf.cache.mb", "PDF_CACHE_MB", 0...65_536, into: &config.pdfCacheMB)
+        if let raw = reader.string(forKey: "campaign.zip.dir"), !raw.isEmpty { config.campaignZipDirectory = raw }
         integer("session.idle.minutes", "SESSION_IDLE_MINUTES", 1...1440, into: &config.sessionIdleMinutes)
         integer("session.hours", "SESSION_HOURS", 1...168, into: &config.sessionHours)
         integer("shutdown.grace.seconds", "SHUTDOWN_GRACE_SECONDS", 1...3600, into: &config.shutdownGraceSeconds)
         integer("audit.checkpoint.seconds", "AUDIT_CHECKPOINT_SECONDS", 1...86_400, into: &config.auditCheckpointSeconds)
+        integer("sign.in.client.limit", "SIGN_IN_CLIENT_LIMIT", 1...100_000, into: &config.signInClientLimit)
+        if let raw = reader.string(forKey: "trusted.proxies"), !raw.isEmpty {
+            let (ranges, invalid) = IPAddressRange.list(raw)
+            if invalid.isEmpty { config.clientAddress.trustedProxies = ranges } else {
+                problems.append("TRUSTED_PROXIES must list IP addresses or CIDR blocks separated by commas; not: " + invalid.joined(separator: ", "))
+            }
+        }
+        if let raw = reader.string(forKey: "client.ip.header"), !raw.isEmpty {
+            let name = raw.trimmingCharacters(in: .whitespaces)
+            let token = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+            if name.allSatisfy(token.contains) { config.clientAddress.header = name } else {
+                problems.append("CLIENT_IP_HEADER must be a header name, not '\(raw)'")
+            }
+        }
         if let raw = reader.string(forKey: "cookie.secure"), !raw.isEmpty {
             switch raw.lowercased() {
             case "true", "1", "yes", "on": config.cookieSecure = true

@@ -48,6 +48,9 @@ public func buildApplication(
 
 public func buildRouter(configuration: AppConfiguration, database: Database, readDatabase: Database? = nil,
                         letters: LetterStore) -> Router<BarrierRequestContext> {
+    // The PDF workers' queue and time limits and the drafts' PDF cache are the process's, set from the configuration.
+    letters.pdfs.configure(queueLimit: configuration.pdfQueueLimit, renderTimeout: .seconds(configuration.pdfRenderTimeoutSeconds))
+    letters.draftPDFs.setMaxBytes(configuration.pdfCacheMB << 20)
     let reports = ReportStore(readDatabase ?? database)
     let registry = MetricsRegistry.shared
     let router = Router(context: BarrierRequestContext.self)

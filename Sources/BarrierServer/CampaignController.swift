@@ -96,31 +96,30 @@ struct CampaignController {
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    /// The PDFs and the manifest as one ZIP, built in a temporary file and streamed.
+    /// The PDFs and the manifest as one ZIP, built once and streamed from its file.
     @Sendable func zip(_ request: Request, context: BarrierRequestContext) async throws -> Response {
         _ = try context.require(.everyone)
-        return try await Self.zip(campaigns, try context.uuidParameter())
+        return try await Self.zip(campaigns, try context.uuidParameter(), in: config.campaignZipDirectory)
     }
 
-    /// The ZIP download (the API's route and the campaign page's link): written while the
-    /// caller's agency is in scope, then streamed from the temporary file, which goes afterwards.
-    static func zip(_ campaigns: CampaignStore, _ id: UUID) async throws -> Response {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("barrier-campaign-\(UUID().uuidString).zip").path
+    /// The ZIP download (the API's route and the campaign page's link): found or built while
+    /// the caller's agency is in scope (`CampaignArchives`), then streamed from its file in
+    /// 64 KB chunks, so a request holds one chunk in memory, not the ZIP.
+    static func zip(_ campaigns: CampaignStore, _ id: UUID, in directory: String) async throws -> Response {
+        let archive: CampaignArchives.Archive
         do {
-            try await campaigns.writeZIP(id, to: path)
+            archive = try await CampaignArchives.at(directory).archive(id, of: campaigns)
         } catch {
-            try? FileManager.default.removeItem(atPath: path)
-            throw error
+            throw Problem.pdfUnavailable(error) ?? error
         }
-        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
-        var headers: HTTPFields = [.contentType: "application/zip", .contentDisposition: "attachment; filename=\"campaign-\(id.uuidString.lowercased()).zip\""]
-        if let size { headers[.contentLength] = String(size) }
+        // Opened now: a newer build may replace the file, and an open file stays readable.
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: archive.path))
+        let headers: HTTPFields = [
+            .contentType: "application/zip", .contentLength: String(archive.size), .eTag: "\"\(archive.etag)\"",
+            .contentDisposition: "attachment; filename=\"campaign-\(id.uuidString.lowercased()).zip\"",
+        ]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            defer {
-                try? handle.close()
-                try? FileManager.default.removeItem(atPath: path)
-            }
+            defer { try? handle.close() }
             while let chunk = try handle.read(upToCount: 1 << 16), !chunk.isEmpty {
                 try await writer.write(ByteBuffer(bytes: chunk))
             }

@@ -34,7 +34,7 @@ extension PageController {
         }
         router.get("campaigns/{id}.zip") { request, context in
             let id = try context.uuidParameter()
-            return try await withSession(request) { _ in try await CampaignController.zip(campaigns, id) }
+            return try await withSession(request) { _ in try await CampaignController.zip(campaigns, id, in: config.campaignZipDirectory) }
         }
         router.get("campaigns/{id}/manifest.csv") { request, context in
             let id = try context.uuidParameter()

@@ -110,10 +110,27 @@ struct FacilitatorController {
         guard type.hasPrefix("text/csv") else {
             throw Problem(.unsupportedMediaType, "Unsupported media type", detail: "Send the file as Content-Type: text/csv.")
         }
-        var request = request
-        let body = try await request.collectBody(upTo: config.maxImportBytes)
+        // The upload goes to a private temporary file as it arrives and is read
+        // from there in chunks: a large file is never held in memory.
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("barrier-upload-\(UUID().uuidString).csv").path
+        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
+              let file = FileHandle(forWritingAtPath: path) else {
+            throw Problem(.serviceUnavailable, "Service unavailable", detail: "The upload could not be stored for reading; nothing was imported.")
+        }
+        defer { try? FileManager.default.removeItem(atPath: path) }
         do {
-            let result = try await transfer.importCSV(Data(buffer: body), actor: actor)
+            defer { try? file.close() }
+            var received = 0
+            for try await chunk in request.body {
+                received += chunk.readableBytes
+                if received > config.maxImportBytes {
+                    throw Problem(.contentTooLarge, "Content too large", detail: "The file is larger than IMPORT_MAX_BYTES (\(config.maxImportBytes) bytes); nothing was imported.")
+                }
+                try file.write(contentsOf: chunk.readableBytesView)
+            }
+        }
+        do {
+            let result = try await transfer.importCSV(file: path, actor: actor)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             let flags = String(decoding: try encoder.encode(result.flags), as: UTF8.self)

@@ -134,7 +134,8 @@ struct LetterController {
 
     /// A letter's file (a draft's preview), for the API and the pages alike.
     static func file(_ letters: LetterStore, _ id: UUID, format: LetterStore.Format) async throws -> Response {
-        let data = try await letters.file(id, format: format)
+        let data: Data
+        do { data = try await letters.file(id, format: format) } catch { throw Problem.pdfUnavailable(error) ?? error }
         let type: String = switch format {
         case .html: "text/html; charset=utf-8"
         case .txt: "text/plain; charset=utf-8"

@@ -49,7 +49,7 @@ struct PageController {
         registerAuditPages(on: router)
         registerPlanPages(on: router)
         router.get("login") { request, _ in try await loginForm(request) }
-        router.post("login") { request, _ in try await login(request) }
+        router.post("login") { request, context in try await login(request, context: context) }
         router.post("logout") { request, _ in try await logout(request) }
         router.get("reports") { request, _ in try await withSession(request) { session in reportIndex(session) } }
         router.get("reports/{report}") { request, context in
@@ -133,7 +133,9 @@ struct PageController {
         default: title = problem.title
         }
         let detail = problem.status == .notFound ? pages.text("errors.notFound") : (problem.detail ?? problem.title)
-        return pages.message(problem.status, title: title, detail: detail, session: session, errors: problem.errors ?? [])
+        var response = pages.message(problem.status, title: title, detail: detail, session: session, errors: problem.errors ?? [])
+        if let retry = problem.headers[.retryAfter] { response.headers[.retryAfter] = retry }
+        return response
     }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
@@ -174,7 +176,16 @@ struct PageController {
         return response
     }
 
-    func login(_ request: Request) async throws -> Response {
+    /// The client a sign-in is counted for (see `ClientAddressRule`): the peer, or what a trusted proxy says.
+    func signInClient(_ request: Request, context: BarrierRequestContext) -> AccessStore.SignInClient {
+        let rule = config.clientAddress
+        let name = rule.header.lowercased()
+        let values = request.headers.filter { $0.name.canonicalName == name }.map(\.value)
+        return AccessStore.SignInClient(key: rule.clientKey(peer: context.remoteAddress?.ipAddress, headerValues: values),
+                                        limit: config.signInClientLimit)
+    }
+
+    func login(_ request: Request, context: BarrierRequestContext) async throws -> Response {
         var request = request
         let form = PageForm(encoded: String(buffer: try await request.collectBody(upTo: 64 * 1024)))
         let expected = request.cookies[Self.loginCookie]?.value
@@ -187,7 +198,7 @@ struct PageController {
         if password.isEmpty { errors["password"] = pages.text("login.enterPassword") }
         if !errors.isEmpty { return try await loginForm(request, email: email, errors: errors, status: .unprocessableContent) }
         let identity: Identity
-        switch try await access.signIn(email: email, password: password) {
+        switch try await access.signIn(email: email, password: password, from: signInClient(request, context: context)) {
         case .signedIn(let who):
             identity = who
         case .refused:
@@ -196,6 +207,10 @@ struct PageController {
             let minutes = max(1, Int((until.timeIntervalSinceNow / 60).rounded(.up)))
             return try await loginForm(request, email: email, errors: ["password": minutes == 1 ? pages.text("login.lockedOne") : pages.text("login.locked", ["minutes": String(minutes)])],
                                        status: .tooManyRequests, headers: [.retryAfter: String(minutes * 60)])
+        case .tooManyFromClient(let until):
+            let seconds = max(1, Int(until.timeIntervalSinceNow.rounded(.up))), minutes = (seconds + 59) / 60
+            return try await loginForm(request, failed: minutes == 1 ? pages.text("login.clientLimitedOne") : pages.text("login.clientLimited", ["minutes": String(minutes)]),
+                                       email: email, status: .tooManyRequests, headers: [.retryAfter: String(seconds)])
         }
         let (token, _) = try await access.startSession(identity, hours: config.sessionHours)
         var response = Response(status: .seeOther, headers: [.location: Self.safeNext(form["next"])])

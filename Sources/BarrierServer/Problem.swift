@@ -1,4 +1,5 @@
 import BarrierCore
+import BarrierLetters
 import BarrierStore
 import Foundation
 import Hummingbird
@@ -60,6 +61,23 @@ extension Problem {
         Problem(.badRequest, "Bad request", detail: detail, errors: errors)
     }
 
+    /// 503 when the PDF workers refused (queue full; Retry-After says when to come back)
+    /// or a PDF ran past its time limit; nil for any other error.
+    static func pdfUnavailable(_ error: any Error) -> Problem? {
+        switch error {
+        case let busy as PDFRenderer.Busy:
+            var p = Problem(.serviceUnavailable, "PDF printing busy",
+                            detail: "Every PDF worker is busy and \(busy.waiting) PDF(s) are waiting already; try again in \(busy.retryAfterSeconds) s.")
+            p.headers[.retryAfter] = String(busy.retryAfterSeconds)
+            return p
+        case let late as PDFRenderer.TimedOut:
+            return Problem(.serviceUnavailable, "PDF printing timed out",
+                           detail: "The PDF took longer than \(late.seconds.formatted(.number.grouping(.never))) s to print and was stopped; nothing was stored.")
+        default:
+            return nil
+        }
+    }
+
     /// The one place where errors of the lower layers become HTTP answers.
     static func from(_ error: any Error, logger: Logger) -> Problem {
         switch error {
@@ -114,6 +132,8 @@ extension Problem {
             default:
                 return Problem(http.status, http.status.reasonPhrase, detail: http.body)
             }
+        case is PDFRenderer.Busy, is PDFRenderer.TimedOut:
+            return pdfUnavailable(error)!
         case is NIOTooManyBytesError:
             return Problem(.contentTooLarge, "Content too large", detail: "The request body is larger than this endpoint accepts.")
         case is DatabaseUnavailable:

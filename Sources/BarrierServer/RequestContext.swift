@@ -2,17 +2,21 @@ import BarrierCore
 import BarrierStore
 import Foundation
 import Hummingbird
+import NIOCore
 import Synchronization
 
 /// The context of every request: who is calling (nil when no token was sent)
 /// and the request id that ties log lines and audit events together.
-public struct BarrierRequestContext: RequestContext {
+public struct BarrierRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public var identity: Identity?
     public var requestID: String = ""
+    /// The TCP peer (a proxy's address when one is in front; see `ClientAddressRule`); nil in router tests.
+    public let remoteAddress: SocketAddress?
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress
     }
 
     /// The caller, who must hold one of `roles`: 401 without a token, 403 with the wrong role.

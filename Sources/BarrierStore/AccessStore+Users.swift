@@ -160,7 +160,7 @@ extension AccessStore {
             throw StoreError.invalid([FieldError(field: "password", message: problem)])
         }
         let secret = password ?? Self.randomSecret(bytes: 12)
-        let hash = await PasswordHashing.hash(secret)
+        let hash = await PasswordHashing.hash(secret, cost: passwordCost)
         try await administer(id, .resetPassword, expectedVersion: nil, actor: actor, action: "user.password_reset") { conn in
             try await conn.query("UPDATE users SET password_hash = \(hash) WHERE id = \(id)", logger: db.logger)
             let sessions = try await Self.endSessions(of: id, on: conn, logger: db.logger)
@@ -194,7 +194,7 @@ extension AccessStore {
         guard let stored else { throw StoreError.notFound(entity: "user", id: identity.userID.uuidString.lowercased()) }
         let valid = await PasswordHashing.verify(current, hash: stored)
         guard valid else { throw StoreError.invalid([FieldError(field: "current_password", message: "is not your current password")]) }
-        let hash = await PasswordHashing.hash(new)
+        let hash = await PasswordHashing.hash(new, cost: passwordCost)
         let keep = keepingSession.map { Data(SHA256.hash(data: Data($0.utf8))) } ?? Data()
         let actor = identity.actor(requestID: nil)
         try await db.transaction { conn in

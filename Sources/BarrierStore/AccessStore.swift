@@ -19,8 +19,13 @@ public struct Identity: Sendable, Equatable {
 /// Agencies, users and API tokens.
 public struct AccessStore: Sendable {
     let db: Database
+    /// bcrypt's cost for new hashes; a sign-in whose stored hash has a lower one re-hashes the password at this cost.
+    public let passwordCost: Int
 
-    public init(_ db: Database) { self.db = db }
+    public init(_ db: Database, passwordCost: Int = PasswordHashing.cost) {
+        self.db = db
+        self.passwordCost = passwordCost
+    }
 
     /// Whether no agency exists yet (the first run creates one).
     public func isEmpty() async throws -> Bool {
@@ -131,7 +136,7 @@ public struct AccessStore: Sendable {
         if !errors.isEmpty { throw StoreError.invalid(errors.errors) }
         let agencyID = try await agencyID(agency)
         let secret = password ?? Self.randomSecret(bytes: 12)
-        let hash = await PasswordHashing.hash(secret)
+        let hash = await PasswordHashing.hash(secret, cost: passwordCost)
         let id: UUID = try await db.transaction { conn in
             let rows = try await conn.query(
                 """
@@ -219,6 +224,21 @@ public struct AccessStore: Sendable {
         case refused
         /// Too many failures for this address: no password is checked until `until`.
         case locked(until: Date)
+        /// Too many failed attempts from this client (`SignInClient`): none is tried until `until`.
+        case tooManyFromClient(until: Date)
+    }
+
+    /// The client a sign-in comes from (`ClientAddressRule.clientKey`) and how many
+    /// failed attempts it may make within `SignInThrottle.minutes` from its first.
+    public struct SignInClient: Sendable, Equatable {
+        public var key: String
+        public var limit: Int
+        public static let defaultLimit = 20
+
+        public init(key: String, limit: Int = SignInClient.defaultLimit) {
+            self.key = key
+            self.limit = limit
+        }
     }
 
     /// The user whose e-mail and password match, if they are enabled and the
@@ -228,7 +248,13 @@ public struct AccessStore: Sendable {
     /// that also refuses a locked address: parallel guesses each take a number,
     /// and only the first `maximumFailures` of a window get a password check, so
     /// guessing in parallel gains nothing. A right password clears the count.
-    public func signIn(email: String, password: String) async throws -> SignInResult {
+    ///
+    /// With a `client`, the attempt is first counted for that client the same
+    /// way (`countClientAttempt`); a client over its limit is refused before
+    /// anything else, and a successful attempt is given back to it, so only the
+    /// failed ones use up its limit.
+    public func signIn(email: String, password: String, from client: SignInClient? = nil) async throws -> SignInResult {
+        if let client, let until = try await countClientAttempt(client) { return .tooManyFromClient(until: until) }
         let address = Self.signInKey(email)
         let window = SignInThrottle.minutes, limit = SignInThrottle.maximumFailures
         let counted = try await db.query(
@@ -247,9 +273,48 @@ public struct AccessStore: Sendable {
         if attempt > limit { return try await lock(address, failures: attempt) }
         if let identity = try await checkPassword(email: address, password: password) {
             try await db.query("DELETE FROM sign_in_throttle WHERE email = \(address)")
+            if let client {
+                try await db.query("UPDATE sign_in_clients SET attempts = attempts - 1 WHERE client = \(client.key) AND attempts > 0")
+            }
             return .signedIn(identity)
         }
         return attempt == limit ? try await lock(address, failures: attempt) : .refused
+    }
+
+    /// Counts an attempt for `client`, in one statement (parallel attempts each
+    /// take a number); returns the end of its window when the attempt is over
+    /// the limit (the count then stops at two above it: the first refusal is
+    /// logged, the ones after it are not). A window starts with
+    /// the first attempt after the last one ran out; each new window deletes a
+    /// few expired rows, so clients seen once do not pile up.
+    private func countClientAttempt(_ client: SignInClient) async throws -> Date? {
+        let window = SignInThrottle.minutes, limit = client.limit
+        let rows = try await db.query(
+            """
+            INSERT INTO sign_in_clients AS c (client, attempts, window_started_at) VALUES (\(client.key), 1, now())
+            ON CONFLICT (client) DO UPDATE SET
+                attempts = CASE WHEN c.window_started_at < now() - make_interval(mins => \(window)::int) THEN 1
+                                ELSE least(c.attempts, \(limit)::int + 1) + 1 END,
+                window_started_at = CASE WHEN c.window_started_at < now() - make_interval(mins => \(window)::int) THEN now()
+                                         ELSE c.window_started_at END
+            RETURNING attempts, window_started_at + make_interval(mins => \(window)::int)
+            """)
+        var counted: (Int, Date)?
+        for try await row in rows.decode((Int, Date).self) { counted = row }
+        guard let (attempts, until) = counted else { return nil }
+        if attempts == 1 {
+            try await db.query(
+                """
+                DELETE FROM sign_in_clients WHERE client IN (
+                    SELECT client FROM sign_in_clients WHERE window_started_at < now() - make_interval(mins => \(window)::int)
+                    ORDER BY window_started_at LIMIT 100 FOR UPDATE SKIP LOCKED)
+                """)
+        }
+        guard attempts > limit else { return nil }
+        if attempts == limit + 1 {
+            db.logger.notice("too many failed sign-ins from one client", metadata: ["client": "\(client.key)", "until": "\(until)"])
+        }
+        return until
     }
 
     /// One key per address, in Swift and in SQL alike: lower case as Swift folds
@@ -313,11 +378,42 @@ public struct AccessStore: Sendable {
         for try await (id, agency, email, role, hash) in rows.decode((UUID, UUID, String, String, String?).self) {
             guard let hash, let role = Role(rawValue: role) else { return nil }
             let valid = await PasswordHashing.verify(password, hash: hash, for: email)
-            return valid ? Identity(userID: id, agencyID: agency, email: email, role: role) : nil
+            guard valid else { return nil }
+            let identity = Identity(userID: id, agencyID: agency, email: email, role: role)
+            do {
+                try await upgradeHash(of: identity, stored: hash, password: password)
+            } catch {
+                db.logger.warning("could not re-hash a password at the current cost", metadata: ["user": "\(id)", "error": "\(error)"])
+            }
+            return identity
         }
         // The same work for an unknown address, so timing does not tell which addresses exist.
         _ = await PasswordHashing.verify(password, hash: Self.dummyHash, for: email)
         return nil
+    }
+
+    /// A password whose stored hash has a lower cost than `passwordCost` (made
+    /// before the cost was raised) is hashed again at that cost now that it is
+    /// known, and stored in its own transaction with an audit event
+    /// (`user.password_rehash`) - unless the hash changed meanwhile (a reset
+    /// or a change wins). Sessions and the user's version are left alone: the
+    /// password is the same.
+    private func upgradeHash(of identity: Identity, stored: String, password: String) async throws {
+        guard let cost = PasswordHashing.cost(of: stored), cost < passwordCost else { return }
+        let hash = await PasswordHashing.hash(password, cost: passwordCost)
+        try await AgencyScope.with(identity.agencyID) {
+            try await db.transaction { conn in
+                let rows = try await conn.query(
+                    "UPDATE users SET password_hash = \(hash) WHERE id = \(identity.userID) AND password_hash = \(stored) RETURNING id",
+                    logger: db.logger)
+                var updated = false
+                for try await _ in rows.decode(UUID.self) { updated = true }
+                guard updated else { return }
+                try await AuditLog.append(on: conn, actor: identity.actor(requestID: nil), action: "user.password_rehash", entityType: "user",
+                                          entityID: identity.userID.uuidString.lowercased(), before: "{\"bcrypt_cost\": \(cost)}",
+                                          after: "{\"bcrypt_cost\": \(passwordCost)}", logger: db.logger)
+            }
+        }
     }
 
     /// Checked for an unknown address, at the cost real hashes have, so the time taken does not tell.

@@ -231,6 +231,7 @@ public struct CampaignStore: Sendable {
             var ids: [String: String] = [:]
             for (key, template) in templates { ids["\(key.group?.rawValue ?? "").\(key.language.rawValue)"] = template.uuidString.lowercased() }
             let userID = actor.userID.flatMap(UUID.init(uuidString:))
+            let before = try await get(id, on: conn)
             try await conn.query(
                 """
                 UPDATE campaigns SET status = 'generating', approved_at = now(), approved_by = \(userID), letter_date = current_date,
@@ -241,7 +242,7 @@ public struct CampaignStore: Sendable {
             try await conn.query("INSERT INTO jobs (kind, subject_id) VALUES ('campaign_letters', \(id))", logger: db.logger)
             let record = try await get(id, on: conn)
             try await AuditLog.append(on: conn, actor: actor, action: "campaign.approve", entityType: "campaign",
-                                      entityID: id.uuidString.lowercased(), before: nil, after: record.json, logger: db.logger)
+                                      entityID: id.uuidString.lowercased(), before: before.json, after: record.json, logger: db.logger)
             return record
         }
     }
@@ -257,19 +258,34 @@ public struct CampaignStore: Sendable {
         return ran
     }
 
-    /// The next due job of the task's agency.
+    /// Who claims, finishes and retries jobs in the audit log.
+    static let jobsActor = Actor(userID: nil, agencyID: nil, label: "system:jobs")
+    /// Who writes a campaign's letters and PDFs, and moves its status, in the audit log.
+    static let campaignActor = Actor(userID: nil, agencyID: nil, label: "system:campaign")
+
+    /// The next due job of the task's agency. Each change of a job's state
+    /// (claimed, done, queued again, failed) and the campaign's move to `failed`
+    /// is audited in the transaction that makes it.
     func runNextJobOfAgency(only kind: String?) async throws -> Bool {
-        let rows = try await db.query(
-            """
-            UPDATE jobs SET state = 'running', attempts = attempts + 1, heartbeat_at = now()
-            WHERE id = (SELECT id FROM jobs
-                        WHERE ((state = 'queued' AND run_after <= now()) OR (state = 'running' AND heartbeat_at < now() - interval '2 minutes'))
-                          AND agency_id = current_agency() AND (\(kind)::text IS NULL OR kind = \(kind))
-                        ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-            RETURNING id, kind, subject_id, attempts
-            """)
-        var claimed: (Int64, String, UUID, Int)?
-        for try await row in rows.decode((Int64, String, UUID, Int).self) { claimed = row }
+        let claimed: (Int64, String, UUID, Int)? = try await db.transaction { conn in
+            var found: (Int64, String, UUID, Int, String)?
+            for try await row in try await conn.query(
+                """
+                SELECT id, kind, subject_id, attempts, state FROM jobs
+                WHERE ((state = 'queued' AND run_after <= now()) OR (state = 'running' AND heartbeat_at < now() - interval '2 minutes'))
+                  AND agency_id = current_agency() AND (\(kind)::text IS NULL OR kind = \(kind))
+                ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
+                """, logger: db.logger).decode((Int64, String, UUID, Int, String).self) { found = row }
+            guard let (job, kind, subject, attempts, state) = found else { return nil }
+            try await conn.query(
+                "UPDATE jobs SET state = 'running', attempts = attempts + 1, heartbeat_at = now() WHERE id = \(job)", logger: db.logger)
+            try await AuditLog.append(
+                on: conn, actor: Self.jobsActor, action: "job.claimed", entityType: "job", entityID: String(job),
+                before: "{\"state\": \(jsonString(state)), \"attempts\": \(attempts)}",
+                after: "{\"state\": \"running\", \"attempts\": \(attempts + 1), \"kind\": \(jsonString(kind)), \"subject_id\": \"\(subject.uuidString.lowercased())\"}",
+                logger: db.logger)
+            return (job, kind, subject, attempts + 1)
+        }
         guard let (job, kind, subject, attempts) = claimed else { return false }
         do {
             switch kind {
@@ -277,18 +293,43 @@ public struct CampaignStore: Sendable {
             case "campaign_pdfs": try await printPDFs(subject, job: job)
             default: break
             }
-            try await db.query("UPDATE jobs SET state = 'done', finished_at = now(), last_error = NULL WHERE id = \(job)")
+            try await db.transaction { conn in
+                try await conn.query("UPDATE jobs SET state = 'done', finished_at = now(), last_error = NULL WHERE id = \(job)", logger: db.logger)
+                try await AuditLog.append(
+                    on: conn, actor: Self.jobsActor, action: "job.finished", entityType: "job", entityID: String(job),
+                    before: "{\"state\": \"running\", \"attempts\": \(attempts)}",
+                    after: "{\"state\": \"done\", \"attempts\": \(attempts), \"kind\": \(jsonString(kind)), \"subject_id\": \"\(subject.uuidString.lowercased())\"}",
+                    logger: db.logger)
+            }
         } catch {
             let message = String(Self.describe(error).prefix(2000))
             let final = attempts >= 5
-            try await db.query(
-                """
-                UPDATE jobs SET state = \(final ? "failed" : "queued"), last_error = \(message),
-                    run_after = now() + make_interval(secs => \(30 * attempts)) WHERE id = \(job)
-                """)
-            try await db.query("UPDATE campaigns SET last_error = \(message) WHERE id = \(subject)")
-            if final && kind == "campaign_letters" {
-                try await db.query("UPDATE campaigns SET status = 'failed' WHERE id = \(subject)")
+            try await db.transaction { conn in
+                try await conn.query(
+                    """
+                    UPDATE jobs SET state = \(final ? "failed" : "queued"), last_error = \(message),
+                        run_after = now() + make_interval(secs => \(30 * attempts)) WHERE id = \(job)
+                    """, logger: db.logger)
+                try await AuditLog.append(
+                    on: conn, actor: Self.jobsActor, action: final ? "job.failed" : "job.retry", entityType: "job", entityID: String(job),
+                    before: "{\"state\": \"running\", \"attempts\": \(attempts)}",
+                    after: "{\"state\": \"\(final ? "failed" : "queued")\", \"attempts\": \(attempts), \"kind\": \(jsonString(kind)), \"subject_id\": \"\(subject.uuidString.lowercased())\", \"error\": \(jsonString(message))}",
+                    logger: db.logger)
+                try await conn.query("UPDATE campaigns SET last_error = \(message) WHERE id = \(subject)", logger: db.logger)
+                if final && kind == "campaign_letters" {
+                    var previous: String?
+                    for try await status in try await conn.query(
+                        "SELECT status FROM campaigns WHERE id = \(subject) FOR UPDATE", logger: db.logger).decode(String.self) {
+                        previous = status
+                    }
+                    if let previous, previous != "failed" {
+                        try await conn.query("UPDATE campaigns SET status = 'failed' WHERE id = \(subject)", logger: db.logger)
+                        try await AuditLog.append(
+                            on: conn, actor: Self.campaignActor, action: "campaign.failed", entityType: "campaign",
+                            entityID: subject.uuidString.lowercased(), before: "{\"status\": \(jsonString(previous))}",
+                            after: "{\"status\": \"failed\", \"job_id\": \(job), \"error\": \(jsonString(message))}", logger: db.logger)
+                    }
+                }
             }
         }
         return true
@@ -302,7 +343,7 @@ public struct CampaignStore: Sendable {
     /// (letters, their reference numbers, progress and one audit event), so a
     /// job that stops resumes after the last committed batch.
     func generateLetters(_ id: UUID, job: Int64, maxBatches: Int? = nil) async throws {
-        let actor = Actor(userID: nil, agencyID: nil, label: "system:campaign")
+        let actor = Self.campaignActor
         let (saved, agency) = try await db.transaction { conn in
             let saved = try await load(id, on: conn)
             return (saved, try await letters.loadAgency(saved.agencyID, on: conn))
@@ -418,9 +459,20 @@ public struct CampaignStore: Sendable {
             try await heartbeat(job)
         }
         try await db.transaction { conn in
-            try await conn.query("UPDATE campaigns SET status = 'generated', last_error = NULL, version = version + 1 WHERE id = \(id) AND status = 'generating'", logger: db.logger)
+            let moved = try await conn.query(
+                """
+                UPDATE campaigns SET status = 'generated', last_error = NULL, version = version + 1 WHERE id = \(id) AND status = 'generating'
+                RETURNING letters_done
+                """, logger: db.logger)
+            var done: Int?
+            for try await count in moved.decode(Int.self) { done = count }
             try await conn.query(
                 "INSERT INTO jobs (kind, subject_id) VALUES ('campaign_pdfs', \(id)) ON CONFLICT DO NOTHING", logger: db.logger)
+            if let done {
+                try await AuditLog.append(
+                    on: conn, actor: actor, action: "campaign.generated", entityType: "campaign", entityID: id.uuidString.lowercased(),
+                    before: "{\"status\": \"generating\"}", after: "{\"status\": \"generated\", \"letters_done\": \(done)}", logger: db.logger)
+            }
         }
     }
 
@@ -473,7 +525,7 @@ public struct CampaignStore: Sendable {
             if batch.isEmpty { break }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (letter, html) in batch {
-                    group.addTask { try await letters.storePDF(letter, try await letters.pdfs.render(html: html)) }
+                    group.addTask { try await letters.storePDF(letter, try await letters.pdfs.render(html: html, priority: .background), actor: Self.campaignActor) }
                 }
                 try await group.waitForAll()
             }
@@ -507,25 +559,10 @@ public struct CampaignStore: Sendable {
         return try FacilitatorTransfer.csvLines(lines)
     }
 
-    /// Writes a ZIP of every letter's PDF (printing any still missing) and the manifest to `path`.
+    /// Writes a ZIP of every letter's PDF (printing any still missing) and the manifest to `path`
+    /// (the same bytes as the server's kept ZIP of this state; see `CampaignArchives`).
     public func writeZIP(_ id: UUID, to path: String) async throws {
-        let saved = try await db.transaction { conn in try await load(id, on: conn) }
-        guard saved.status != "draft" else { throw StoreError.conflict("the campaign is a draft; approve it first") }
-        try? FileManager.default.removeItem(atPath: path)
-        let archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .create)
-        let rows = try await db.query(
-            "SELECT id, reference FROM letters WHERE campaign_id = \(id) ORDER BY length(reference), reference")
-        var entries: [(UUID, String)] = []
-        for try await row in rows.decode((UUID, String).self) { entries.append(row) }
-        for (letter, reference) in entries {
-            let pdf = try await letters.pdf(of: letter)
-            try archive.addEntry(with: "\(reference).pdf", type: .file, uncompressedSize: Int64(pdf.count), compressionMethod: .none) { position, size in
-                pdf.subdata(in: Int(position)..<Int(position) + size)
-            }
-        }
-        let manifest = try await manifest(id)
-        try archive.addEntry(with: "manifest.csv", type: .file, uncompressedSize: Int64(manifest.count), compressionMethod: .deflate) { position, size in
-            manifest.subdata(in: Int(position)..<Int(position) + size)
-        }
+        let (manifest, date) = try await zipContents(id)
+        try await writeZIP(id, to: path, manifest: manifest, date: date)
     }
 }

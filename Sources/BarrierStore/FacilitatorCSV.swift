@@ -84,8 +84,17 @@ public struct FacilitatorTransfer: Sendable {
     /// the same transaction, so a second confirmation finds nothing to import.
     public func importCSV(_ data: Data, actor: Actor, pending: UUID? = nil,
                           progress: (@Sendable (String, Int) -> Void)? = nil) async throws -> ImportResult {
-        let sha = Self.sha256(data)
-        let parser = try await parser(data, progress: progress)
+        try await Self.withTemporaryFile(data) { path in
+            try await importCSV(file: path, actor: actor, pending: pending, progress: progress)
+        }
+    }
+
+    /// `importCSV` of a file on disk, read in chunks: memory holds a few chunks and
+    /// one small record per row (its id and contact points), not the file.
+    public func importCSV(file path: String, actor: Actor, pending: UUID? = nil,
+                          progress: (@Sendable (String, Int) -> Void)? = nil) async throws -> ImportResult {
+        let sectors = try await FacilitatorStore(db).sectors()
+        let parser = try RowParser(file: path, knownSectors: sectors, progress: progress)
         let actorID = actor.userID.map { $0.lowercased() }
         return try await db.transaction { conn in
             if let pending {
@@ -109,6 +118,7 @@ public struct FacilitatorTransfer: Sendable {
                     CopyText.writeRow([row.id.uuidString.lowercased(), String(position), c.name, c.role, c.email, c.phone], into: &contacts)
                 }
             }
+            var flags: [ImportFlag]
             if try await isEmpty(conn) {
                 try await copyRows(on: conn, actorID: actorID) { emit in
                     while let row = await parser.next() {
@@ -119,12 +129,16 @@ public struct FacilitatorTransfer: Sendable {
                     if !parser.errors.isEmpty { throw StoreError.invalid(parser.errors) }
                     if ids.isEmpty { throw StoreError.invalid([Self.noRows]) }
                 }
+                flags = parser.flags
             } else {
-                let (rows, errors) = try await checkAll(parser, on: conn)
-                if !errors.isEmpty { throw StoreError.invalid(errors) }
-                parser.flags += try await similar(rows, on: conn)
+                // Two readings of the file: the first checks every row against the
+                // registry in batches, the second writes them; no row is held between.
+                let checked = try await checkAll(parser, on: conn, keepFirst: 0)
+                if !checked.errors.isEmpty { throw StoreError.invalid(checked.errors) }
+                flags = parser.flags + checked.similar
+                let writer = try RowParser(file: path, knownSectors: sectors, progress: progress)
                 try await copyRows(on: conn, actorID: actorID) { emit in
-                    for row in rows {
+                    while let row = await writer.next() {
                         try await emit(row)
                         keep(row)
                     }
@@ -132,13 +146,15 @@ public struct FacilitatorTransfer: Sendable {
             }
             progress?("written", ids.count)
             try await copyContacts(contacts, rows: contactRows, on: conn)
+            let sha = parser.fileSHA256
             let after = """
-                {"file_sha256": "\(sha)", "rows": \(ids.count), "flagged": \(parser.flags.count), "created_ids": [\(ids.map { "\"\($0.uuidString.lowercased())\"" }.joined(separator: ","))]}
+                {"file_sha256": "\(sha)", "rows": \(ids.count), "flagged": \(flags.count), "created": "import_rows"}
                 """
             let seq = try await AuditLog.append(on: conn, actor: actor, action: "facilitator.import", entityType: "import",
                                                 entityID: sha, before: nil, after: after, logger: db.logger)
+            try await copyImportRows(ids, seq: seq, on: conn)
             return ImportResult(created: ids.count, ids: ids, fileSHA256: sha,
-                                flags: parser.flags.sorted { $0.line < $1.line }, auditSeq: seq)
+                                flags: flags.sorted { $0.line < $1.line }, auditSeq: seq)
         }
     }
 
@@ -146,19 +162,23 @@ public struct FacilitatorTransfer: Sendable {
     /// writes nothing: every bad line (the format, then clashes with registered
     /// suppliers), the rows that look like registered ones, and the first rows.
     public func check(_ data: Data, firstRows: Int = 10) async throws -> ImportCheck {
-        let sha = Self.sha256(data)
+        try await Self.withTemporaryFile(data) { path in try await check(file: path, firstRows: firstRows) }
+    }
+
+    public func check(file path: String, firstRows: Int = 10) async throws -> ImportCheck {
         let parser: RowParser
         do {
-            parser = try await self.parser(data, progress: nil)
+            parser = try RowParser(file: path, knownSectors: try await FacilitatorStore(db).sectors(), progress: nil)
         } catch StoreError.invalid(let errors) {
-            return ImportCheck(rows: 0, firstRows: [], errors: errors, flags: [], fileSHA256: sha)
+            return ImportCheck(rows: 0, firstRows: [], errors: errors, flags: [], fileSHA256: try Self.sha256(file: path))
         }
         return try await db.transaction { conn in
-            let (rows, errors) = try await checkAll(parser, on: conn)
-            let flags = errors.isEmpty ? parser.flags + (try await similar(rows, on: conn)) : []
-            return ImportCheck(rows: errors.isEmpty ? rows.count : 0,
-                               firstRows: rows.prefix(firstRows).map { ImportCheck.Row(line: $0.line, draft: $0.draft) },
-                               errors: errors, flags: flags.sorted { $0.line < $1.line }, fileSHA256: sha)
+            let checked = try await checkAll(parser, on: conn, keepFirst: firstRows)
+            let ok = checked.errors.isEmpty
+            return ImportCheck(rows: ok ? checked.count : 0,
+                               firstRows: checked.first.map { ImportCheck.Row(line: $0.line, draft: $0.draft) },
+                               errors: checked.errors, flags: ok ? (parser.flags + checked.similar).sorted { $0.line < $1.line } : [],
+                               fileSHA256: parser.fileSHA256)
         }
     }
 
@@ -195,25 +215,53 @@ public struct FacilitatorTransfer: Sendable {
     static let noRows = FieldError(field: "file", message: "has a header but no rows", line: 1)
 
     static func sha256(_ data: Data) -> String {
-        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        Data(SHA256.hash(data: data)).hex
     }
 
-    private func parser(_ data: Data, progress: (@Sendable (String, Int) -> Void)?) async throws -> RowParser {
-        guard let text = String(validating: data, as: UTF8.self) else {
-            throw StoreError.invalid([FieldError(field: "file", message: "is not UTF-8 text", line: 1)])
+    static func sha256(file path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return "" }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+        return Data(hasher.finalize()).hex
+    }
+
+    /// Runs `body` with `data` in a private temporary file, removed afterwards.
+    public static func withTemporaryFile<T>(_ data: Data, _ body: (String) async throws -> T) async throws -> T {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("barrier-import-\(UUID().uuidString).csv").path
+        guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
+            throw StoreError.conflict("the uploaded file could not be kept for reading")
         }
-        return try RowParser(text, knownSectors: try await FacilitatorStore(db).sectors(), progress: progress)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try await body(path)
     }
 
-    /// Every row of the file: the format of each, and for those that pass, the
-    /// clashes with the registry; the errors in line order.
-    private func checkAll(_ parser: RowParser, on conn: PostgresConnection) async throws -> (rows: [Row], errors: [FieldError]) {
-        var rows: [Row] = []
-        while let row = await parser.next() { rows.append(row) }
+    /// Every row of the file, read once: the format of each, and the clashes with
+    /// the registry and the look-alikes, asked in batches; the errors in line order.
+    /// Only the first `keepFirst` rows are kept.
+    private func checkAll(_ parser: RowParser, on conn: PostgresConnection, keepFirst: Int)
+        async throws -> (count: Int, errors: [FieldError], similar: [ImportFlag], first: [Row]) {
+        var batch: [Row] = [], first: [Row] = [], count = 0
+        var clashErrors: [FieldError] = [], similarFlags: [ImportFlag] = []
+        func flush() async throws {
+            guard !batch.isEmpty else { return }
+            clashErrors += try await clashes(batch, on: conn)
+            // Look-alikes only matter for a file that will be imported.
+            if clashErrors.isEmpty && parser.errors.isEmpty { similarFlags += try await similar(batch, on: conn) }
+            batch.removeAll(keepingCapacity: true)
+        }
+        while let row = await parser.next() {
+            count += 1
+            if first.count < keepFirst { first.append(row) }
+            batch.append(row)
+            if batch.count == 5_000 { try await flush() }
+        }
+        try await flush()
         var errors = parser.errors
-        if rows.isEmpty && errors.isEmpty { errors.append(Self.noRows) }
-        errors += try await clashes(rows, on: conn)
-        return (rows, errors.enumerated().sorted { ($0.element.line ?? 0, $0.offset) < ($1.element.line ?? 0, $1.offset) }.map(\.element))
+        if count == 0 && errors.isEmpty { errors.append(Self.noRows) }
+        errors += clashErrors
+        let sorted = errors.enumerated().sorted { ($0.element.line ?? 0, $0.offset) < ($1.element.line ?? 0, $1.offset) }.map(\.element)
+        return (count, sorted, similarFlags, first)
     }
 
     static func split(_ raw: String) -> [String] {
@@ -345,6 +393,26 @@ public struct FacilitatorTransfer: Sendable {
             }
         }
         for key in keys { try await conn.query(PostgresQuery(unsafeSQL: key.add), logger: db.logger) }
+    }
+
+    /// The ids an import created, under its audit event, by COPY.
+    private func copyImportRows(_ ids: [UUID], seq: Int64, on conn: PostgresConnection) async throws {
+        guard !ids.isEmpty else { return }
+        try await conn.copyFrom(table: "import_rows", columns: ["audit_seq", "facilitator_id"], logger: db.logger) { writer in
+            var buffer = ByteBuffer()
+            buffer.reserveCapacity(1 << 20)
+            let prefix = String(seq) + "\t"
+            for id in ids {
+                buffer.writeString(prefix)
+                buffer.writeString(id.uuidString.lowercased())
+                buffer.writeString("\n")
+                if buffer.readableBytes >= 1 << 20 {
+                    try await writer.write(buffer)
+                    buffer.clear()
+                }
+            }
+            if buffer.readableBytes > 0 { try await writer.write(buffer) }
+        }
     }
 
     // MARK: Export

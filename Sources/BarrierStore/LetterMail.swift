@@ -115,7 +115,7 @@ public struct LetterMail: Sendable {
             let after = try await letters.document(id, on: conn)
             try await AuditLog.append(on: conn, actor: actor, action: "letter.email_queued", entityType: "letter",
                                       entityID: id.uuidString.lowercased(), before: nil,
-                                      after: "{\"to\": \(jsonString(to)), \"message_id\": \(jsonString(message.messageID)), \"other_address_confirmed\": \(confirmed)}",
+                                      after: "{\"state\": \"pending\", \"to\": \(jsonString(to)), \"message_id\": \(jsonString(message.messageID)), \"other_address_confirmed\": \(confirmed)}",
                                       logger: db.logger)
             return after
         }
@@ -182,19 +182,33 @@ public struct LetterMail: Sendable {
         }
     }
 
-    /// Marks rows whose sender vanished mid-send as `uncertain`; returns how many.
+    /// Who moves a message through the queue in the audit log.
+    static let mailActor = Actor(userID: nil, agencyID: nil, label: "system:mail")
+
+    /// Marks rows whose sender vanished mid-send as `uncertain`, each with its
+    /// audit event (`letter.email_uncertain`); returns how many.
     @discardableResult
     public func markLostSends() async throws -> Int {
         var count = 0
         try await db.forEachAgency { _ in
-            let rows = try await db.query(
-                """
-                UPDATE letter_emails SET state = 'uncertain',
-                    last_error = 'the sender stopped while handing the message to the relay; check the relay before sending it again'
-                WHERE agency_id = current_agency() AND state = 'sending' AND claimed_at < now() - make_interval(secs => \(Self.staleAfterSeconds))
-                RETURNING letter_id
-                """)
-            for try await _ in rows.decode(UUID.self) { count += 1 }
+            count += try await db.transaction { conn in
+                let rows = try await conn.query(
+                    """
+                    UPDATE letter_emails SET state = 'uncertain',
+                        last_error = 'the sender stopped while handing the message to the relay; check the relay before sending it again'
+                    WHERE agency_id = current_agency() AND state = 'sending' AND claimed_at < now() - make_interval(secs => \(Self.staleAfterSeconds))
+                    RETURNING letter_id, attempts, last_error
+                    """, logger: db.logger)
+                var lost: [(UUID, Int, String)] = []
+                for try await row in rows.decode((UUID, Int, String).self) { lost.append(row) }
+                for (id, attempts, error) in lost {
+                    try await AuditLog.append(
+                        on: conn, actor: Self.mailActor, action: "letter.email_uncertain", entityType: "letter",
+                        entityID: id.uuidString.lowercased(), before: "{\"state\": \"sending\", \"attempts\": \(attempts)}",
+                        after: "{\"state\": \"uncertain\", \"attempts\": \(attempts), \"error\": \(jsonString(error))}", logger: db.logger)
+                }
+                return lost.count
+            }
         }
         return count
     }
@@ -244,27 +258,47 @@ public struct LetterMail: Sendable {
         var attempts: Int
     }
 
-    /// Takes the next due message and commits `sending` before anything is sent.
+    /// Takes the next due message and commits `sending` with its audit event
+    /// (`letter.email_sending`) before anything is sent.
     func claimNext() async throws -> Claim? {
-        let rows = try await db.query(
-            """
-            UPDATE letter_emails SET state = 'sending', claimed_at = now(), attempts = attempts + 1
-            WHERE letter_id = (SELECT letter_id FROM letter_emails
-                               WHERE agency_id = current_agency() AND state = 'pending' AND next_attempt_at <= now()
-                               ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-            RETURNING letter_id, recipient, attempts
-            """)
-        for try await (id, recipient, attempts) in rows.decode((UUID, String, Int).self) {
-            return Claim(letterID: id, recipient: recipient, attempts: attempts)
+        try await db.transaction { conn in
+            let rows = try await conn.query(
+                """
+                UPDATE letter_emails SET state = 'sending', claimed_at = now(), attempts = attempts + 1
+                WHERE letter_id = (SELECT letter_id FROM letter_emails
+                                   WHERE agency_id = current_agency() AND state = 'pending' AND next_attempt_at <= now()
+                                   ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+                RETURNING letter_id, recipient, attempts
+                """, logger: db.logger)
+            var claim: Claim?
+            for try await (id, recipient, attempts) in rows.decode((UUID, String, Int).self) {
+                claim = Claim(letterID: id, recipient: recipient, attempts: attempts)
+            }
+            guard let claim else { return nil }
+            try await AuditLog.append(
+                on: conn, actor: Self.mailActor, action: "letter.email_sending", entityType: "letter",
+                entityID: claim.letterID.uuidString.lowercased(), before: "{\"state\": \"pending\", \"attempts\": \(claim.attempts - 1)}",
+                after: "{\"state\": \"sending\", \"attempts\": \(claim.attempts), \"to\": \(jsonString(claim.recipient))}", logger: db.logger)
+            return claim
         }
-        return nil
     }
 
+    /// The relay accepted the message: the e-mail is `sent` (`letter.email_sent`) and,
+    /// if it was still `approved`, the letter too (`letter.sent`), in one transaction.
     func recordSent(_ id: UUID) async throws {
-        let actor = Actor(userID: nil, agencyID: nil, label: "system:mail")
+        let actor = Self.mailActor
         try await db.transaction { conn in
-            try await conn.query(
-                "UPDATE letter_emails SET state = 'sent', sent_at = now(), last_error = NULL WHERE letter_id = \(id)", logger: db.logger)
+            let accepted = try await conn.query(
+                "UPDATE letter_emails SET state = 'sent', sent_at = now(), last_error = NULL WHERE letter_id = \(id) RETURNING recipient, attempts",
+                logger: db.logger)
+            var row: (String, Int)?
+            for try await r in accepted.decode((String, Int).self) { row = r }
+            if let (recipient, attempts) = row {
+                try await AuditLog.append(
+                    on: conn, actor: actor, action: "letter.email_sent", entityType: "letter", entityID: id.uuidString.lowercased(),
+                    before: "{\"state\": \"sending\", \"attempts\": \(attempts)}",
+                    after: "{\"state\": \"sent\", \"attempts\": \(attempts), \"to\": \(jsonString(recipient))}", logger: db.logger)
+            }
             let today = try await LetterStore.today(on: conn, logger: db.logger)
             let moved = try await conn.query(
                 """
@@ -293,10 +327,11 @@ public struct LetterMail: Sendable {
                     next_attempt_at = now() + make_interval(secs => \(pause))
                 WHERE letter_id = \(id)
                 """, logger: db.logger)
-            try await AuditLog.append(on: conn, actor: Actor(userID: nil, agencyID: nil, label: "system:mail"),
+            try await AuditLog.append(on: conn, actor: Self.mailActor,
                                       action: final ? "letter.email_failed" : "letter.email_retry", entityType: "letter",
-                                      entityID: id.uuidString.lowercased(), before: nil,
-                                      after: "{\"attempts\": \(attempts), \"error\": \(jsonString(message))}", logger: db.logger)
+                                      entityID: id.uuidString.lowercased(), before: "{\"state\": \"sending\", \"attempts\": \(attempts)}",
+                                      after: "{\"state\": \"\(final ? "failed" : "pending")\", \"attempts\": \(attempts), \"error\": \(jsonString(message))}",
+                                      logger: db.logger)
         }
     }
 }

@@ -274,7 +274,7 @@ extension LetterStore {
         // The PDF is printed once, after the approval committed; if the printer
         // is down the first download prints it instead.
         if let html = try? await frozen(id)?.html, let printed = try? await pdfs.render(html: html) {
-            try await storePDF(id, printed)
+            try await storePDF(id, printed, actor: actor)
             return try await get(id)
         }
         return record

@@ -11,11 +11,14 @@ public struct LetterStore: Sendable {
     let db: Database
     public let renderer: LetterRenderer
     public let pdfs: PDFRenderer
+    /// Drafts' PDFs as last printed, by letter and HTML (a draft prints once per version).
+    public let draftPDFs: DraftPDFCache
 
-    public init(_ db: Database, renderer: LetterRenderer, pdfs: PDFRenderer) {
+    public init(_ db: Database, renderer: LetterRenderer, pdfs: PDFRenderer, draftPDFs: DraftPDFCache = DraftPDFCache()) {
         self.db = db
         self.renderer = renderer
         self.pdfs = pdfs
+        self.draftPDFs = draftPDFs
     }
 
     public struct Record: Sendable {
@@ -115,7 +118,7 @@ public struct LetterStore: Sendable {
             switch format {
             case .html: return Data(preview.html.utf8)
             case .txt: return Data(preview.text.utf8)
-            case .pdf: return try await pdfs.render(html: preview.html)
+            case .pdf: return try await draftPDF(id, html: preview.html)
             case .eml: throw StoreError.conflict("a draft has no e-mail; approve the letter first")
             }
         }
@@ -157,19 +160,49 @@ public struct LetterStore: Sendable {
         for try await (pdf, html) in rows.decode((Data?, String?).self) {
             if let pdf { return pdf }
             guard let html else { break }
-            let printed = try await pdfs.render(html: html)
+            // Printed once even when several ask at once; the database keeps it, not the cache.
+            let pdfs = self.pdfs
+            let printed = try await draftPDFs.pdf(for: "approved \(id)", keep: false) { try await pdfs.render(html: html) }
             return try await storePDF(id, printed)
         }
         throw StoreError.notFound(entity: "approved letter", id: id.uuidString.lowercased())
     }
 
+    /// A draft's PDF as it reads now: printed once per letter and exact HTML, which
+    /// holds the template and layout versions, the letterhead, the supplier's
+    /// address and the date, so any change prints anew and nothing stale is served.
+    /// The caller read `html` through the agency boundary, so another agency
+    /// never reaches the key.
+    func draftPDF(_ id: UUID, html: String) async throws -> Data {
+        let key = "draft \(id.uuidString.lowercased()) " + Data(SHA256.hash(data: Data(html.utf8))).hex
+        let pdfs = self.pdfs
+        return try await draftPDFs.pdf(for: key) { try await pdfs.render(html: html) }
+    }
+
+    /// Who prints a PDF no approval or campaign job printed: the first download or e-mail that needs it.
+    public static let pdfActor = Actor(userID: nil, agencyID: nil, label: "system:pdf")
+
     /// Stores a PDF unless one is there already; returns the one that is stored.
+    /// Storing it freezes the printed bytes for good, so the same transaction
+    /// audits them (`letter.pdf_frozen`: their SHA-256 and length).
     @discardableResult
-    func storePDF(_ id: UUID, _ pdf: Data) async throws -> Data {
+    func storePDF(_ id: UUID, _ pdf: Data, actor: Actor = LetterStore.pdfActor) async throws -> Data {
         let hash = Data(SHA256.hash(data: pdf))
-        let stored = try await db.query(
-            "UPDATE letters SET pdf = \(pdf), pdf_sha256 = \(hash) WHERE id = \(id) AND pdf IS NULL RETURNING true")
-        for try await _ in stored.decode(Bool.self) { return pdf }
+        let stored = try await db.transaction { conn in
+            let rows = try await conn.query(
+                "UPDATE letters SET pdf = \(pdf), pdf_sha256 = \(hash) WHERE id = \(id) AND pdf IS NULL RETURNING reference",
+                logger: db.logger)
+            var reference: String?? = nil
+            for try await r in rows.decode(String?.self) { reference = .some(r) }
+            guard let reference else { return false }
+            try await AuditLog.append(
+                on: conn, actor: actor, action: "letter.pdf_frozen", entityType: "letter", entityID: id.uuidString.lowercased(),
+                before: nil,
+                after: "{\"reference\": \(reference.map(jsonString) ?? "null"), \"pdf_sha256\": \"\(hash.hex)\", \"pdf_bytes\": \(pdf.count)}",
+                logger: db.logger)
+            return true
+        }
+        if stored { return pdf }
         // Someone printed it first: theirs is the one kept.
         for try await earlier in try await db.query("SELECT pdf FROM letters WHERE id = \(id)").decode(Data?.self) {
             if let earlier { return earlier }

@@ -35,6 +35,14 @@ public enum PasswordHashing {
         return await run { Bcrypt.verify(password, hash: hash) }
     }
 
+    /// The cost a bcrypt hash was made with (`$2b$12$…` → 12); nil for anything else.
+    public static func cost(of hash: String) -> Int? {
+        let parts = hash.split(separator: "$", omittingEmptySubsequences: false)
+        guard parts.count >= 4, parts[0].isEmpty, parts[1].hasPrefix("2"), parts[2].count == 2,
+              parts[2].allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        return Int(parts[2])
+    }
+
     public static func hash(_ password: String, cost: Int = PasswordHashing.cost) async -> String {
         await run { Bcrypt.hash(password, cost: UInt8(cost)) }
     }

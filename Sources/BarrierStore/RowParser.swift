@@ -1,5 +1,6 @@
 import BarrierCore
 import CSV
+import Crypto
 import Foundation
 
 /// Reads a registry CSV row by row (CSV.swift does the quoting) and checks each
@@ -11,7 +12,7 @@ import Foundation
 final class RowParser {
     private enum Batch: Sendable {
         case records([[String]])
-        case end(unreadable: Bool)
+        case end(unreadable: Bool, notUTF8: Int?)
     }
 
     private var batches: AsyncStream<Batch>.Iterator
@@ -36,12 +37,26 @@ final class RowParser {
     private let decoder = JSONDecoder()
     private var finished = false
 
+    /// The file's SHA-256 (hex), known once the last record was read.
+    var fileSHA256: String { digest.value ?? "" }
+    private let digest = DigestBox()
+
     /// Checks the header; a bad one throws `StoreError.invalid` before any row is read.
-    init(_ text: String, knownSectors: Set<String>, progress: (@Sendable (String, Int) -> Void)?,
-         batchesAhead: Int = RowParser.batchesAhead) throws {
+    /// The file is read in chunks of `chunkBytes` cut after a record (never inside a
+    /// quoted field), each split by CSV.swift on its own: memory holds a few chunks,
+    /// not the file.
+    init(file path: String, knownSectors: Set<String>, progress: (@Sendable (String, Int) -> Void)?,
+         batchesAhead: Int = RowParser.batchesAhead, chunkBytes: Int = 4 << 20) throws {
+        let chunks = try ChunkReader(path: path, chunkBytes: chunkBytes)
+        let first: String
+        switch chunks.next() {
+        case .text(let text): first = text
+        case .end: first = ""
+        case .notUTF8(let line): throw StoreError.invalid([FieldError(field: "file", message: "is not UTF-8 text (line \(line))", line: line)])
+        }
         let reader: CSVReader
         do {
-            reader = try CSVReader(string: text, hasHeaderRow: true)
+            reader = try CSVReader(string: first, hasHeaderRow: true)
         } catch {
             throw StoreError.invalid([FieldError(field: "file", message: "is not a CSV file with a header row", line: 1)])
         }
@@ -60,7 +75,8 @@ final class RowParser {
         }
         if !errors.isEmpty { throw StoreError.invalid(errors) }
         index = Dictionary(header.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
-        line = 2 + (reader.headerRow ?? []).reduce(0) { $0 + $1.utf8.count { $0 == 10 } }
+        let headerLine = 2 + (reader.headerRow ?? []).reduce(0) { $0 + $1.utf8.count { $0 == 10 } }
+        line = headerLine
         self.knownSectors = knownSectors
         self.progress = progress
         let (stream, continuation) = AsyncStream<Batch>.makeStream()
@@ -72,21 +88,45 @@ final class RowParser {
         let (permitStream, permits) = AsyncStream<Void>.makeStream()
         for _ in 0..<max(1, batchesAhead) { permits.yield() }
         self.permits = permits
+        let source = UncheckedBox(chunks)
+        let digest = self.digest
         reading = Task.detached {
-            guard let records = try? CSVReader(string: text, hasHeaderRow: true) else { return continuation.finish() }
+            let chunks = source.value
             var permit = permitStream.makeAsyncIterator()
             var batch: [[String]] = []
             batch.reserveCapacity(256)
-            while let fields = records.next(), !Task.isCancelled {
-                batch.append(fields)
-                if batch.count == 256 {
-                    guard await permit.next() != nil else { return continuation.finish() }
-                    continuation.yield(.records(batch))
-                    batch.removeAll(keepingCapacity: true)
+            var text: String? = first
+            var isFirst = true
+            var lines = headerLine
+            while let chunk = text, !Task.isCancelled {
+                guard let records = try? CSVReader(string: chunk, hasHeaderRow: isFirst) else { break }
+                isFirst = false
+                while let fields = records.next(), !Task.isCancelled {
+                    lines += 1 + fields.reduce(0) { $0 + $1.utf8.count { $0 == 10 } }
+                    batch.append(fields)
+                    if batch.count == 256 {
+                        guard await permit.next() != nil else { return continuation.finish() }
+                        continuation.yield(.records(batch))
+                        batch.removeAll(keepingCapacity: true)
+                    }
+                }
+                if records.error != nil {
+                    if !batch.isEmpty { continuation.yield(.records(batch)) }
+                    continuation.yield(.end(unreadable: true, notUTF8: nil))
+                    return continuation.finish()
+                }
+                switch chunks.next() {
+                case .text(let next): text = next
+                case .end: text = nil
+                case .notUTF8(let line):
+                    if !batch.isEmpty { continuation.yield(.records(batch)) }
+                    continuation.yield(.end(unreadable: false, notUTF8: line))
+                    return continuation.finish()
                 }
             }
             if !batch.isEmpty { continuation.yield(.records(batch)) }
-            continuation.yield(.end(unreadable: records.error != nil))
+            digest.value = chunks.sha256
+            continuation.yield(.end(unreadable: false, notUTF8: nil))
             continuation.finish()
         }
     }
@@ -104,9 +144,12 @@ final class RowParser {
                 pending = records
                 pendingIndex = 0
                 permits.yield()
-            case .end(let unreadable):
+            case .end(let unreadable, let notUTF8):
                 if unreadable {
                     errors.append(FieldError(field: "file", message: "is not valid CSV (unreadable after line \(line))", line: line))
+                }
+                if let notUTF8 {
+                    errors.append(FieldError(field: "file", message: "is not UTF-8 text (line \(notUTF8))", line: notUTF8))
                 }
                 return nil
             case nil:
@@ -222,4 +265,107 @@ final class RowParser {
         progress?("checked", count)
         return nil
     }
+}
+
+/// Reads a file in chunks that end after a record: at the last line break outside
+/// a quoted field (quotes toggle, so an escaped `""` leaves the state as it was).
+/// A line break is ASCII, so a chunk never splits a UTF-8 sequence; each chunk is
+/// checked as UTF-8 and hashed on the way.
+final class ChunkReader {
+    enum Chunk {
+        case text(String)
+        case end
+        /// The line (1-based) with the first byte that is not UTF-8.
+        case notUTF8(line: Int)
+    }
+
+    private let handle: FileHandle
+    private let chunkBytes: Int
+    private var carry = Data()
+    private var hasher = SHA256()
+    private var done = false
+    private var linesBefore = 0
+    private(set) var sha256: String?
+
+    init(path: String, chunkBytes: Int) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw StoreError.invalid([FieldError(field: "file", message: "cannot be read", line: 1)])
+        }
+        self.handle = handle
+        self.chunkBytes = max(1024, chunkBytes)
+    }
+
+    deinit { try? handle.close() }
+
+    func next() -> Chunk {
+        while !done {
+            let more = (try? handle.read(upToCount: chunkBytes)) ?? nil
+            guard let more, !more.isEmpty else {
+                done = true
+                sha256 = Data(hasher.finalize()).hex
+                break
+            }
+            hasher.update(data: more)
+            carry.append(more)
+            if let cut = Self.lastRecordEnd(carry) {
+                let text = carry.prefix(cut)
+                carry = Data(carry.suffix(from: carry.startIndex + cut))
+                return checked(text)
+            }
+        }
+        guard !carry.isEmpty else { return .end }
+        let rest = carry
+        carry = Data()
+        return checked(rest)
+    }
+
+    private func checked(_ bytes: Data) -> Chunk {
+        guard let string = String(validating: bytes, as: UTF8.self) else {
+            // The line of the first byte that does not decode.
+            var iterator = bytes.makeIterator()
+            var parser = Unicode.UTF8.ForwardParser()
+            var offset = 0
+            decoding: while true {
+                switch parser.parseScalar(from: &iterator) {
+                case .valid(let scalar): offset += scalar.count
+                case .error, .emptyInput: break decoding
+                }
+            }
+            return .notUTF8(line: linesBefore + 1 + bytes.prefix(offset).count { $0 == 10 })
+        }
+        linesBefore += bytes.count { $0 == 10 }
+        return .text(string)
+    }
+
+    /// The length up to and including the last line break outside quotes, if any.
+    static func lastRecordEnd(_ data: Data) -> Int? {
+        var inQuotes = false
+        var last: Int?
+        data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+            for i in 0..<bytes.count {
+                switch bytes[i] {
+                case 0x22: inQuotes.toggle()
+                case 0x0A where !inQuotes: last = i + 1
+                default: break
+                }
+            }
+        }
+        return last
+    }
+}
+
+/// The SHA-256 the splitter finds, read by the checker once the last batch is in.
+final class DigestBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: String?
+    var value: String? {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
+}
+
+/// Hands a value that only one task uses at a time to a detached task.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

@@ -258,11 +258,11 @@ struct ImportCommand: BarrierCommand {
 
     func execute() async throws {
         guard kind == "facilitators" else { throw CLIFailure(description: "can only import 'facilitators'") }
-        guard let data = FileManager.default.contents(atPath: file) else { throw CLIFailure(description: "cannot read \(file)") }
-        let started = Date()
+        guard FileManager.default.isReadableFile(atPath: file) else { throw CLIFailure(description: "cannot read \(file)") }
+        let (started, path) = (Date(), file)
         let result = try await withDatabase { db in
             try await Migrator().migrate(db)
-            return try await FacilitatorTransfer(db).importCSV(data, actor: cliActor()) { stage, count in
+            return try await FacilitatorTransfer(db).importCSV(file: path, actor: cliActor()) { stage, count in
                 FileHandle.standardError.write(Data("\r\(stage) \(count) rows…".utf8))
             }
         }

@@ -151,8 +151,7 @@ func loadDemo(_ db: Database, onlyIfEmpty: Bool) async throws {
         throw CLIFailure(description: "the registry already has suppliers; demo data is only loaded into an empty registry")
     }
     let dir = try ProjectFiles.directory("seed", containing: "demo-facilitators.csv")
-    let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/demo-facilitators.csv"))
-    let result = try await FacilitatorTransfer(db).importCSV(data, actor: Actor(userID: nil, agencyID: nil, label: "system:demo-seed"))
+    let result = try await FacilitatorTransfer(db).importCSV(file: dir + "/demo-facilitators.csv", actor: Actor(userID: nil, agencyID: nil, label: "system:demo-seed"))
     say("loaded \(result.created) demo suppliers")
 }
 

@@ -1,5 +1,6 @@
 import BarrierCore
 import BarrierTestSupport
+import Crypto
 import Foundation
 import NIOCore
 import PostgresNIO
@@ -84,8 +85,14 @@ struct ImportExportTests {
             #expect(result.created >= 55)
             let audit = try await TestDatabase.scalar(db, "SELECT after->>'rows' FROM audit_events WHERE action = 'facilitator.import'")
             #expect(audit == String(result.created))
-            let ids = try await TestDatabase.scalar(db, "SELECT jsonb_array_length(after->'created_ids')::text FROM audit_events WHERE action = 'facilitator.import'")
+            // The ids it created are rows under the event, not a list in its JSON.
+            let ids = try await TestDatabase.scalar(db, """
+                SELECT count(*)::text FROM import_rows r JOIN audit_events e ON e.seq = r.audit_seq JOIN facilitators f ON f.id = r.facilitator_id
+                WHERE e.action = 'facilitator.import' AND e.after->>'file_sha256' = '\(result.fileSHA256)'
+                """)
             #expect(ids == String(result.created))
+            #expect(result.fileSHA256 == SHA256.hash(data: demo).map { String(format: "%02x", $0) }.joined())
+            #expect(try await TestDatabase.scalar(db, "SELECT (after ? 'created_ids')::text FROM audit_events WHERE action = 'facilitator.import'") == "false")
             #expect(try await TestDatabase.scalar(db, "SELECT count(*)::text FROM contact_points") != "0")
             return try await export(db)
         }
@@ -123,17 +130,52 @@ struct ImportExportTests {
     }
 
     @Test func theSplitterWaitsForTheChecksAndEveryRowStillComesOutInOrder() async throws {
-        // setup: 12 batches of records against 2 permits, so the splitter waits ten times
+        // setup: 12 batches of records against 2 permits, so the splitter waits ten times; the file is
+        // read in 1 KB chunks, and every seventh row has a quoted field with line breaks, quotes and
+        // a multibyte character, so chunks end right beside quoted line breaks
         var lines = [Self.header]
-        for n in 0..<3_000 { lines.append(",Kurier \(n) GmbH,,courier,shipping,,DE,,,,,,,,,,,") }
-        let parser = try RowParser(lines.joined(separator: "\n"), knownSectors: ["courier"], progress: nil, batchesAhead: 2)
+        for n in 0..<3_000 {
+            let notes = n % 7 == 0 ? "\"Zeile eins\nZeile \"\"zwei\"\" – Größe\r\nEnde\"" : ""
+            var fields = Array(repeating: "", count: FacilitatorCSV.columns.count)
+            fields[FacilitatorCSV.columns.firstIndex(of: "legal_name")!] = "Kurier \(n) GmbH"
+            fields[FacilitatorCSV.columns.firstIndex(of: "sector")!] = "courier"
+            fields[FacilitatorCSV.columns.firstIndex(of: "stages")!] = "shipping"
+            fields[FacilitatorCSV.columns.firstIndex(of: "country")!] = "DE"
+            fields[FacilitatorCSV.columns.firstIndex(of: "notes")!] = notes
+            lines.append(fields.joined(separator: ","))
+        }
+        let text = lines.joined(separator: "\n")
+        let parser = try await FacilitatorTransfer.withTemporaryFile(Data(text.utf8)) { path in
+            try RowParser(file: path, knownSectors: ["courier"], progress: nil, batchesAhead: 2, chunkBytes: 1024)
+        }
         // act
-        var names: [String] = []
-        while let row = await parser.next() { names.append(row.draft.legalName) }
+        var names: [String] = [], notes: [String] = [], lineNumbers: [Int] = []
+        while let row = await parser.next() {
+            names.append(row.draft.legalName)
+            notes.append(row.draft.notes)
+            lineNumbers.append(row.line)
+        }
         // check
         #expect(parser.errors.isEmpty)
         #expect(names.count == 3_000 && names.first == "Kurier 0 GmbH" && names.last == "Kurier 2999 GmbH")
         #expect(names == (0..<3_000).map { "Kurier \($0) GmbH" })
+        #expect(notes[7] == "Zeile eins\nZeile \"zwei\" – Größe\r\nEnde" && notes[8] == "")
+        // Line numbers count the quoted line breaks: row n starts after n rows and 2 extra lines per seventh row before it.
+        #expect(lineNumbers[8] == 2 + 8 + 2 * 2)
+        #expect(parser.fileSHA256 == SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined())
+    }
+
+    @Test func aFileThatIsNotUTF8IsRefusedWithItsLine() async throws {
+        var bytes = Data((Self.header + "\n,Kurier A GmbH,,courier,shipping,,DE,,,,,,,,,,,\n").utf8)
+        bytes.append(contentsOf: [0x2C, 0x4B, 0xFF, 0xFE, 0x2C])  // ",K\xff\xfe,"
+        bytes.append(Data(",courier,shipping,,DE,,,,,,,,,,,\n".utf8))
+        let file = bytes
+        try await TestDatabase.withFresh { (db: Database) async throws in
+            await #expect(throws: StoreError.invalid([FieldError(field: "file", message: "is not UTF-8 text (line 3)", line: 3)])) {
+                _ = try await FacilitatorTransfer(db).importCSV(file, actor: Fixtures.system)
+            }
+            #expect(try await TestDatabase.scalar(db, "SELECT count(*)::text FROM facilitators") == "0")
+        }
     }
 
     func export(_ db: Database) async throws -> Data {

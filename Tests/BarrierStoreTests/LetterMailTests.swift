@@ -78,7 +78,7 @@ struct LetterMailTests {
             #expect(try await mail.sendDue() == 0)
             #expect(smtp.messages().count == 1)
             let actions = try await TestDatabase.scalar(db, "SELECT string_agg(action, ',' ORDER BY seq) FROM audit_events WHERE action LIKE 'letter.email%' OR action = 'letter.sent'")
-            #expect(actions == "letter.email_queued,letter.email_retry,letter.sent")
+            #expect(actions == "letter.email_queued,letter.email_sending,letter.email_retry,letter.email_uncertain,letter.email_sending,letter.email_sent,letter.sent")
         }
     }
 }

@@ -75,7 +75,7 @@ struct LetterStoreTests {
             let timeline = try await letters.timeline(facilitatorID: supplier)
             for status in ["draft", "approved", "sent", "delivered", "responded"] { #expect(timeline.contains("\"status\" : \"\(status)\"") || timeline.contains("\"status\":\"\(status)\"")) }
             let audited = try await TestDatabase.scalar(db, "SELECT string_agg(action, ',' ORDER BY seq) FROM audit_events WHERE entity_type = 'letter'")
-            #expect(audited == "letter.create,letter.approve,letter.sent,letter.delivered,letter.responded")
+            #expect(audited == "letter.create,letter.approve,letter.pdf_frozen,letter.sent,letter.delivered,letter.responded")
         }
     }
 
