@@ -79,10 +79,12 @@ public actor PDFRenderer {
     /// The queue limit and time limit in force.
     public nonisolated var limits: Limits { limitsBox.withLock { $0 } }
 
-    /// Sets the queue limit (nil: four per worker) and the time limit of one render, for the renders that start after.
-    public nonisolated func configure(queueLimit: Int?, renderTimeout: Duration) {
-        let limit = max(0, queueLimit ?? 4 * size)
-        limitsBox.withLock { $0 = Limits(queueLimit: limit, renderTimeout: renderTimeout) }
+    /// Sets the queue limit and the time limit of one render, for the renders that start after; nil leaves one as it is.
+    public nonisolated func configure(queueLimit: Int? = nil, renderTimeout: Duration? = nil) {
+        limitsBox.withLock { limits in
+            if let queueLimit { limits.queueLimit = max(0, queueLimit) }
+            if let renderTimeout { limits.renderTimeout = renderTimeout }
+        }
     }
 
     /// The PDF of `html`. An interactive render is refused with `Busy` when the queue is full.

@@ -28,7 +28,8 @@ public struct AppConfiguration: Sendable {
     public var smtpRelay: SMTPRelay?
     /// Warm WeasyPrint processes printing PDFs (default: one per core).
     public var pdfWorkers: Int = ProcessInfo.processInfo.activeProcessorCount
-    /// Requests that may wait for a PDF worker before more are refused with 503 (PDF_QUEUE_LIMIT); nil: four per worker.
+    /// Requests that may wait for a PDF worker before more are refused with 503 (PDF_QUEUE_LIMIT); nil: the
+    /// renderer's own limit, four per worker.
     public var pdfQueueLimit: Int?
     /// Seconds one PDF may take before its worker is killed and replaced (PDF_RENDER_TIMEOUT_SECONDS).
     public var pdfRenderTimeoutSeconds: Int = 60

@@ -49,6 +49,7 @@ public func buildApplication(
 public func buildRouter(configuration: AppConfiguration, database: Database, readDatabase: Database? = nil,
                         letters: LetterStore) -> Router<BarrierRequestContext> {
     // The PDF workers' queue and time limits and the drafts' PDF cache are the process's, set from the configuration.
+    // (An unset queue limit leaves the renderer's own: four per worker.)
     letters.pdfs.configure(queueLimit: configuration.pdfQueueLimit, renderTimeout: .seconds(configuration.pdfRenderTimeoutSeconds))
     letters.draftPDFs.setMaxBytes(configuration.pdfCacheMB << 20)
     let reports = ReportStore(readDatabase ?? database)

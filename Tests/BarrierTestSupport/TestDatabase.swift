@@ -137,7 +137,8 @@ extension Fixtures {
         .deletingLastPathComponent().appendingPathComponent("templates/letters").path
 
     /// One set of warm PDF workers for the whole test process.
-    public static let pdfs = PDFRenderer(workers: 2)
+    /// The tests run in parallel and share it, so its queue is not bounded as a server's is (PDF_QUEUE_LIMIT).
+    public static let pdfs = PDFRenderer(workers: 2, queueLimit: 100_000)
 
     public static func renderer() throws -> LetterRenderer { try LetterRenderer(directory: templatesDirectory) }
 

@@ -18,8 +18,8 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -40,7 +40,6 @@ ROOT = Path(__file__).resolve().parents[2]
 BINARY = Path(os.environ.get("BARRIER_BINARY", ROOT / ".build/debug/barrier"))
 CHROMIUM = os.environ.get("BARRIER_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("BARRIER_CHROMEDRIVER", "/usr/bin/chromedriver")
-PSQL = shutil.which("psql") or "/usr/bin/psql"
 
 # Known passwords (the server wants at least 12 characters).
 PASSWORD = "browser-test-password-1"
@@ -50,30 +49,9 @@ PASSWORD = "browser-test-password-1"
 # The database and the server
 # --------------------------------------------------------------------------
 
-def _run(args, env=None, check=True, timeout=120):
-    result = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-    if check and result.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, args))} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def _psql(url, sql):
-    return _run([PSQL, url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-tAc", sql]).stdout.strip()
-
-
-def _with_database(url, database, user=None):
-    """The same server URL naming another database (and user)."""
-    parts = urllib.parse.urlsplit(url)
-    netloc = parts.netloc
-    if user is not None:
-        netloc = user + "@" + netloc.split("@", 1)[-1] if "@" in netloc else user + "@" + netloc
-    return urllib.parse.urlunsplit((parts.scheme, netloc, "/" + database, parts.query, parts.fragment))
-
-
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pysupport"))
+from processes import (PSQL, SERVER_LOGIN_SQL, api_call, free_port as _free_port, psql as _psql, run as _run,  # noqa: E402,F401
+                       wait_until_answering, with_database as _with_database)
 
 
 def _wait_for_binary():
@@ -130,23 +108,7 @@ class Server:
 
     def api(self, method, path, token, body=None, headers=None):
         """A JSON API call; returns (status, parsed body or text, headers)."""
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.url + path, data=data, method=method)
-        request.add_header("Authorization", "Bearer " + token)
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        for k, v in (headers or {}).items():
-            request.add_header(k, v)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                status, raw, hdrs = response.status, response.read(), response.headers
-        except urllib.error.HTTPError as error:
-            status, raw, hdrs = error.code, error.read(), error.headers
-        try:
-            parsed = json.loads(raw) if raw else None
-        except ValueError:
-            parsed = raw.decode(errors="replace")
-        return status, parsed, hdrs
+        return api_call(self.url, method, path, token, body, headers)
 
     def log_tail(self, lines=40):
         if not self.log_path or not self.log_path.exists():
@@ -191,15 +153,7 @@ def server(cluster_url, tmp_path_factory):
         # Migrations as the owner; then the server's login role (roles are the
         # cluster's, so another test run may have made it already).
         srv.cli("migrate")
-        _psql(owner_url, """
-            DO $$ BEGIN
-                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'barrier_server') THEN
-                    CREATE ROLE barrier_server LOGIN IN ROLE barrier_app;
-                END IF;
-            EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-            END $$;
-            GRANT barrier_app TO barrier_server;
-        """)
+        _psql(owner_url, SERVER_LOGIN_SQL)
         srv.cli("agency", "create", "--name", agencies["a"], "--country", "NL")
         srv.cli("agency", "create", "--name", agencies["b"], "--country", "BE")
         for key, account in accounts.items():
@@ -216,19 +170,10 @@ def server(cluster_url, tmp_path_factory):
             process = subprocess.Popen([str(BINARY), "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL, start_new_session=True)
         srv.url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"barrier serve exited with {process.returncode}:\n{srv.log_tail()}", pytrace=False)
-            try:
-                with urllib.request.urlopen(srv.url + "/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"barrier serve did not answer /healthz within 60 s:\n{srv.log_tail()}", pytrace=False)
-            time.sleep(0.2)
+        try:
+            wait_until_answering(process, srv.url, 60, srv.log_tail)
+        except RuntimeError as error:
+            pytest.fail(str(error), pytrace=False)
         log_text = log_path.read_text(errors="replace")
         if "row-level security does not keep the agencies apart" in log_text:
             pytest.fail(f"the server does not run as a role bound by row-level security:\n{log_text}", pytrace=False)

@@ -9,50 +9,21 @@ migrate`, `barrier agency create`, `barrier user create`, `barrier user token`.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
-import shutil
 import signal
-import socket
 import subprocess
+import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pysupport"))
+from processes import PSQL, ROOT, SERVER_LOGIN_SQL, api_call, free_port, psql, run, wait_until_answering, with_database  # noqa: E402,F401
+
 BINARY = Path(os.environ.get("BARRIER_BINARY", ROOT / ".build/debug/barrier"))
-PSQL = shutil.which("psql") or "/usr/bin/psql"
 PASSWORD = "faults-test-password-1"
-
-
-def run(args, env=None, check=True, timeout=180):
-    result = subprocess.run([str(a) for a in args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-    if check and result.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, args))} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def psql(url, sql):
-    return run([PSQL, url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-tAc", sql]).stdout.strip()
-
-
-def with_database(url, database, user=None):
-    """The same server URL naming another database (and user)."""
-    parts = urllib.parse.urlsplit(url)
-    netloc = parts.netloc
-    if user is not None:
-        netloc = user + "@" + netloc.split("@", 1)[-1]
-    return urllib.parse.urlunsplit((parts.scheme, netloc, "/" + database, parts.query, parts.fragment))
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Cluster:
@@ -108,15 +79,7 @@ def make_registry(cluster_url, name=None):
     registry = Registry(owner_url=owner, app_url=with_database(cluster_url, database, user="barrier_server"),
                         agency=f"Fault Agency {database[-5:]}")
     registry.cli("migrate")
-    psql(owner, """
-        DO $$ BEGIN
-            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'barrier_server') THEN
-                CREATE ROLE barrier_server LOGIN IN ROLE barrier_app;
-            END IF;
-        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-        END $$;
-        GRANT barrier_app TO barrier_server;
-    """)
+    psql(owner, SERVER_LOGIN_SQL)
     registry.cli("agency", "create", "--name", registry.agency, "--country", "NL")
     for role in ("admin", "officer"):
         email = f"{role}@{database}.example"
@@ -152,18 +115,10 @@ class Server:
         return self
 
     def wait_ready(self, seconds=60):
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"barrier serve exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(self.url + "/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, OSError):
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"barrier serve did not get ready within {seconds} s:\n{self.log_tail()}")
+        try:
+            wait_until_answering(self.process, self.url, seconds, self.log_tail, path="/readyz")
+        except RuntimeError as error:
+            raise AssertionError(str(error)) from None
 
     def kill9(self):
         """SIGKILL to the server and its PDF workers (its process group), as a crash would."""
@@ -188,24 +143,7 @@ class Server:
 
     def api(self, method, path, token=None, body=None, headers=None, raw=None, timeout=30):
         """One HTTP call; returns (status, parsed JSON or text, headers). Raises OSError when nothing answers."""
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        request = urllib.request.Request(self.url + path, data=data, method=method)
-        if token:
-            request.add_header("Authorization", "Bearer " + token)
-        if data is not None and raw is None:
-            request.add_header("Content-Type", "application/json")
-        for k, v in (headers or {}).items():
-            request.add_header(k, v)
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                status, payload, hdrs = response.status, response.read(), response.headers
-        except urllib.error.HTTPError as error:
-            status, payload, hdrs = error.code, error.read(), error.headers
-        try:
-            parsed = json.loads(payload) if payload else None
-        except ValueError:
-            parsed = payload.decode(errors="replace")
-        return status, parsed, hdrs
+        return api_call(self.url, method, path, token, body, headers, raw, timeout=timeout)
 
 
 def supplier(name, **fields):

@@ -44,9 +44,10 @@ from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pysupport"))
+from processes import PSQL, ROOT, SERVER_LOGIN_SQL, api_call, free_port, psql, run, wait_until_answering, with_database  # noqa: E402,F401
+
 BINARY = Path(os.environ.get("BARRIER_BINARY", ROOT / ".build/debug/barrier"))
-PSQL = shutil.which("psql") or "/usr/bin/psql"
 ST = Path(sys.executable).with_name("st")
 PASSWORD = "fuzz-test-password-1"
 CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conformance",
@@ -60,32 +61,6 @@ def say(message):
 # --------------------------------------------------------------------------
 # The database and the server (as Tests/browser/conftest.py)
 # --------------------------------------------------------------------------
-
-def run(args, env=None, check=True, timeout=300):
-    result = subprocess.run([str(a) for a in args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-    if check and result.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, args))} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def psql(url, sql):
-    return run([PSQL, url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-tAc", sql]).stdout.strip()
-
-
-def with_database(url, database, user=None):
-    """The same server URL naming another database (and user)."""
-    parts = urllib.parse.urlsplit(url)
-    netloc = parts.netloc
-    if user is not None:
-        netloc = user + "@" + netloc.split("@", 1)[-1] if "@" in netloc else user + "@" + netloc
-    return urllib.parse.urlunsplit((parts.scheme, netloc, "/" + database, parts.query, parts.fragment))
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def stable_binary(workdir):
     """A copy of the binary in `workdir`, so that a rebuild during the run does not pull it away."""
@@ -131,15 +106,7 @@ class Server:
         psql(self.cluster_url, f'CREATE DATABASE "{self.database}"')
         self.created = True
         self.cli("migrate")
-        psql(self.owner_url, """
-            DO $$ BEGIN
-                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'barrier_server') THEN
-                    CREATE ROLE barrier_server LOGIN IN ROLE barrier_app;
-                END IF;
-            EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-            END $$;
-            GRANT barrier_app TO barrier_server;
-        """)
+        psql(self.owner_url, SERVER_LOGIN_SQL)
         port = free_port()
         env = dict(os.environ, HOST="127.0.0.1", DATABASE_URL=self.app_url, DATABASE_OWNER_URL=self.owner_url,
                    PDF_WORKERS="1", LOG_LEVEL=os.environ.get("BARRIER_FUZZ_LOG_LEVEL", "warning"))
@@ -149,19 +116,7 @@ class Server:
             self.process = subprocess.Popen([str(self.binary), "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=log,
                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         self.url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"barrier serve exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"barrier serve did not answer /healthz within 60 s:\n{self.log_tail()}")
-            time.sleep(0.2)
+        wait_until_answering(self.process, self.url, 60, self.log_tail)
         if "row-level security does not keep the agencies apart" in self.log_path.read_text(errors="replace"):
             raise RuntimeError(f"the server does not run as a role bound by row-level security:\n{self.log_tail()}")
 
@@ -190,23 +145,7 @@ class Client:
         self.url, self.token = url, token
 
     def call(self, method, path, body=None, headers=None, raw=None, content_type="application/json"):
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        request = urllib.request.Request(self.url + path, data=data, method=method)
-        request.add_header("Authorization", "Bearer " + self.token)
-        if data is not None:
-            request.add_header("Content-Type", content_type)
-        for k, v in (headers or {}).items():
-            request.add_header(k, v)
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                status, payload, hdrs = response.status, response.read(), response.headers
-        except urllib.error.HTTPError as error:
-            status, payload, hdrs = error.code, error.read(), error.headers
-        try:
-            parsed = json.loads(payload) if payload else None
-        except ValueError:
-            parsed = payload.decode(errors="replace")
-        return status, parsed, hdrs
+        return api_call(self.url, method, path, self.token, body, headers, raw, content_type=content_type, timeout=60)
 
     def expect(self, expected, method, path, body=None, headers=None, **kw):
         status, parsed, hdrs = self.call(method, path, body, headers, **kw)
