@@ -47,9 +47,20 @@ build() {
   if [ ! -x ".build/$configuration/barrier" ]; then
     say "first $configuration build: compiling the dependencies takes several minutes on 2 cores (about 7 for release, 3 to 5 for debug)"
   fi
+  # The whole output goes to a log; the terminal gets it without the progress
+  # lines and the dependencies' own warnings. A failed build prints its error
+  # lines from the whole log (a dependency's too) and the log's tail.
+  local log="$ROOT/.build/build-$configuration.log"
+  mkdir -p "$ROOT/.build"
   set +e
-  swift build -c "$configuration" "$@" 2>&1 | grep -Ev '^(\[[0-9]+/[0-9]+\]|warning: .swift-distributed-tracing.|Building for|Write swift-version|Fetching|Fetched|Computing|Computed|Creating working copy|Working copy|Updating|Updated)|\.build/checkouts/|found [0-9]+ file\(s\) which are unhandled'
+  swift build -c "$configuration" "$@" 2>&1 | tee "$log" | grep -Ev '^(\[[0-9]+/[0-9]+\]|warning: .swift-distributed-tracing.|Building for|Write swift-version|Fetching|Fetched|Computing|Computed|Creating working copy|Working copy|Updating|Updated)|\.build/checkouts/|found [0-9]+ file\(s\) which are unhandled'
   local status=${PIPESTATUS[0]}
   set -e
-  if [ "$status" -ne 0 ]; then say "build failed"; exit 1; fi
+  if [ "$status" -ne 0 ]; then
+    say "build failed (swift build exited with $status); its errors, from $log:"
+    grep -E '(error|fatal error|Killed|killed|out of memory)' "$log" | grep -v '^\[[0-9]*/[0-9]*\]' | head -n 40 >&2 || true
+    say "the log's last lines:"
+    tail -n 25 "$log" >&2
+    exit 1
+  fi
 }
