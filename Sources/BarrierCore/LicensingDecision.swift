@@ -142,9 +142,10 @@ public enum LicensingStepDecision {
         public var day: String
     }
 
-    /// Lifecycle, four eyes (lifting), then each step's fields and days.
+    /// Each step's fields and days first (bad input is refused as such, whatever
+    /// the record's state, and before its version is compared), then the
+    /// lifecycle, then four eyes (lifting).
     public static func check(_ c: LicensingStepCase, _ step: LicensingStep, by actor: FourEyes.Person) -> Result<Outcome, Refusal> {
-        guard c.status.canMove(to: step.next) else { return .failure(.transition(from: c.status, allowed: c.status.allowedNext)) }
         var errors = FieldErrors()
         let day: String
         switch step {
@@ -163,12 +164,15 @@ public enum LicensingStepDecision {
             errors.text("reason", reason, max: 20_000, missing: "is required: give the grounds of the outcome")
             day = decidedOn
         case .lift(let on, let reason):
-            if let refusal = FourEyes.refusal(.lift, actor: actor, proposer: c.proposer, decider: c.decider) { return .failure(.fourEyes(refusal)) }
             day = on ?? c.today
             errors.pastDay("lifted_on", day, today: c.today, earliest: c.decidedOn, earliestIs: "the decision")
             errors.text("reason", reason, max: 5000, missing: "is required: say why the action is lifted")
         }
         if !errors.isEmpty { return .failure(.invalid(errors.errors)) }
+        guard c.status.canMove(to: step.next) else { return .failure(.transition(from: c.status, allowed: c.status.allowedNext)) }
+        if case .lift = step, let refusal = FourEyes.refusal(.lift, actor: actor, proposer: c.proposer, decider: c.decider) {
+            return .failure(.fourEyes(refusal))
+        }
         return .success(Outcome(next: step.next, day: day))
     }
 }

@@ -127,17 +127,22 @@ struct LicensingStepTests {
             .proposed: [.noticeOfIntent, .decided, .withdrawn], .noticeOfIntent: [.noticeOfIntent, .decided, .withdrawn],
             .decided: [.appealed, .lifted, .expired], .appealed: [.upheld, .overturned], .upheld: [.lifted, .expired],
         ]
-        guard (next[status] ?? []).contains(step.next) else { return .transition }
+        // Bad input first (whatever the state), then the lifecycle, then four eyes.
         func inRange(_ day: String, from: String) -> Bool { ISODay.isValid(day) && day >= from && day <= today }
+        let valid: Bool
         switch step {
-        case .withdraw(let reason): return reason.isEmpty ? .invalid : .done(.withdrawn, today)
-        case .appeal(let lodged, let grounds):
-            return !grounds.isEmpty && inRange(lodged, from: "2026-11-10") && lodged <= "2026-12-12" ? .done(.appealed, lodged) : .invalid
-        case .appealOutcome(let outcome, let on, let reason):
-            return !reason.isEmpty && inRange(on, from: "2026-11-20") ? .done(outcome.status, on) : .invalid
-        case .lift(let on, let reason):
-            if actor.userID == nil || actor == decider { return .fourEyes }
-            return !reason.isEmpty && inRange(on ?? today, from: "2026-11-10") ? .done(.lifted, on ?? today) : .invalid
+        case .withdraw(let reason): valid = !reason.isEmpty
+        case .appeal(let lodged, let grounds): valid = !grounds.isEmpty && inRange(lodged, from: "2026-11-10") && lodged <= "2026-12-12"
+        case .appealOutcome(_, let on, let reason): valid = !reason.isEmpty && inRange(on, from: "2026-11-20")
+        case .lift(let on, let reason): valid = !reason.isEmpty && inRange(on ?? today, from: "2026-11-10")
+        }
+        guard valid else { return .invalid }
+        guard (next[status] ?? []).contains(step.next) else { return .transition }
+        switch step {
+        case .withdraw: return .done(.withdrawn, today)
+        case .appeal(let lodged, _): return .done(.appealed, lodged)
+        case .appealOutcome(let outcome, let on, _): return .done(outcome.status, on)
+        case .lift(let on, _): return actor.userID == nil || actor == decider ? .fourEyes : .done(.lifted, on ?? today)
         }
     }
 
