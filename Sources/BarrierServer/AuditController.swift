@@ -31,7 +31,10 @@ struct AuditController {
         for key in params.keys.sorted() where !filters.contains(key) && !extra.contains(key) {
             errors.add(key, "is not a filter; use \(filters.sorted().joined(separator: ", "))")
         }
-        func text(_ key: String) -> String? { params[key].flatMap { $0.isEmpty ? nil : $0 } }
+        for key in params.keys.sorted() where TextInput.hasControlCharacters(params[key]!) { errors.add(key, TextInput.controlMessage) }
+        func text(_ key: String) -> String? {
+            params[key].flatMap { $0.isEmpty || TextInput.hasControlCharacters($0) ? nil : $0 }
+        }
         func date(_ key: String) -> Date? {
             guard let raw = text(key) else { return nil }
             if let d = ISO8601DateFormatter().date(from: raw) { return d }

@@ -85,6 +85,13 @@ struct PageController {
             return pages.message(.forbidden, title: pages.text("errors.forbiddenTitle"),
                                  detail: pages.text("errors.role", ["role": session.identity.role.rawValue]), session: session)
         }
+        // A control character in the address is refused here, for every page, before it can reach a query.
+        let controls = request.uri.queryParameters.filter { TextInput.hasControlCharacters($0.value) }.map { String($0.key) }.sorted()
+        if !controls.isEmpty {
+            return refusalPage(Problem.badRequest("A parameter of the address holds control characters.",
+                                                  errors: controls.map { FieldError(field: $0, message: TextInput.controlMessage) }),
+                               session: session)
+        }
         do {
             return try await AgencyScope.with(session.identity.agencyID) { try await body(session) }
         } catch let error as StoreError {

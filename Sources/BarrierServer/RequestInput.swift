@@ -35,9 +35,10 @@ extension Request {
         var errors = FieldErrors()
         for (key, value) in uri.queryParameters {
             if value.isEmpty { errors.add(String(key), "must not be empty; leave the parameter out instead") }
+            if TextInput.hasControlCharacters(String(value)) { errors.add(String(key), TextInput.controlMessage) }
             if values[String(key)] == nil { values[String(key)] = String(value) }
         }
-        if !errors.isEmpty { throw Problem.badRequest("Some query parameters are empty; each is listed in errors.", errors: errors.errors) }
+        if !errors.isEmpty { throw Problem.badRequest("Some query parameters are empty or hold control characters; each is listed in errors.", errors: errors.errors) }
         return values
     }
 
@@ -49,11 +50,12 @@ extension Request {
             if allowed.contains(String(key)) {
                 values[String(key)] = String(value)
                 if value.isEmpty { errors.add(String(key), "must not be empty; leave the parameter out instead") }
+                if TextInput.hasControlCharacters(String(value)) { errors.add(String(key), TextInput.controlMessage) }
             } else {
                 errors.add(String(key), "is not a parameter here; use \(allowed.sorted().joined(separator: ", "))")
             }
         }
-        if !errors.isEmpty { throw Problem.badRequest("Some query parameters are not known or empty; each is listed in errors.", errors: errors.errors) }
+        if !errors.isEmpty { throw Problem.badRequest("Some query parameters are not known, empty or hold control characters; each is listed in errors.", errors: errors.errors) }
         return values
     }
 }

@@ -61,4 +61,21 @@ struct InputTextTests {
             #expect(try await TestDatabase.scalar(app.db, "SELECT count(*)::text FROM facilitators") == before)
         }
     }
+
+    @Test("a control character in a query parameter is 400 naming it, on the API and the pages (it reached PostgreSQL as a 503 before)")
+    func queryParameters() async throws {
+        try await TestApp.run { app in
+            for path in ["/api/v1/audit?actor=a%00b", "/api/v1/audit?entity_id=%01", "/api/v1/facilitators?q=Kur%00ier",
+                         "/api/v1/facilitators?city=%1F", "/api/v1/letters?status=sent%00"] {
+                let answer = try await app.request(.get, path, as: .admin)
+                #expect(answer.status == .badRequest || answer.status == .unprocessableContent, "\(path): \(answer.status)")
+                #expect(answer.text.contains("control characters"), "\(path): \(answer.text)")
+            }
+            let admin = try await app.signIn("admin@inspectorate.example")
+            for path in ["/audit?actor=a%00b", "/suppliers?q=Kur%00ier"] {
+                let page = try await app.page(path, session: admin)
+                #expect(page.status.code < 500, "\(path): \(page.status)")
+            }
+        }
+    }
 }
