@@ -111,7 +111,7 @@ struct AuditCheckpointTests {
             let other = try Self.key()
             try await Self.events(db, ["Alpha Kurier GmbH"])
             // Signed by a key that the check does not trust.
-            try #require(try await AuditCheckpoints(db).sign(with: other))
+            _ = try #require(try await AuditCheckpoints(db).sign(with: other))
             let foreign = try await AuditLog(db).verify(trusting: [key.publicKey])
             #expect(foreign.checkpointProblem?.contains("which this check does not trust") == true)
             // Without keys the signature is not checked, but the chain and the checkpoint's hash are.
