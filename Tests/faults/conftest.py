@@ -9,7 +9,24 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import BINARY, Cluster, make_registry  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+
+from harness import BINARY, STARTED, Cluster, make_registry  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def no_server_left_running():
+    """A test that fails half-way leaves its servers running: they are killed here."""
+    yield
+    while STARTED:
+        server = STARTED.pop()
+        if server.process.poll() is None:
+            try:
+                os.killpg(server.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            server.process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

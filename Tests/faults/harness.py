@@ -90,6 +90,9 @@ def make_registry(cluster_url, name=None):
     return registry
 
 
+STARTED = []  # every Server started, so a failed test leaves none running (conftest's cleanup)
+
+
 class Server:
     """`barrier serve` on a free port against a registry; `env` adds variables."""
 
@@ -109,6 +112,7 @@ class Server:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen([str(BINARY), "serve"], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        STARTED.append(self)
         log.close()
         if wait:
             self.wait_ready()
