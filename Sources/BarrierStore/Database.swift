@@ -231,23 +231,7 @@ public struct Database: Sendable {
     public func isReachable(seconds: Double = 2) async -> Bool {
         if pool.isDown { return false }
         let client = self.client
-        return await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                do {
-                    for try await _ in try await client.query("SELECT 1", logger: logger).decode(Int.self) {}
-                    return true
-                } catch {
-                    return false
-                }
-            }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(seconds))
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
+        return await selectOneAnswers(within: .milliseconds(Int(seconds * 1000)), logger: logger) { try await client.query($0, logger: $1) }
     }
 
     /// Runs the pool until cancelled, watching the database through a probe
@@ -281,6 +265,28 @@ public struct Database: Sendable {
             logger.notice("the database is reachable again: a fresh pool serves requests")
         }
         await probe.close()
+    }
+}
+
+/// Whether `SELECT 1`, run by `query` (the pool's or one connection's), answers within `limit`.
+private func selectOneAnswers(within limit: Duration, logger: Logger,
+                              _ query: @escaping @Sendable (PostgresQuery, Logger) async throws -> PostgresRowSequence) async -> Bool {
+    await withTaskGroup(of: Bool.self) { group in
+        group.addTask {
+            do {
+                for try await _ in try await query("SELECT 1", logger).decode(Int.self) {}
+                return true
+            } catch {
+                return false
+            }
+        }
+        group.addTask {
+            try? await Task.sleep(for: limit)
+            return false
+        }
+        let first = await group.next() ?? false
+        group.cancelAll()
+        return first
     }
 }
 
@@ -451,23 +457,7 @@ private actor Probe {
             }
             let conn = connection!
             let (patience, logger) = (self.patience, self.logger)
-            let answered = await withTaskGroup(of: Bool.self) { group in
-                group.addTask {
-                    do {
-                        for try await _ in try await conn.query("SELECT 1", logger: logger).decode(Int.self) {}
-                        return true
-                    } catch {
-                        return false
-                    }
-                }
-                group.addTask {
-                    try? await Task.sleep(for: patience)
-                    return false
-                }
-                let first = await group.next() ?? false
-                group.cancelAll()
-                return first
-            }
+            let answered = await selectOneAnswers(within: patience, logger: logger) { try await conn.query($0, logger: $1) }
             if !answered { await close() }
             return answered
         } catch {
