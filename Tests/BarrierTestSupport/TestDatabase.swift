@@ -189,7 +189,7 @@ public final class TestSMTPServer: @unchecked Sendable {
         guard let python = ProcessInfo.processInfo.environment["BARRIER_TEST_PYTHON"] else {
             throw Unavailable(description: "BARRIER_TEST_PYTHON is not set: run the tests with scripts/test")
         }
-        port = Int.random(in: 20_000...40_000)
+        port = try Self.freePort()
         maildir = FileManager.default.temporaryDirectory.appendingPathComponent("barrier-maildir-\(UUID().uuidString)").path
         process = Process()
         process.executableURL = URL(fileURLWithPath: python)
@@ -198,12 +198,45 @@ public final class TestSMTPServer: @unchecked Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         // Ready when it accepts a connection.
-        for _ in 0..<100 {
-            if Self.accepts(port: port) { return }
+        // Ready when it accepts a connection and is still running (one that
+        // could not bind exits, and the connection went to someone else).
+        // Python starts slowly while the other tests load both cores: up to 30 s.
+        for _ in 0..<600 {
+            if !process.isRunning { break }
+            if Self.accepts(port: port) {
+                usleep(50_000)
+                if process.isRunning { return }
+                break
+            }
             usleep(50_000)
         }
-        process.terminate()
+        kill(process.processIdentifier, SIGKILL)
         throw Unavailable(description: "aiosmtpd did not start on port \(port)")
+    }
+
+    /// Ports handed out in this process: two relays of parallel tests never share one
+    /// (they did with a random pick, and one test's letter landed in the other's mailbox).
+    nonisolated(unsafe) private static var handedOut: Set<Int> = []
+    private static let lock = NSLock()
+
+    /// A port the kernel says is free now (bound to port 0, then released), never one handed out before.
+    static func freePort() throws -> Int {
+        for _ in 0..<50 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = 0
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+            guard bound == 0 else { continue }
+            _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+            let port = Int(UInt16(bigEndian: address.sin_port))
+            let fresh = lock.withLock { handedOut.insert(port).inserted }
+            if fresh { return port }
+        }
+        throw Unavailable(description: "no free port for the test relay")
     }
 
     static func accepts(port: Int) -> Bool {
