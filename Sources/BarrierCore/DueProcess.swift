@@ -16,11 +16,66 @@ public enum LicensingActionType: String, CaseIterable, Codable, Sendable, NamedV
 public struct DueProcessNotice: Sendable, Equatable {
     public var reference: String
     public var reachedOn: String?
+    /// Sent by the deciding agency. Another agency's letter tells the supplier
+    /// nothing about what this agency expects of it, so it does not count.
+    public var ownAgency: Bool
 
-    public init(reference: String, reachedOn: String?) {
+    public init(reference: String, reachedOn: String?, ownAgency: Bool = true) {
         self.reference = reference
         self.reachedOn = reachedOn
+        self.ownAgency = ownAgency
     }
+}
+
+/// Where the supplier stands with the deciding agency: a supplier that cooperates,
+/// or whose measures were verified, may be sanctioned only with a written reason
+/// why that does not suffice.
+public struct SupplierStanding: Sendable, Equatable {
+    /// The agency's current cooperation level of the supplier.
+    public var level: CooperationLevel?
+    /// Measures the supplier committed to and the agency verified.
+    public var verifiedMeasures: Int
+
+    public init(level: CooperationLevel?, verifiedMeasures: Int) {
+        self.level = level
+        self.verifiedMeasures = verifiedMeasures
+    }
+
+    public static let unknown = SupplierStanding(level: nil, verifiedMeasures: 0)
+
+    /// Cooperating (fully or in part) or with verified measures.
+    public var weighsAgainstSanction: Bool {
+        level == .cooperating || level == .partiallyCooperating || verifiedMeasures > 0
+    }
+}
+
+/// One linked signal: the day observed (its current version), and whether the
+/// signal was corrected after the action pinned the version it relies on.
+public struct LinkedEvidence: Sendable, Equatable {
+    public var signalID: String
+    public var observedOn: String
+    public var changedSinceLinked: Bool
+
+    public init(signalID: String, observedOn: String, changedSinceLinked: Bool = false) {
+        self.signalID = signalID
+        self.observedOn = observedOn
+        self.changedSinceLinked = changedSinceLinked
+    }
+}
+
+/// What the deciding officer wrote to show the record was weighed.
+public struct DecisionReasons: Sendable, Equatable {
+    /// How the supplier's response to the notice of intent was considered.
+    public var consideration: String?
+    /// Why the supplier's cooperation or verified measures do not suffice.
+    public var cooperationReason: String?
+
+    public init(consideration: String? = nil, cooperationReason: String? = nil) {
+        self.consideration = consideration
+        self.cooperationReason = cooperationReason
+    }
+
+    static func written(_ text: String?) -> Bool { text.map { !$0.allSatisfy(\.isWhitespace) } ?? false }
 }
 
 /// The notice of intent sent for the action being decided.
@@ -49,6 +104,10 @@ public struct DueProcessGap: Sendable, Equatable, Codable {
         case noNoticeOfIntent = "no_notice_of_intent"
         case noticeOfIntentNotDelivered = "notice_of_intent_not_delivered"
         case responsePeriodRunning = "response_period_running"
+        case noticeNotOwnAgency = "notice_not_own_agency"
+        case cooperationNotConsidered = "cooperation_not_considered"
+        case evidenceChanged = "evidence_changed"
+        case responseNotConsidered = "response_not_considered"
     }
 
     public var code: Code
@@ -57,28 +116,46 @@ public struct DueProcessGap: Sendable, Equatable, Codable {
 
 /// Licensing regulation reaches only suppliers who contribute *knowingly*. A
 /// restrictive action may be decided only when the record shows
-/// (1) a notice that reached the supplier before the evidence relied on,
-/// (2) at least one signal dated after that notice linked to the action, and
+/// (1) a notice of the deciding agency that reached the supplier before the evidence relied on,
+/// (2) at least one signal dated after that notice linked to the action, each
+///     in the version the action relies on (a later correction must be confirmed),
 /// (3) a notice of intent delivered whose response period has ended or whose
-/// response is recorded. A warning needs none of it: it is a notice.
+///     response is recorded, and, when a response is recorded, how it was considered,
+/// (4) where the supplier cooperates or has verified measures, why that does not suffice.
+/// A warning needs none of it: it is a notice.
 ///
 /// Days are ISO 8601 (`2026-11-29`), compared as text.
 public enum DueProcess {
+    /// The guard over the first elements alone (no standing, no reasons, no corrected evidence).
     public static func gaps(
         type: LicensingActionType, notices: [DueProcessNotice], linkedSignalDays: [String],
         noticeOfIntent: NoticeOfIntent?, today: String
     ) -> [DueProcessGap] {
+        gaps(type: type, notices: notices, evidence: linkedSignalDays.enumerated().map { LinkedEvidence(signalID: "s\($0.offset)", observedOn: $0.element) },
+             noticeOfIntent: noticeOfIntent, standing: .unknown, reasons: DecisionReasons(), today: today)
+    }
+
+    public static func gaps(
+        type: LicensingActionType, notices: [DueProcessNotice], evidence: [LinkedEvidence],
+        noticeOfIntent: NoticeOfIntent?, standing: SupplierStanding, reasons: DecisionReasons, today: String
+    ) -> [DueProcessGap] {
         guard type.isRestrictive else { return [] }
         var gaps: [DueProcessGap] = []
-        let reached = notices.compactMap(\.reachedOn).filter { $0 <= today }.min()
+        let reached = notices.filter(\.ownAgency).compactMap(\.reachedOn).filter { $0 <= today }.min()
         if let reached {
-            if !linkedSignalDays.contains(where: { $0 > reached }) {
+            if !evidence.contains(where: { $0.observedOn > reached }) {
                 gaps.append(DueProcessGap(
                     code: .noEvidenceAfterNotice,
                     message: "No signal linked to this action was observed after the supplier was first informed on \(reached); "
                         + "link evidence of contribution after that day."))
             }
         } else {
+            if let other = notices.first(where: { !$0.ownAgency && ($0.reachedOn ?? "9999") <= today }) {
+                gaps.append(DueProcessGap(
+                    code: .noticeNotOwnAgency,
+                    message: "Letter \(other.reference) reached the supplier but was sent by another agency; "
+                        + "only this agency's own letter or warning tells the supplier what this agency expects of it."))
+            }
             gaps.append(DueProcessGap(
                 code: .noNoticeReached,
                 message: "No outreach letter or warning is recorded as delivered to or acknowledged by the supplier; "
@@ -87,6 +164,20 @@ public enum DueProcess {
                 code: .noEvidenceAfterNotice,
                 message: "No linked signal can count as evidence after a notice, because no notice reached the supplier; "
                     + "link evidence dated after the day it does."))
+        }
+        let changed = evidence.filter(\.changedSinceLinked).map(\.signalID)
+        if !changed.isEmpty {
+            gaps.append(DueProcessGap(
+                code: .evidenceChanged,
+                message: "Linked signal(s) \(changed.joined(separator: ", ")) were corrected after they were linked; "
+                    + "read the new version and link the signal again to confirm it, or decide without it."))
+        }
+        if standing.weighsAgainstSanction && !DecisionReasons.written(reasons.cooperationReason) {
+            let what = [standing.level.map { "is rated \($0.rawValue)" }, standing.verifiedMeasures > 0 ? "has \(standing.verifiedMeasures) verified measure(s)" : nil]
+                .compactMap { $0 }.filter { !$0.hasSuffix("not_contacted") }.joined(separator: " and ")
+            gaps.append(DueProcessGap(
+                code: .cooperationNotConsidered,
+                message: "The supplier \(what); give cooperation_reason: why that cooperation does not suffice and a sanction is needed."))
         }
         if let noi = noticeOfIntent {
             if let delivered = noi.deliveredOn, delivered <= today {
@@ -100,6 +191,12 @@ public enum DueProcess {
                 gaps.append(DueProcessGap(
                     code: .noticeOfIntentNotDelivered,
                     message: "Notice of intent \(noi.reference) is not recorded as delivered; the supplier must receive it and be able to respond."))
+            }
+            if let responded = noi.respondedOn, !DecisionReasons.written(reasons.consideration) {
+                gaps.append(DueProcessGap(
+                    code: .responseNotConsidered,
+                    message: "The supplier responded to notice of intent \(noi.reference) on \(responded); "
+                        + "give consideration: how its response was weighed, for the decision notice."))
             }
         } else {
             gaps.append(DueProcessGap(

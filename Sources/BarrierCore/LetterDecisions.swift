@@ -1,12 +1,19 @@
 /// The deadline a letter written today gives: the day asked for, or the
-/// response period counted from today; always after today.
+/// response period counted from today, moved to a working day as the agency's
+/// procedure profile says; always after today.
 public struct LetterDeadline: Sendable, Equatable {
     public var day: String
     /// Calendar days from today to `day`: what the letter calls its period.
     public var days: Int
 
-    public static func resolve(today: String, requested: String?, responseDays: Int) -> Result<LetterDeadline, FieldError> {
-        guard let deadline = requested ?? ISODay.adding(responseDays, to: today), let days = ISODay.days(from: today, to: deadline) else {
+    /// With a profile's `rule`, a deadline that falls on a rest day or public holiday moves to the next working day.
+    public static func resolve(today: String, requested: String?, responseDays: Int,
+                               rule: ProcedureProfile.DeadlineRule? = nil) -> Result<LetterDeadline, FieldError> {
+        guard let counted = requested ?? ISODay.adding(responseDays, to: today), ISODay.isValid(counted) else {
+            return .failure(FieldError(field: "deadline", message: "must be a day written YYYY-MM-DD"))
+        }
+        let deadline = rule.map { ProcedureCalendar.deadline(counted, $0) } ?? counted
+        guard let days = ISODay.days(from: today, to: deadline) else {
             return .failure(FieldError(field: "deadline", message: "must be a day written YYYY-MM-DD"))
         }
         guard days > 0 else {

@@ -1,6 +1,7 @@
 /// Everything the rules of a decision read, loaded by the store in one go: the
 /// action as proposed, who proposed it, the agency's record of the supplier,
-/// the notices that reached it, the evidence linked, and the notice of intent.
+/// the notices that reached it, the evidence linked, the notice of intent, where
+/// the supplier stands with the agency, and what the agency's profile empowers it to do.
 public struct LicensingCase: Sendable, Equatable {
     public var draft: LicensingActionDraft
     public var status: LicensingActionStatus
@@ -8,24 +9,54 @@ public struct LicensingCase: Sendable, Equatable {
     /// The types of the agency's other actions on the supplier's record (for the ladder).
     public var record: [LicensingActionType]
     public var notices: [DueProcessNotice]
-    public var linkedSignalDays: [String]
+    public var evidence: [LinkedEvidence]
     public var noticeOfIntent: NoticeOfIntent?
+    public var standing: SupplierStanding
+    /// The reasons recorded so far; the decision request adds its own.
+    public var reasons: DecisionReasons
+    /// The action types the agency's procedure profile gives it a power to decide.
+    public var powers: Set<LicensingActionType>
     /// The decision day (ISO).
     public var today: String
 
     public init(draft: LicensingActionDraft, status: LicensingActionStatus, proposer: FourEyes.Person, record: [LicensingActionType],
-                notices: [DueProcessNotice], linkedSignalDays: [String], noticeOfIntent: NoticeOfIntent?, today: String) {
+                notices: [DueProcessNotice], evidence: [LinkedEvidence], noticeOfIntent: NoticeOfIntent?,
+                standing: SupplierStanding = .unknown, reasons: DecisionReasons = DecisionReasons(),
+                powers: Set<LicensingActionType> = Set(LicensingActionType.allCases), today: String) {
         self.draft = draft; self.status = status; self.proposer = proposer; self.record = record
-        self.notices = notices; self.linkedSignalDays = linkedSignalDays; self.noticeOfIntent = noticeOfIntent; self.today = today
+        self.notices = notices; self.evidence = evidence; self.noticeOfIntent = noticeOfIntent
+        self.standing = standing; self.reasons = reasons; self.powers = powers; self.today = today
+    }
+
+    public init(draft: LicensingActionDraft, status: LicensingActionStatus, proposer: FourEyes.Person, record: [LicensingActionType],
+                notices: [DueProcessNotice], linkedSignalDays: [String], noticeOfIntent: NoticeOfIntent?, today: String) {
+        self.init(draft: draft, status: status, proposer: proposer, record: record, notices: notices,
+                  evidence: linkedSignalDays.enumerated().map { LinkedEvidence(signalID: "s\($0.offset)", observedOn: $0.element) },
+                  noticeOfIntent: noticeOfIntent, today: today)
     }
 
     /// What the due-process guard finds missing.
     public var gaps: [DueProcessGap] {
-        DueProcess.gaps(type: draft.type, notices: notices, linkedSignalDays: linkedSignalDays, noticeOfIntent: noticeOfIntent, today: today)
+        DueProcess.gaps(type: draft.type, notices: notices, evidence: evidence, noticeOfIntent: noticeOfIntent,
+                        standing: standing, reasons: reasons, today: today)
     }
 
     /// The step the ladder suggests from the agency's record.
     public var suggested: LicensingActionType { ProportionalityLadder.suggestion(after: record) }
+
+    /// Why the agency cannot take this action at all, or nil.
+    public var noPower: FieldError? { LicensingPowers.refusal(draft.type, powers: powers) }
+}
+
+/// What an agency may decide is what its procedure profile gives it a power for;
+/// a warning needs none (it is a notice). Proposing, announcing and deciding an
+/// action it has no power for are refused alike, so no letter claims that power.
+public enum LicensingPowers {
+    public static func refusal(_ type: LicensingActionType, powers: Set<LicensingActionType>) -> FieldError? {
+        guard type.isRestrictive, !powers.contains(type) else { return nil }
+        return FieldError(field: "type", message: "the agency's procedure profile gives it no power to decide a \(type.rawValue); "
+                          + "warn the supplier, or refer the case to the authority that holds the power")
+    }
 }
 
 /// What the deciding officer may restate at the decision.
@@ -33,9 +64,15 @@ public struct DecisionRequest: Sendable, Equatable {
     public var effectiveFrom: String?
     public var effectiveTo: String?
     public var ladderJustification: String?
+    /// How the supplier's response was weighed (required when it responded).
+    public var consideration: String?
+    /// Why cooperation or verified measures do not suffice (required when the supplier has them).
+    public var cooperationReason: String?
 
-    public init(effectiveFrom: String? = nil, effectiveTo: String? = nil, ladderJustification: String? = nil) {
+    public init(effectiveFrom: String? = nil, effectiveTo: String? = nil, ladderJustification: String? = nil,
+                consideration: String? = nil, cooperationReason: String? = nil) {
         self.effectiveFrom = effectiveFrom; self.effectiveTo = effectiveTo; self.ladderJustification = ladderJustification
+        self.consideration = consideration; self.cooperationReason = cooperationReason
     }
 }
 
@@ -81,6 +118,14 @@ public enum LicensingDecision {
                 message: "the ladder suggests \(suggested.rawValue) for this supplier; deciding \(draft.type.rawValue), a harsher step, "
                     + "needs a written justification"))
         }
+        for (field, text) in [("consideration", request.consideration), ("cooperation_reason", request.cooperationReason)] {
+            if let text, text.allSatisfy(\.isWhitespace) { problems.append(FieldError(field: field, message: "must not be blank")) }
+            else if let text, text.count > 20_000 { problems.append(FieldError(field: field, message: "must be at most 20000 characters")) }
+        }
+        if let noPower = c.noPower { problems.append(noPower) }
+        var c = c
+        c.reasons = DecisionReasons(consideration: request.consideration ?? c.reasons.consideration,
+                                    cooperationReason: request.cooperationReason ?? c.reasons.cooperationReason)
         let gaps = c.gaps
         if !gaps.isEmpty { return .failure(.dueProcess(gaps: gaps, problems: problems)) }
         if !problems.isEmpty { return .failure(.invalid(problems)) }
@@ -113,20 +158,43 @@ public struct LicensingStepCase: Sendable, Equatable {
     public var proposer: FourEyes.Person
     public var decider: FourEyes.Person?
     public var decidedOn: String?
-    /// The day the appeal period runs from: the decision letter's date, or the decision day while it has none.
+    /// The day the appeal period runs from (the decision letter's delivery or date, as
+    /// the profile says); nil while it has not started (a decision not yet delivered).
     public var appealFrom: String?
-    public var appealDays: Int
+    public var appealPeriod: AppealPeriod
     public var appealLodgedOn: String?
     public var today: String
 
     public init(status: LicensingActionStatus, proposer: FourEyes.Person, decider: FourEyes.Person?, decidedOn: String?, appealFrom: String?,
-                appealDays: Int, appealLodgedOn: String?, today: String) {
+                appealPeriod: AppealPeriod, appealLodgedOn: String?, today: String) {
         self.status = status; self.proposer = proposer; self.decider = decider; self.decidedOn = decidedOn; self.appealFrom = appealFrom
-        self.appealDays = appealDays; self.appealLodgedOn = appealLodgedOn; self.today = today
+        self.appealPeriod = appealPeriod; self.appealLodgedOn = appealLodgedOn; self.today = today
     }
 
-    /// The last day an appeal can be lodged: `appealDays` calendar days after `appealFrom`.
-    public var appealEndsOn: String? { appealFrom.flatMap { ISODay.adding(appealDays, to: $0) } }
+    /// The last day an appeal can be lodged: the period after `appealFrom`, moved to a working day as the profile says.
+    public var appealEndsOn: String? { appealFrom.flatMap { ProcedureCalendar.end(of: appealPeriod.period, from: $0, appealPeriod.rule) } }
+}
+
+/// The period for the remedy against a decision, as the agency's procedure profile sets it.
+public struct AppealPeriod: Sendable, Equatable {
+    public var period: ProcedureProfile.Period
+    public var starts: ProcedureProfile.PeriodStart
+    public var rule: ProcedureProfile.DeadlineRule
+    /// The remedy's name, for messages (`bezwaar`, `Widerspruch`).
+    public var name: String
+
+    public init(period: ProcedureProfile.Period, starts: ProcedureProfile.PeriodStart, rule: ProcedureProfile.DeadlineRule, name: String) {
+        self.period = period; self.starts = starts; self.rule = rule; self.name = name
+    }
+
+    /// The profile's remedy against `type`, or, where it names none, `fallbackDays` calendar days from the decision's date.
+    public static func of(_ type: LicensingActionType, profile: ProcedureProfile, fallbackDays: Int) -> AppealPeriod {
+        if let remedy = profile.remedy(for: type) {
+            return AppealPeriod(period: remedy.period, starts: remedy.periodStarts, rule: profile.deadlines,
+                                name: remedy.name["en"] ?? remedy.name.values.sorted().first ?? "appeal")
+        }
+        return AppealPeriod(period: .init(count: fallbackDays, unit: .days), starts: .decisionDate, rule: profile.deadlines, name: "appeal")
+    }
 }
 
 public enum LicensingStepDecision {
@@ -156,7 +224,9 @@ public enum LicensingStepDecision {
             errors.text("grounds", grounds, max: 20_000, missing: "is required: say what the supplier contests")
             errors.pastDay("lodged_on", lodgedOn, today: c.today, earliest: c.decidedOn, earliestIs: "the decision")
             if !errors.errors.contains(where: { $0.field == "lodged_on" }), let from = c.appealFrom, let endsOn = c.appealEndsOn, lodgedOn > endsOn {
-                errors.add("lodged_on", "the appeal period of \(c.appealDays) calendar days from \(from) ended on \(endsOn)")
+                errors.add("lodged_on", "the period of \(c.appealPeriod.period.count) \(c.appealPeriod.period.unit.rawValue) for the "
+                           + "\(c.appealPeriod.name) from \(c.appealPeriod.starts == .delivery ? "delivery of the decision" : "the decision's date") "
+                           + "(\(from)) ended on \(endsOn)")
             }
             day = lodgedOn
         case .appealOutcome(_, let decidedOn, let reason):

@@ -24,11 +24,14 @@ public enum ProposedSupplier: Sendable, Equatable {
     case malformedID, unknown, archived, registered
 }
 
-/// Proposing a licensing action as one pure decision: the draft's own fields,
-/// a registered supplier that is not archived, and evidence about it.
+/// Proposing a licensing action as one pure decision: the draft's own fields, a
+/// type the agency has the power for, a registered supplier that is not archived,
+/// and evidence about it.
 public enum LicensingProposal {
-    public static func problems(_ draft: LicensingActionDraft, supplier: ProposedSupplier, evidence: [NamedSignal]) -> [FieldError] {
+    public static func problems(_ draft: LicensingActionDraft, supplier: ProposedSupplier, evidence: [NamedSignal],
+                                powers: Set<LicensingActionType> = Set(LicensingActionType.allCases)) -> [FieldError] {
         var problems = draft.problems()
+        if let noPower = LicensingPowers.refusal(draft.type, powers: powers) { problems.append(noPower) }
         switch supplier {
         case .malformedID: problems.append(FieldError(field: "facilitator_id", message: "must be a supplier id (UUID)"))
         case .unknown: problems.append(FieldError(field: "facilitator_id", message: "no supplier with this id"))

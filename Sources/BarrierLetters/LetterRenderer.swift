@@ -61,6 +61,20 @@ struct LetterLabels: Decodable, Sendable {
     var footer: String
     var sectors: [String: String]
     var actionTypes: [String: String]
+    /// Singular and plural of `days`, `weeks`, `months`.
+    var periodUnits: [String: [String]]
+    /// The line naming the contact point a first-contact letter is copied to.
+    var copyTo: String
+    /// The addressee line: the undertaking's management.
+    var management: String
+    /// The signal types in the letter's language.
+    var signalTypes: [String: String]
+
+    /// `6 weeks`, `1 Monat` from a profile's period.
+    func period(_ period: ProcedureProfile.Period) -> String {
+        let words = periodUnits[period.unit.rawValue] ?? [period.unit.rawValue, period.unit.rawValue]
+        return "\(period.count) \(period.count == 1 ? words[0] : words[words.count - 1])"
+    }
 
     /// `29 November 2026` from `2026-11-29`; anything that is not an ISO day is shown as it is.
     func longDate(_ iso: String) -> String {
@@ -249,7 +263,58 @@ public struct LetterRenderer: Sendable {
                 ("amount", x.amountMinor.map { Money.format(minor: $0, currency: x.currency ?? "EUR", language: s.language) }),
                 ("effectiveFrom", x.effectiveFrom.map(labels.longDate)), ("effectiveTo", x.effectiveTo.map(labels.longDate)),
                 ("responseDays", x.responseDays), ("appealDays", x.appealDays), ("decidedOn", x.decidedOn.map(labels.longDate)),
+                ("ladderJustification", x.ladderJustification),
             ])
+        }
+        if let law = s.law {
+            var out: [String: Any] = present([
+                ("profile", law.profile), ("competence", law.competence), ("dataProtection", law.dataProtection),
+                ("fileAccess", law.fileAccess), ("postalSecrecy", law.postalSecrecy),
+            ])
+            if let x = law.action {
+                out["action"] = present([("legalBasis", x.legalBasis), ("competence", x.competence), ("effect", x.effect),
+                                         ("suspensive", x.suspensive ? true : nil)])
+            }
+            if let r = law.remedy {
+                var remedy = present([
+                    ("name", r.name), ("body", r.body), ("address", r.address), ("form", r.form), ("period", labels.period(r.period)),
+                    ("fromDelivery", r.startsFrom == .delivery ? true : nil), ("fromDecisionDate", r.startsFrom == .decisionDate ? true : nil),
+                    ("endsOn", r.endsOn.map(labels.longDate)),
+                ])
+                if let n = r.next {
+                    remedy["next"] = present([("name", n.name), ("body", n.body), ("address", n.address), ("period", labels.period(n.period))])
+                }
+                out["remedy"] = remedy
+            }
+            if let p = law.payment {
+                out["payment"] = present([("beneficiary", p.beneficiary), ("iban", p.iban), ("bic", p.bic), ("days", p.days)])
+            }
+            values["law"] = out
+        }
+        if let r = s.record {
+            if let e = r.earlier {
+                values["earlier"] = present([("reference", e.reference), ("date", labels.longDate(e.date)), ("reachedOn", labels.longDate(e.reachedOn))])
+            }
+            if !r.signals.isEmpty {
+                values["signals"] = r.signals.map {
+                    present([("date", labels.longDate($0.date)), ("type", labels.signalTypes[$0.type] ?? $0.type), ("summary", $0.summary)])
+                }
+            }
+            if let n = r.noticeOfIntent {
+                values["noticeOfIntent"] = present([("reference", n.reference), ("date", labels.longDate(n.date)),
+                                                    ("deliveredOn", n.deliveredOn.map(labels.longDate)), ("deadline", labels.longDate(n.deadline))])
+            }
+            if let response = r.response {
+                values["response"] = present([("receivedOn", labels.longDate(response.receivedOn)), ("summary", response.summary)])
+            }
+            if let consideration = r.consideration { values["decision"] = ["consideration": consideration] }
+        }
+        // A decision notice asks for no reply: the remedy section says what the supplier can do.
+        if s.kind != .decisionNotice { values["asksReply"] = true }
+        // A letter goes to the undertaking's management; the contact point gets a copy.
+        values["management"] = labels.management
+        if let contact = p.contactName, !contact.isEmpty {
+            values["copyTo"] = labels.copyTo + ": " + ([contact, p.contactRole].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ", "))
         }
         return values
     }

@@ -91,6 +91,8 @@ public struct LetterSnapshot: Codable, Sendable, Equatable {
         public var responseDays: Int?
         public var appealDays: Int?
         public var decidedOn: String?
+        /// Why a harsher step than the ladder suggests was taken.
+        public var ladderJustification: String?
 
         public init(type: String, legalBasis: String, rationale: String, conditions: String? = nil, amountMinor: Int64? = nil,
                     currency: String? = nil, effectiveFrom: String? = nil, effectiveTo: String? = nil,
@@ -102,6 +104,97 @@ public struct LetterSnapshot: Codable, Sendable, Equatable {
         }
     }
 
+    /// The law the letter states, taken from the agency's procedure profile in the
+    /// letter's language when it was drafted; absent in letters written before profiles.
+    public struct Law: Codable, Sendable, Equatable {
+        /// Which profile: `shipped:DE 1a2b…` or `v3 1a2b…`.
+        public var profile: String
+        public var competence: String
+        public var dataProtection: String
+        public var fileAccess: String?
+        public var postalSecrecy: String?
+        public var action: ActionLaw?
+        public var remedy: RemedyLaw?
+        public var payment: ProcedureProfile.FinePayment?
+
+        public struct ActionLaw: Codable, Sendable, Equatable {
+            public var legalBasis: String
+            public var competence: String
+            public var effect: String
+            public var suspensive: Bool
+        }
+
+        public struct RemedyLaw: Codable, Sendable, Equatable {
+            public var name: String
+            public var body: String
+            public var address: String
+            public var form: String
+            public var period: ProcedureProfile.Period
+            public var startsFrom: ProcedureProfile.PeriodStart
+            /// The last day, when the period runs from the decision's date (the letter's date).
+            public var endsOn: String?
+            public var next: FurtherRemedy?
+        }
+
+        public struct FurtherRemedy: Codable, Sendable, Equatable {
+            public var name: String
+            public var body: String
+            public var address: String
+            public var period: ProcedureProfile.Period
+        }
+    }
+
+    /// What the record says that a licensing letter cites: the earlier letter that
+    /// reached the supplier, the signals relied on, the notice of intent, the
+    /// supplier's response and how it was weighed.
+    public struct Record: Codable, Sendable, Equatable {
+        public struct Notice: Codable, Sendable, Equatable {
+            public var reference: String
+            public var date: String
+            public var reachedOn: String
+
+            public init(reference: String, date: String, reachedOn: String) { self.reference = reference; self.date = date; self.reachedOn = reachedOn }
+        }
+
+        public struct SignalLine: Codable, Sendable, Equatable {
+            public var date: String
+            public var type: String
+            public var summary: String
+
+            public init(date: String, type: String, summary: String) { self.date = date; self.type = type; self.summary = summary }
+        }
+
+        public struct IntentNotice: Codable, Sendable, Equatable {
+            public var reference: String
+            public var date: String
+            public var deliveredOn: String?
+            public var deadline: String
+
+            public init(reference: String, date: String, deliveredOn: String?, deadline: String) {
+                self.reference = reference; self.date = date; self.deliveredOn = deliveredOn; self.deadline = deadline
+            }
+        }
+
+        public struct Response: Codable, Sendable, Equatable {
+            public var receivedOn: String
+            public var summary: String
+
+            public init(receivedOn: String, summary: String) { self.receivedOn = receivedOn; self.summary = summary }
+        }
+
+        public var earlier: Notice?
+        public var signals: [SignalLine]
+        public var noticeOfIntent: IntentNotice?
+        public var response: Response?
+        public var consideration: String?
+
+        public init(earlier: Notice? = nil, signals: [SignalLine] = [], noticeOfIntent: IntentNotice? = nil, response: Response? = nil,
+                    consideration: String? = nil) {
+            self.earlier = earlier; self.signals = signals; self.noticeOfIntent = noticeOfIntent; self.response = response
+            self.consideration = consideration
+        }
+    }
+
     public var kind: LetterKind
     public var language: LetterLanguage
     public var agency: Agency
@@ -109,11 +202,13 @@ public struct LetterSnapshot: Codable, Sendable, Equatable {
     public var letter: Letter
     public var original: Original?
     public var action: Action?
+    public var law: Law?
+    public var record: Record?
 
     public init(kind: LetterKind, language: LetterLanguage, agency: Agency, supplier: Supplier, letter: Letter,
-                original: Original? = nil, action: Action? = nil) {
+                original: Original? = nil, action: Action? = nil, law: Law? = nil, record: Record? = nil) {
         self.kind = kind; self.language = language; self.agency = agency; self.supplier = supplier
-        self.letter = letter; self.original = original; self.action = action
+        self.letter = letter; self.original = original; self.action = action; self.law = law; self.record = record
     }
 
     /// The stored form: JSON with sorted keys, so equal snapshots are equal bytes.
@@ -125,5 +220,45 @@ public struct LetterSnapshot: Codable, Sendable, Equatable {
 
     public static func decode(_ json: String) throws -> LetterSnapshot {
         try JSONDecoder().decode(LetterSnapshot.self, from: Data(json.utf8))
+    }
+}
+
+extension LetterSnapshot.Law {
+    /// The sectors whose letters carry the postal-secrecy caveat.
+    public static let postalSectors: Set<String> = ["courier", "postal_service", "parcel_delivery"]
+
+    /// The law a letter of `kind` in `language` states under `profile`, for an action of
+    /// `actionType` (nil: an outreach letter) to a supplier of `sector`, dated `letterDate`.
+    /// Every text the letter needs must be in the profile in that language: else the
+    /// missing ones are returned by their JSON paths and no letter can be written.
+    public static func resolve(_ profile: ProcedureProfile, label: String, kind: LetterKind, language: LetterLanguage,
+                               actionType: LicensingActionType?, sector: String, letterDate: String) -> Result<Self, ValidationFailure> {
+        let postal = postalSectors.contains(sector)
+        let missing = profile.missingTexts(for: kind, language: language, action: actionType, postal: postal)
+        guard missing.isEmpty else {
+            return .failure(ValidationFailure(missing.map {
+                FieldError(field: "procedure_profile", message: "has no text for \($0); an admin adds it to the agency's procedure profile")
+            }))
+        }
+        let lang = language.rawValue
+        var law = Self(profile: label, competence: profile.competence[lang]!, dataProtection: profile.dataProtection[lang]!)
+        if kind == .noticeOfIntent { law.fileAccess = profile.fileAccess[lang] }
+        if postal { law.postalSecrecy = profile.postalSecrecy[lang] }
+        if let actionType, let rule = profile.rule(for: actionType) {
+            law.action = ActionLaw(legalBasis: rule.legalBasis[lang]!, competence: rule.competence[lang]!, effect: rule.effect[lang]!,
+                                   suspensive: rule.suspensiveEffect)
+            // The remedy is stated where a decision is notified, not in the notice announcing one.
+            if kind != .noticeOfIntent, let remedy = profile.remedies[rule.remedy] {
+                let endsOn = remedy.periodStarts == .decisionDate ? ProcedureCalendar.end(of: remedy.period, from: letterDate, profile.deadlines) : nil
+                let next = remedy.next.flatMap { profile.remedies[$0] }.map {
+                    FurtherRemedy(name: $0.name[lang] ?? "", body: $0.body, address: $0.address, period: $0.period)
+                }
+                law.remedy = RemedyLaw(name: remedy.name[lang]!, body: remedy.body, address: remedy.address, form: remedy.form[lang]!,
+                                       period: remedy.period, startsFrom: remedy.periodStarts, endsOn: endsOn,
+                                       next: next?.name.isEmpty == false ? next : nil)
+            }
+            if actionType == .fine, kind == .decisionNotice { law.payment = profile.finePayment }
+        }
+        return .success(law)
     }
 }

@@ -102,6 +102,7 @@ public func buildRouter(configuration: AppConfiguration, database: Database, rea
     api.addRoutes(SignalController(signals: SignalStore(database), config: configuration).endpoints)
     api.addRoutes(ReportController(reports: reports, plans: ActionPlanStore(database), config: configuration).endpoints)
     api.addRoutes(LicensingController(licensing: LicensingStore(database, letters: letters), config: configuration).endpoints)
+    api.addRoutes(ProcedureProfileController(profiles: ProcedureProfileStore(database), config: configuration).endpoints)
     // The HTML pages, behind a browser session.
     if let pages = try? PageRenderer.shipped() {
         PageController(access: AccessStore(database), reports: reports, plans: ActionPlanStore(database), pages: pages, config: configuration,

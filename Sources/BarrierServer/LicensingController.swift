@@ -132,18 +132,22 @@ struct LicensingController {
         return Self.answer(try await licensing.issueNoticeOfIntent(id, responseDays: days, language: language, expectedVersion: version, actor: actor))
     }
 
-    /// `{effective_from?, effective_to?, ladder_justification?, language?}`.
+    /// `{effective_from?, effective_to?, ladder_justification?, consideration?, cooperation_reason?, language?}`.
     @Sendable func decide(_ request: Request, context: BarrierRequestContext) async throws -> Response {
         var (actor, id, version, reader) = try await step(
-            request, context, allowed: ["effective_from", "effective_to", "ladder_justification", "language"], bodyOptional: true)
+            request, context, allowed: ["effective_from", "effective_to", "ladder_justification", "consideration", "cooperation_reason", "language"],
+            bodyOptional: true)
         let decision = LicensingStore.Decision(
             effectiveFrom: reader.string("effective_from"), effectiveTo: reader.string("effective_to"),
-            ladderJustification: reader.string("ladder_justification"), language: reader.enumValue("language", as: LetterLanguage.self))
+            ladderJustification: reader.string("ladder_justification"), consideration: reader.string("consideration"),
+            cooperationReason: reader.string("cooperation_reason"), language: reader.enumValue("language", as: LetterLanguage.self))
         // The fields' own form is checked before the version (422 before 412); the rest with the record.
         for (field, day) in [("effective_from", decision.effectiveFrom), ("effective_to", decision.effectiveTo)] {
             if let day, !ISODay.isValid(day) { reader.errors.add(field, "must be a day written YYYY-MM-DD") }
         }
         reader.errors.text("ladder_justification", decision.ladderJustification, max: 5_000, required: false)
+        reader.errors.text("consideration", decision.consideration, max: 20_000, required: false)
+        reader.errors.text("cooperation_reason", decision.cooperationReason, max: 20_000, required: false)
         if !reader.errors.isEmpty { throw Problem.invalid(reader.errors.errors) }
         return Self.answer(try await licensing.decide(id, decision, expectedVersion: version, actor: actor))
     }

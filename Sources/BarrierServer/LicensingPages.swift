@@ -101,6 +101,8 @@ extension PageController {
     static let dueProcessElements: [(DueProcessGap.Code, String)] = [
         (.noNoticeReached, "supplier"), (.noEvidenceAfterNotice, "evidence"), (.noNoticeOfIntent, "notice"),
         (.noticeOfIntentNotDelivered, "noticeLetter"), (.responsePeriodRunning, "noticeLetter"),
+        (.noticeNotOwnAgency, "supplier"), (.evidenceChanged, "evidence"), (.cooperationNotConsidered, "decide"),
+        (.responseNotConsidered, "decide"),
     ]
 
     func actionPage(_ id: UUID, session: PageSession, flash: String? = nil, errors: [FieldError] = [],
@@ -127,12 +129,16 @@ extension PageController {
                 return (code, g["message"] as? String ?? "")
             }, uniquingKeysWith: { a, _ in a })
             if type.isRestrictive {
-                o["checklist"] = Self.dueProcessElements.map { code, target -> [String: Any] in
+                // The first five elements are always listed; the others only where they apply
+                // (another agency's letter, a corrected signal, cooperation or an answer to weigh).
+                let always = Set(Self.dueProcessElements.prefix(5).map(\.0))
+                o["checklist"] = Self.dueProcessElements.filter { always.contains($0.0) || gaps[$0.0.rawValue] != nil }.map { code, target -> [String: Any] in
                     var href: String
                     switch target {
                     case "supplier": href = "/suppliers/\(supplier)"
                     case "evidence": href = "#evidence"
                     case "notice": href = "#notice"
+                    case "decide": href = "#decide"
                     default: href = (notice?["id"] as? String).map { "/letters/\($0)" } ?? "#notice"
                     }
                     // Delivery and the response period are steps of the notice of intent:
@@ -192,6 +198,7 @@ extension PageController {
             case "decide":
                 _ = try await licensing.decide(id, .init(effectiveFrom: form.text("effective_from"), effectiveTo: form.text("effective_to"),
                                                          ladderJustification: form.text("ladder_justification"),
+                                                         consideration: form.text("consideration"), cooperationReason: form.text("cooperation_reason"),
                                                          language: form.text("language").flatMap(LetterLanguage.init(rawValue:))),
                                                expectedVersion: version, actor: actor)
             case "withdraw":

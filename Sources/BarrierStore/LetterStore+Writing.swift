@@ -443,9 +443,10 @@ extension LetterStore {
                 throw StoreError.notFound(entity: "facilitator", id: r.0.uuidString.lowercased())
             }
             let agency = try await loadAgency(r.1, on: conn)
+            let profile = try await ProcedureProfileStore(db).current(r.1, on: conn)
             let today = r.11
             let (deadline, days): (String, Int)
-            switch LetterDeadline.resolve(today: today, requested: r.5, responseDays: r.4) {
+            switch LetterDeadline.resolve(today: today, requested: r.5, responseDays: r.4, rule: profile.profile.deadlines) {
             case .success(let resolved): (deadline, days) = (resolved.day, resolved.days)
             case .failure(let problem): throw StoreError.invalid([problem])
             }
@@ -453,14 +454,81 @@ extension LetterStore {
             if let ref = r.8, let date = r.9, let due = r.10 { original = .init(reference: ref, date: date, deadline: due) }
             let kind = LetterKind(rawValue: r.2)!
             var action: LetterSnapshot.Action?
-            if let actionID = r.12 { action = try await actionSnapshot(actionID, kind: kind, responseDays: days, on: conn) }
+            var record: LetterSnapshot.Record?
+            if let actionID = r.12 {
+                action = try await actionSnapshot(actionID, kind: kind, responseDays: days, on: conn)
+                record = try await recordSnapshot(actionID, kind: kind, on: conn)
+            }
+            let language = LetterLanguage(rawValue: r.3)!
+            let law: LetterSnapshot.Law
+            switch LetterSnapshot.Law.resolve(profile.profile, label: profile.label, kind: kind, language: language,
+                                              actionType: action.flatMap { LicensingActionType(rawValue: $0.type) },
+                                              sector: supplier.snapshot.sector, letterDate: today) {
+            case .success(let resolved): law = resolved
+            case .failure(let failure): throw StoreError.invalid(failure.errors)
+            }
             let snapshot = LetterSnapshot(
-                kind: kind, language: LetterLanguage(rawValue: r.3)!, agency: agency.snapshot,
+                kind: kind, language: language, agency: agency.snapshot,
                 supplier: supplier.snapshot, letter: .init(reference: reference, date: today, deadline: deadline, responseDays: days),
-                original: original, action: action)
+                original: original, action: action, law: law, record: record)
             return (snapshot, r.6, r.7)
         }
         throw StoreError.notFound(entity: "letter", id: id.uuidString.lowercased())
+    }
+
+    /// What a warning, notice of intent or decision notice cites from the record: the
+    /// earliest of the agency's other letters that reached the supplier, the current
+    /// version of each linked signal, and (decision notice) the notice of intent, the
+    /// supplier's response to it and how it was weighed.
+    func recordSnapshot(_ actionID: UUID, kind: LetterKind, on conn: PostgresConnection) async throws -> LetterSnapshot.Record {
+        let rows = try await conn.query(
+            """
+            SELECT
+                (SELECT json_build_object('reference', l.reference, 'date', l.letter_date, 'reached_on', coalesce(l.delivered_on, l.responded_on))::text
+                 FROM letters l
+                 WHERE l.agency_id = a.agency_id AND l.facilitator_id = a.facilitator_id AND l.reference IS NOT NULL
+                   AND l.kind IN ('inform_call_to_action', 'reminder', 'warning') AND coalesce(l.delivered_on, l.responded_on) IS NOT NULL
+                   AND l.licensing_action_id IS DISTINCT FROM a.id
+                 ORDER BY coalesce(l.delivered_on, l.responded_on), l.created_at LIMIT 1),
+                coalesce((SELECT json_agg(json_build_object('date', v.observed_on, 'type', v.type,
+                                                            'summary', coalesce(i.label, v.indicator_text)) ORDER BY v.observed_on, v.signal_id)
+                          FROM licensing_action_signals s
+                          JOIN LATERAL (SELECT * FROM signal_versions x WHERE x.signal_id = s.signal_id ORDER BY x.version DESC LIMIT 1) v ON true
+                          LEFT JOIN signal_indicators i ON i.code = v.indicator_code
+                          WHERE s.action_id = a.id), '[]')::text,
+                (SELECT json_build_object('reference', n.reference, 'date', n.letter_date, 'delivered_on', n.delivered_on,
+                                          'deadline', n.response_deadline, 'responded_on', n.responded_on,
+                                          'response_summary', n.response_summary)::text
+                 FROM letters n WHERE n.licensing_action_id = a.id AND n.kind = 'notice_of_intent' AND n.reference IS NOT NULL
+                 ORDER BY n.created_at DESC LIMIT 1),
+                a.consideration
+            FROM licensing_actions a WHERE a.id = \(actionID)
+            """, logger: db.logger)
+        func object(_ text: String?) -> [String: Any]? {
+            text.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        }
+        for try await (earlier, signals, notice, consideration) in rows.decode((String?, String, String?, String?).self) {
+            var record = LetterSnapshot.Record()
+            if let e = object(earlier), let reference = e["reference"] as? String, let date = e["date"] as? String,
+               let reached = e["reached_on"] as? String {
+                record.earlier = .init(reference: reference, date: date, reachedOn: reached)
+            }
+            let lines = (try? JSONSerialization.jsonObject(with: Data(signals.utf8)) as? [[String: Any]]) ?? []
+            record.signals = lines.compactMap { line in
+                guard let date = line["date"] as? String, let type = line["type"] as? String else { return nil }
+                return .init(date: date, type: type, summary: line["summary"] as? String ?? "")
+            }
+            if kind == .decisionNotice, let n = object(notice), let reference = n["reference"] as? String, let date = n["date"] as? String,
+               let deadline = n["deadline"] as? String {
+                record.noticeOfIntent = .init(reference: reference, date: date, deliveredOn: n["delivered_on"] as? String, deadline: deadline)
+                if let responded = n["responded_on"] as? String {
+                    record.response = .init(receivedOn: responded, summary: n["response_summary"] as? String ?? "")
+                }
+                record.consideration = consideration
+            }
+            return record
+        }
+        throw StoreError.notFound(entity: "licensing action", id: actionID.uuidString.lowercased())
     }
 
     /// What a warning, notice of intent or decision notice says about its action.
@@ -468,14 +536,16 @@ extension LetterStore {
         let rows = try await conn.query(
             """
             SELECT a.type, a.legal_basis, a.rationale, a.conditions, a.amount_minor, a.currency, a.effective_from::text,
-                   a.effective_to::text, a.decided_on::text, g.appeal_days
+                   a.effective_to::text, a.decided_on::text, g.appeal_days, a.ladder_justification
             FROM licensing_actions a JOIN agencies g ON g.id = a.agency_id WHERE a.id = \(actionID)
             """, logger: db.logger)
-        for try await r in rows.decode((String, String, String, String?, Int64?, String?, String?, String?, String?, Int).self) {
-            return LetterSnapshot.Action(
+        for try await r in rows.decode((String, String, String, String?, Int64?, String?, String?, String?, String?, Int, String?).self) {
+            var action = LetterSnapshot.Action(
                 type: r.0, legalBasis: r.1, rationale: r.2, conditions: r.3, amountMinor: r.4, currency: r.5, effectiveFrom: r.6,
                 effectiveTo: r.7, responseDays: kind == .noticeOfIntent ? responseDays : nil,
                 appealDays: kind == .noticeOfIntent ? nil : r.9, decidedOn: r.8)
+            if kind == .decisionNotice { action.ladderJustification = r.10 }
+            return action
         }
         throw StoreError.notFound(entity: "licensing action", id: actionID.uuidString.lowercased())
     }

@@ -27,12 +27,15 @@ public struct LicensingStore: Sendable {
         public var effectiveFrom: String?
         public var effectiveTo: String?
         public var ladderJustification: String?
+        public var consideration: String?
+        public var cooperationReason: String?
         public var language: LetterLanguage?
 
         public init(effectiveFrom: String? = nil, effectiveTo: String? = nil, ladderJustification: String? = nil,
-                    language: LetterLanguage? = nil) {
+                    consideration: String? = nil, cooperationReason: String? = nil, language: LetterLanguage? = nil) {
             self.effectiveFrom = effectiveFrom; self.effectiveTo = effectiveTo
-            self.ladderJustification = ladderJustification; self.language = language
+            self.ladderJustification = ladderJustification; self.consideration = consideration
+            self.cooperationReason = cooperationReason; self.language = language
         }
     }
 
@@ -114,7 +117,8 @@ public struct LicensingStore: Sendable {
                 supplier = .malformedID
             }
             let (evidence, signals) = try await namedSignals(draft.signalIDs, facilitatorID: facilitatorID, on: conn)
-            let problems = LicensingProposal.problems(draft, supplier: supplier, evidence: evidence)
+            let powers = Set(try await ProcedureProfileStore(db).current(agencyID, on: conn).profile.competentTypes)
+            let problems = LicensingProposal.problems(draft, supplier: supplier, evidence: evidence, powers: powers)
             if !problems.isEmpty { throw StoreError.invalid(problems) }
             let id = UUID()
             let userID = actor.userID.flatMap(UUID.init(uuidString:))
@@ -164,6 +168,8 @@ public struct LicensingStore: Sendable {
             let latest = try await latestNotice(id, on: conn)
             let c = NoticeOfIntentCase(type: action.type, status: action.status,
                                        latestNotice: latest.map { ($0.reference, LetterStatus(rawValue: $0.status)!) })
+            let powers = Set(try await ProcedureProfileStore(db).current(action.agencyID, on: conn).profile.competentTypes)
+            if let noPower = LicensingPowers.refusal(action.type, powers: powers) { throw StoreError.invalid([noPower]) }
             switch NoticeOfIntentIssue.refusal(c, responseDays: responseDays) {
             case nil: break
             case .transition(let from, let allowed):
@@ -192,7 +198,8 @@ public struct LicensingStore: Sendable {
             // Load the case, ask Core for the decision, save its outcome.
             let loaded = try await loadCase(action, today: today, on: conn)
             let request = DecisionRequest(effectiveFrom: decision.effectiveFrom, effectiveTo: decision.effectiveTo,
-                                          ladderJustification: decision.ladderJustification)
+                                          ladderJustification: decision.ladderJustification, consideration: decision.consideration,
+                                          cooperationReason: decision.cooperationReason)
             let outcome: LicensingDecision.Outcome
             switch LicensingDecision.decide(loaded, request, by: actor.person) {
             case .success(let decided): outcome = decided
@@ -214,7 +221,8 @@ public struct LicensingStore: Sendable {
                 """
                 UPDATE licensing_actions SET decided_on = \(today)::date, decided_at = now(), decided_by = \(userID), decided_by_label = \(actor.label),
                     suggested_type = \(outcome.suggested.rawValue), ladder_justification = \(draft.ladderJustification),
-                    effective_from = \(draft.effectiveFrom)::date, effective_to = \(draft.effectiveTo)::date
+                    effective_from = \(draft.effectiveFrom)::date, effective_to = \(draft.effectiveTo)::date,
+                    consideration = \(decision.consideration?.trimmingWhitespace), cooperation_reason = \(decision.cooperationReason?.trimmingWhitespace)
                 WHERE id = \(id)
                 """, logger: db.logger)
             let letter = try await letters.draftActionLetter(
@@ -258,18 +266,24 @@ public struct LicensingStore: Sendable {
             for try await r in try await conn.query(
                 """
                 SELECT a.status, a.version, a.proposed_by, a.proposed_by_label, a.decided_by, a.decided_by_label, a.decided_on::text,
-                       coalesce((SELECT l.letter_date FROM letters l WHERE l.licensing_action_id = a.id AND l.kind IN ('decision_notice', 'warning')
-                                   AND l.letter_date IS NOT NULL ORDER BY l.created_at DESC LIMIT 1), a.decided_on)::text,
-                       g.appeal_days, (SELECT p.lodged_on FROM licensing_appeals p WHERE p.action_id = a.id)::text, current_date::text
+                       coalesce(n.letter_date, a.decided_on)::text,
+                       (SELECT min(e.occurred_on) FROM letter_events e WHERE e.letter_id = n.id AND e.status IN ('delivered', 'responded'))::text,
+                       g.appeal_days, (SELECT p.lodged_on FROM licensing_appeals p WHERE p.action_id = a.id)::text, current_date::text,
+                       a.type, a.agency_id
                 FROM licensing_actions a JOIN agencies g ON g.id = a.agency_id
+                LEFT JOIN LATERAL (SELECT l.id, l.letter_date FROM letters l WHERE l.licensing_action_id = a.id
+                                     AND l.kind IN ('decision_notice', 'warning') AND l.letter_date IS NOT NULL
+                                   ORDER BY l.created_at DESC LIMIT 1) n ON true
                 WHERE a.id = \(id) AND (current_agency() IS NULL OR a.agency_id = current_agency())
                 FOR UPDATE OF a
-                """, logger: db.logger).decode((String, Int, UUID?, String, UUID?, String?, String?, String?, Int, String?, String).self) {
+                """, logger: db.logger).decode((String, Int, UUID?, String, UUID?, String?, String?, String?, String?, Int, String?, String, String, UUID).self) {
+                let profile = try await ProcedureProfileStore(db).current(r.13, on: conn).profile
+                let period = AppealPeriod.of(LicensingActionType(rawValue: r.12)!, profile: profile, fallbackDays: r.9)
                 loaded = (r.1, LicensingStepCase(
                     status: LicensingActionStatus(rawValue: r.0)!,
                     proposer: FourEyes.Person(userID: r.2?.uuidString.lowercased(), label: r.3),
                     decider: r.5.map { FourEyes.Person(userID: r.4?.uuidString.lowercased(), label: $0) },
-                    decidedOn: r.6, appealFrom: r.7, appealDays: r.8, appealLodgedOn: r.9, today: r.10))
+                    decidedOn: r.6, appealFrom: period.starts == .delivery ? r.8 : r.7, appealPeriod: period, appealLodgedOn: r.10, today: r.11))
             }
             guard let loaded else { throw StoreError.notFound(entity: "licensing action", id: id.uuidString.lowercased()) }
             let checked = LicensingStepDecision.check(loaded.c, step, by: actor.person)
@@ -480,16 +494,24 @@ public struct LicensingStore: Sendable {
                 ARRAY(SELECT coalesce(l.reference, '') || ' ' || coalesce(coalesce(l.delivered_on, l.responded_on)::text, '') FROM letters l
                       WHERE l.agency_id = \(action.agencyID) AND l.facilitator_id = \(action.facilitatorID) AND l.status <> 'draft'
                         AND l.kind IN ('inform_call_to_action', 'reminder', 'warning') ORDER BY l.created_at, l.id),
-                ARRAY(SELECT coalesce((SELECT v.observed_on FROM signal_versions v WHERE v.signal_id = s.signal_id
-                                       ORDER BY v.version DESC LIMIT 1)::text, '')
-                      FROM licensing_action_signals s WHERE s.action_id = \(action.id)),
-                n.reference, n.reached, n.deadline, n.responded, n.id IS NOT NULL
-            FROM (SELECT 1) one LEFT JOIN LATERAL (
+                ARRAY(SELECT s.signal_id::text || ' ' || coalesce((SELECT v.observed_on::text || ' ' || (v.version > coalesce(
+                                          (SELECT max(e.version) FROM licensing_evidence_versions e
+                                           WHERE e.action_id = s.action_id AND e.signal_id = s.signal_id), v.version))::text
+                                       FROM signal_versions v WHERE v.signal_id = s.signal_id ORDER BY v.version DESC LIMIT 1), '')
+                      FROM licensing_action_signals s WHERE s.action_id = \(action.id) ORDER BY s.signal_id),
+                n.reference, n.reached, n.deadline, n.responded, n.id IS NOT NULL,
+                (SELECT c.level FROM cooperation_levels c WHERE c.agency_id = \(action.agencyID) AND c.facilitator_id = \(action.facilitatorID)),
+                (SELECT count(*)::int FROM measure_commitments m
+                 WHERE m.agency_id = \(action.agencyID) AND m.facilitator_id = \(action.facilitatorID) AND m.status = 'verified'),
+                x.consideration, x.cooperation_reason
+            FROM licensing_actions x LEFT JOIN LATERAL (
                 SELECT id, reference, coalesce(delivered_on, responded_on)::text AS reached, response_deadline::text AS deadline,
                        responded_on::text AS responded
                 FROM letters WHERE licensing_action_id = \(action.id) AND kind = 'notice_of_intent' ORDER BY created_at DESC, id LIMIT 1) n ON true
+            WHERE x.id = \(action.id)
             """, logger: db.logger)
-        for try await r in rows.decode(([String], [String], [String], String?, String?, String?, String?, Bool).self) {
+        let powers = Set(try await ProcedureProfileStore(db).current(action.agencyID, on: conn).profile.competentTypes)
+        for try await r in rows.decode(([String], [String], [String], String?, String?, String?, String?, Bool, String?, Int, String?, String?).self) {
             let notices = r.1.map { line -> DueProcessNotice in
                 let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
                 return DueProcessNotice(reference: parts[0], reachedOn: parts.count > 1 && !parts[1].isEmpty ? parts[1] : nil)
@@ -497,10 +519,16 @@ public struct LicensingStore: Sendable {
             // The latest notice of intent: one that was answered did arrive.
             let intent: NoticeOfIntent? = !r.7 ? nil
                 : NoticeOfIntent(reference: r.3 ?? "(a draft, not yet approved)", deliveredOn: r.4, responseDeadline: r.5 ?? "", respondedOn: r.6)
+            let evidence = r.2.compactMap { line -> LinkedEvidence? in
+                let parts = line.split(separator: " ").map(String.init)
+                guard parts.count == 3 else { return nil }
+                return LinkedEvidence(signalID: parts[0], observedOn: parts[1], changedSinceLinked: parts[2] == "true")
+            }
             return LicensingCase(
                 draft: action.draft, status: action.status, proposer: action.proposer,
-                record: r.0.compactMap(LicensingActionType.init(rawValue:)), notices: notices,
-                linkedSignalDays: r.2.filter { !$0.isEmpty }, noticeOfIntent: intent, today: today)
+                record: r.0.compactMap(LicensingActionType.init(rawValue:)), notices: notices, evidence: evidence, noticeOfIntent: intent,
+                standing: SupplierStanding(level: r.8.flatMap(CooperationLevel.init(rawValue:)), verifiedMeasures: r.9),
+                reasons: DecisionReasons(consideration: r.10, cooperationReason: r.11), powers: powers, today: today)
         }
         throw StoreError.notFound(entity: "licensing action", id: action.id.uuidString.lowercased())
     }
@@ -588,6 +616,13 @@ public struct LicensingStore: Sendable {
             """
             INSERT INTO licensing_action_signals (action_id, signal_id, linked_by_label)
             SELECT \(id), unnest(\(signals)::uuid[]), \(actor.label) ON CONFLICT DO NOTHING
+            """, logger: db.logger)
+        // The version relied on: the current one. Linking a signal again confirms its current version.
+        try await conn.query(
+            """
+            INSERT INTO licensing_evidence_versions (action_id, signal_id, version, confirmed_by_label)
+            SELECT \(id), v.signal_id, max(v.version), \(actor.label) FROM signal_versions v
+            WHERE v.signal_id = ANY(\(signals)::uuid[]) GROUP BY v.signal_id ON CONFLICT DO NOTHING
             """, logger: db.logger)
     }
 

@@ -87,6 +87,7 @@ func withDatabase<T: Sendable>(maximumConnections: Int = 4, migrate: Bool = fals
                     let letters = try LetterStore.shipped(owner, pdfWorkers: 1)
                     try await letters.syncShippedTemplates()
                     await letters.pdfs.shutdown()
+                    try await ProcedureProfileStore(owner).syncShipped()
                 }
                 if resolved.embedded { try await AppRole.ensureEmbeddedLogin(owner) }
             }

@@ -44,6 +44,8 @@ struct Serve: BarrierCommand {
             if embedded { try await AppRole.ensureEmbeddedLogin(db) }
             let added = try await LetterStore.shipped(db, pdfWorkers: 1).syncShippedTemplates()
             if added > 0 { say("stored \(added) new letter template version(s) from templates/letters") }
+            let profiles = try await ProcedureProfileStore(db).syncShipped()
+            if profiles > 0 { say("stored \(profiles) shipped procedure profile(s) from templates/procedure-profiles") }
             if bootstrap { try await firstRun(db, port: port) }
             if demo { try await loadDemo(db, onlyIfEmpty: true) }
         }

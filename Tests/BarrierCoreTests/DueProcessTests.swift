@@ -6,7 +6,10 @@ import Testing
 struct DueProcessTests {
     static let today = "2026-06-01"
 
-    enum NoticeState: CaseIterable { case none, sentNotReached, reached }
+    enum NoticeState: CaseIterable { case none, sentNotReached, reached, reachedFromAnotherAgency }
+    enum Standing: CaseIterable { case none, informed, cooperating, partiallyCooperating, verifiedMeasures }
+    enum Reasons: CaseIterable { case none, consideration, cooperationReason, both, blank }
+    enum Correction: CaseIterable { case none, correctedAfterLinking }
     enum Signals: CaseIterable { case none, onlyBefore, after, beforeAndAfter }
     enum Intent: CaseIterable { case none, notDelivered, periodRunning, periodOver, answered }
 
@@ -16,6 +19,7 @@ struct DueProcessTests {
         case .sentNotReached: return [DueProcessNotice(reference: "OUT-2026-000001", reachedOn: nil)]
         case .reached: return [DueProcessNotice(reference: "OUT-2026-000001", reachedOn: "2026-03-01"),
                                DueProcessNotice(reference: "OUT-2026-000009", reachedOn: nil)]
+        case .reachedFromAnotherAgency: return [DueProcessNotice(reference: "OUT-2026-000777", reachedOn: "2026-03-01", ownAgency: false)]
         }
     }
 
@@ -38,17 +42,50 @@ struct DueProcessTests {
         }
     }
 
+    static func standing(_ state: Standing) -> SupplierStanding {
+        switch state {
+        case .none: return .unknown
+        case .informed: return SupplierStanding(level: .informed, verifiedMeasures: 0)
+        case .cooperating: return SupplierStanding(level: .cooperating, verifiedMeasures: 0)
+        case .partiallyCooperating: return SupplierStanding(level: .partiallyCooperating, verifiedMeasures: 0)
+        case .verifiedMeasures: return SupplierStanding(level: .unresponsive, verifiedMeasures: 2)
+        }
+    }
+
+    static func reasons(_ state: Reasons) -> DecisionReasons {
+        switch state {
+        case .none: return DecisionReasons()
+        case .consideration: return DecisionReasons(consideration: "Its answer named no measure; weighed and found wanting.")
+        case .cooperationReason: return DecisionReasons(cooperationReason: "The measures do not cover parcel lockers, where the signals arose.")
+        case .both: return DecisionReasons(consideration: "Weighed.", cooperationReason: "Insufficient.")
+        case .blank: return DecisionReasons(consideration: "  ", cooperationReason: "\n")
+        }
+    }
+
+    static func evidence(_ signals: Signals, _ correction: Correction) -> [LinkedEvidence] {
+        Self.signals(signals).enumerated().map {
+            LinkedEvidence(signalID: "sig-\($0.offset)", observedOn: $0.element, changedSinceLinked: correction == .correctedAfterLinking && $0.offset == 0)
+        }
+    }
+
     /// What each element of the record, taken alone, leaves missing.
-    static func expected(_ notice: NoticeState, _ signals: Signals, _ intent: Intent) -> Set<DueProcessGap.Code> {
+    static func expected(_ notice: NoticeState, _ signals: Signals, _ intent: Intent, standing: Standing = .none,
+                         reasons: Reasons = .none, correction: Correction = .none) -> Set<DueProcessGap.Code> {
         var codes: Set<DueProcessGap.Code> = []
         if notice != .reached { codes.formUnion([.noNoticeReached, .noEvidenceAfterNotice]) }
         else if signals == .none || signals == .onlyBefore { codes.insert(.noEvidenceAfterNotice) }
+        if notice == .reachedFromAnotherAgency { codes.insert(.noticeNotOwnAgency) }
         switch intent {
         case .none: codes.insert(.noNoticeOfIntent)
         case .notDelivered: codes.insert(.noticeOfIntentNotDelivered)
         case .periodRunning: codes.insert(.responsePeriodRunning)
-        case .periodOver, .answered: break
+        case .periodOver: break
+        case .answered: if reasons != .consideration && reasons != .both { codes.insert(.responseNotConsidered) }
         }
+        if [.cooperating, .partiallyCooperating, .verifiedMeasures].contains(standing) && reasons != .cooperationReason && reasons != .both {
+            codes.insert(.cooperationNotConsidered)
+        }
+        if correction == .correctedAfterLinking && signals != .none { codes.insert(.evidenceChanged) }
         return codes
     }
 
@@ -66,6 +103,43 @@ struct DueProcessTests {
                 }
             }
         }
+    }
+
+    @Test("every combination with the supplier's standing, the decider's reasons and evidence corrected after linking",
+          arguments: LicensingActionType.allCases)
+    func everyCombinationWithStanding(type: LicensingActionType) {
+        for notice in NoticeState.allCases {
+            for signals in Signals.allCases {
+                for intent in Intent.allCases {
+                    for standing in Standing.allCases {
+                        for reasons in Reasons.allCases {
+                            for correction in Correction.allCases {
+                                let gaps = DueProcess.gaps(type: type, notices: Self.notices(notice), evidence: Self.evidence(signals, correction),
+                                                           noticeOfIntent: Self.intent(intent), standing: Self.standing(standing),
+                                                           reasons: Self.reasons(reasons), today: Self.today)
+                                let want: Set<DueProcessGap.Code> = type == .warning ? []
+                                    : Self.expected(notice, signals, intent, standing: standing, reasons: reasons, correction: correction)
+                                #expect(Set(gaps.map(\.code)) == want, "\(type) \(notice) \(signals) \(intent) \(standing) \(reasons) \(correction)")
+                                #expect(gaps.count == Set(gaps.map(\.code)).count, "a gap named twice")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("the new gaps name what to do: the other agency's letter, the corrected signal, the level, the response")
+    func newSentences() {
+        let gaps = DueProcess.gaps(type: .fine, notices: Self.notices(.reachedFromAnotherAgency), evidence: Self.evidence(.after, .correctedAfterLinking),
+                                   noticeOfIntent: Self.intent(.answered), standing: Self.standing(.cooperating), reasons: DecisionReasons(),
+                                   today: Self.today)
+        let byCode = Dictionary(uniqueKeysWithValues: gaps.map { ($0.code, $0.message) })
+        #expect(byCode[.noticeNotOwnAgency]?.contains("OUT-2026-000777") == true)
+        #expect(byCode[.evidenceChanged]?.contains("sig-0") == true)
+        #expect(byCode[.cooperationNotConsidered]?.contains("cooperating") == true)
+        #expect(byCode[.responseNotConsidered]?.contains("2026-05-28") == true)
+        #expect(gaps.allSatisfy { $0.message.hasSuffix(".") && $0.message.count > 40 })
     }
 
     @Test("a complete record allows the decision; each sentence names the document concerned")

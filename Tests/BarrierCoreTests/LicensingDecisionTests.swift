@@ -155,12 +155,17 @@ struct LicensingStepTests {
         .lift(on: nil, reason: "Measures taken."), .lift(on: "2026-11-01", reason: "Measures taken."), .lift(on: "2026-11-30", reason: ""),
     ]
 
+    /// Thirty calendar days from the decision's date, not moved off rest days.
+    static let thirtyDays = AppealPeriod(period: .init(count: 30, unit: .days), starts: .decisionDate,
+                                         rule: .init(rollToWorkingDay: false, saturdayIsRestDay: true, holidays: nil, extraHolidays: [], source: "test"),
+                                         name: "appeal")
+
     @Test("every status, step and actor", arguments: LicensingActionStatus.allCases)
     func everyCombination(status: LicensingActionStatus) {
         for step in Self.steps {
             for actor in [Self.proposer, Self.decider, Self.colleague, Self.shell] {
                 let c = LicensingStepCase(status: status, proposer: Self.proposer, decider: Self.decider, decidedOn: "2026-11-10",
-                                          appealFrom: "2026-11-12", appealDays: 30, appealLodgedOn: "2026-11-20", today: Self.today)
+                                          appealFrom: "2026-11-12", appealPeriod: Self.thirtyDays, appealLodgedOn: "2026-11-20", today: Self.today)
                 let got: Expected
                 switch LicensingStepDecision.check(c, step, by: actor) {
                 case .success(let outcome): got = .done(outcome.next, outcome.day)
@@ -175,6 +180,6 @@ struct LicensingStepTests {
             }
         }
         #expect(LicensingStepCase(status: .decided, proposer: Self.proposer, decider: nil, decidedOn: nil, appealFrom: "2026-12-20",
-                                  appealDays: 30, appealLodgedOn: nil, today: Self.today).appealEndsOn == "2027-01-19")
+                                  appealPeriod: Self.thirtyDays, appealLodgedOn: nil, today: Self.today).appealEndsOn == "2027-01-19")
     }
 }

@@ -134,10 +134,13 @@ struct LicensingAPITests {
             #expect((ownDecision.object["detail"] as? String)?.contains("Four-eyes") == true)
             let unjustified = try await app.request(.post, "/api/v1/licensing-actions/\(action)/decide", as: .admin, json: "{}",
                                                     headers: [.ifMatch: warningNotice.headers[.eTag]!])
-            #expect(unjustified.status == .unprocessableContent && unjustified.errorFields == ["ladder_justification"])
+            // The answer must be weighed in writing before the decision (`response_not_considered`).
+            #expect(unjustified.status == .unprocessableContent && unjustified.errorFields == ["response_not_considered", "ladder_justification"],
+                    "\(unjustified.text)")
             #expect(try await app.registerSuppliers().isEmpty)
             let decided = try await app.request(.post, "/api/v1/licensing-actions/\(action)/decide", as: .admin, json: """
-                {"ladder_justification": "Shipments continued for two months after the supplier was informed; lesser steps would not stop them."}
+                {"ladder_justification": "Shipments continued for two months after the supplier was informed; lesser steps would not stop them.",
+                 "consideration": "The supplier contests the facts but the track-and-trace records confirm them; it offered no measure."}
                 """, headers: [.ifMatch: warningNotice.headers[.eTag]!])
             #expect(decided.status == .ok && decided.object["status"] as? String == "decided", "\(decided.text)")
             #expect(decided.object["decided_by"] as? String == "admin@inspectorate.example" && decided.object["suggested_type"] as? String == "warning")
@@ -146,6 +149,17 @@ struct LicensingAPITests {
             let decisionText = try await app.request(.get, "/api/v1/letters/\(decisionLetter).txt")
             let decisionWords = decisionText.text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
             #expect(decisionWords.contains("Colis Express Anvers SA") && decisionWords.contains("Article 12(3) of the Postal Services Licensing Act"))
+            #expect(decisionWords.contains("the track-and-trace records confirm them"), "the decision notice states how the response was weighed")
+            // The record it cites and the law it states: the notice of intent, the answer, the signals, and the profile's remedy.
+            let decisionRecord = try await app.request(.get, "/api/v1/letters/\(decisionLetter)")
+            let language = try #require(decisionRecord.object["language"] as? String)
+            let noticeReference = try #require(try await TestDatabase.scalar(app.db, "SELECT reference FROM letters WHERE id = '\(noticeLetter)'"))
+            #expect(decisionWords.contains(noticeReference) && decisionWords.contains("Contests the facts; no measures offered."))
+            let profile = try Fixtures.empoweredProfile(country: "NL")
+            let remedy = try #require(profile.remedy(for: .revocation))
+            #expect(decisionWords.contains(remedy.name[language]!) && decisionWords.contains(remedy.body), "\(language): \(remedy.name)")
+            #expect(decisionWords.contains(profile.rule(for: .revocation)!.effect[language]!))
+            #expect(!decisionWords.contains(noticeReference + " of ,") && !decisionWords.contains(" , "), "an empty value left a gap")
 
             // Final: in the public register, as JSON and CSV, without staff.
             let register = try await app.request(.get, "/public/register", as: nil)

@@ -354,14 +354,22 @@ struct PageTests {
                                                           [("step", "delivered"), ("on", today)],
                                                           [("step", "responded"), ("on", today), ("channel", "letter"), ("summary", "Disputes the facts.")]])
             let complete = try await app.page(actionPath, session: officer)
-            #expect(complete.text.contains("Due process is complete") && !complete.text.contains("✘"))
+            // The answer is recorded: the one element left is to weigh it in the decision.
+            #expect(complete.text.contains("✘ <strong>The supplier&#39;s response is weighed in the decision</strong>")
+                    || complete.text.contains("✘ <strong>The supplier’s response is weighed in the decision</strong>")
+                    || complete.text.contains("✘ <strong>The supplier's response is weighed in the decision</strong>"), "\(complete.text)")
+            #expect(complete.text.components(separatedBy: "✘").count == 2)
 
             // Four eyes: the proposer cannot decide; the second officer can.
             let own = try await app.post(actionPath + "/decide", session: officer,
                                          fields: [("version", try #require(TestApp.hidden("version", in: complete.text)))])
             #expect(own.status == .forbidden)
+            let unweighed = try await app.post(actionPath + "/decide", session: admin,
+                                               fields: [("version", try #require(TestApp.hidden("version", in: complete.text)))])
+            #expect(unweighed.status == .unprocessableContent && unweighed.text.contains("give consideration"))
             let decided = try await app.post(actionPath + "/decide", session: admin,
-                                             fields: [("version", try #require(TestApp.hidden("version", in: complete.text)))])
+                                             fields: [("version", try #require(TestApp.hidden("version", in: complete.text))),
+                                                      ("consideration", "The dispute of the facts is not borne out by the consignment records.")])
             #expect(decided.status == .ok && decided.text.contains("The action was decided"), "\(decided.text.prefix(800))")
             #expect(try await TestDatabase.scalar(app.db, "SELECT status FROM licensing_actions") == "decided")
 

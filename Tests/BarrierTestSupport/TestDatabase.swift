@@ -51,6 +51,7 @@ public enum TestDatabase {
         let template = try Database(url: admin.url.with(database: "barrier_template"), maximumConnections: 2, logger: logger)
         try await template.withRunning { db in
             _ = try await Migrator().migrate(db)
+            try await ProcedureProfileStore(db).syncShipped()
             try await AppRole.ensureEmbeddedLogin(db)
         }
     }
@@ -109,7 +110,44 @@ public enum Fixtures {
             tokens[role] = try await access.createToken(email: email, name: "tests", expiresAt: nil, actor: system)
         }
         if db.defaultAgency == nil { db.actFor(defaultAgency: agency) }
+        try await grantPowers(db, agency: agency)
         return tokens
+    }
+
+    /// The shipped profile of `country` with the powers of a test licensing act for
+    /// every restrictive action (the shipped profiles give none), and fine payment.
+    public static func empoweredProfile(country: String) throws -> ProcedureProfile {
+        let shipped = try ProcedureProfileStore.shippedProfiles()
+        var profile = shipped[country] ?? shipped["default"]!
+        let formal = ["bezwaar", "widerspruch", "recours_contentieux", "annulation", "objection"].first { profile.remedies[$0] != nil }
+            ?? profile.remedies.keys.sorted().first!
+        func all(_ en: String, _ fr: String, _ nl: String, _ de: String) -> LocalizedText { ["en": en, "fr": fr, "nl": nl, "de": de] }
+        for type in LicensingActionType.allCases where type.isRestrictive {
+            profile.actions[type.rawValue] = .some(.init(
+                legalBasis: all("Article 12 of the Test Licensing Act.", "Article 12 de la loi test sur les licences.",
+                                "Artikel 12 van de Testvergunningenwet.", "Artikel 12 des Testlizenzgesetzes."),
+                competence: all("The Test Licensing Act empowers us to take this measure.", "La loi test nous habilite à prendre cette mesure.",
+                                "De Testvergunningenwet geeft ons de bevoegdheid deze maatregel te nemen.",
+                                "Das Testlizenzgesetz ermächtigt uns zu dieser Maßnahme."),
+                suspensiveEffect: type != .revocation,
+                effect: type != .revocation
+                    ? all("Lodging the remedy suspends this decision.", "Le recours suspend cette décision.",
+                          "Het rechtsmiddel schorst dit besluit.", "Der Rechtsbehelf hat aufschiebende Wirkung.")
+                    : all("Lodging the remedy does not suspend this decision.", "Le recours ne suspend pas cette décision.",
+                          "Het rechtsmiddel schorst dit besluit niet.", "Der Rechtsbehelf hat keine aufschiebende Wirkung."),
+                remedy: formal, source: "Test Licensing Act, art. 12 (test fixture)"))
+        }
+        profile.finePayment = .init(beneficiary: "Test Inspectorate", iban: "NL91 ABNA 0417 1643 00", bic: "ABNANL2A", days: 30)
+        return profile
+    }
+
+    /// Stores `empoweredProfile` as the agency's version 1.
+    public static func grantPowers(_ db: Database, agency: UUID) async throws {
+        let country = try await TestDatabase.scalar(db, "SELECT country::text FROM agencies WHERE id = '\(agency.uuidString.lowercased())'") ?? "NL"
+        let encoder = JSONEncoder()
+        let json = String(decoding: try encoder.encode(try empoweredProfile(country: country)), as: UTF8.self)
+        _ = try await ProcedureProfileStore(db).replace(agency, json: json, reason: "test fixture: the powers of the Test Licensing Act",
+                                                        expectedVersion: 0, actor: system)
     }
 
     public static func patch(
@@ -169,6 +207,7 @@ extension Fixtures {
             """)
         // The fixtures' casework (written as `system`, who has no agency) is this agency's.
         if db.defaultAgency == nil { db.actFor(defaultAgency: id) }
+        try await grantPowers(db, agency: id)
         return id
     }
 }

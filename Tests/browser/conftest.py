@@ -50,7 +50,7 @@ PASSWORD = "browser-test-password-1"
 # --------------------------------------------------------------------------
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pysupport"))
-from processes import (PSQL, SERVER_LOGIN_SQL, api_call, free_port as _free_port, psql as _psql, run as _run,  # noqa: E402,F401
+from processes import (PSQL, SERVER_LOGIN_SQL, api_call, grant_test_powers, free_port as _free_port, psql as _psql, run as _run,  # noqa: E402,F401
                        wait_until_answering, with_database as _with_database)
 
 
@@ -177,6 +177,8 @@ def server(cluster_url, tmp_path_factory):
         log_text = log_path.read_text(errors="replace")
         if "row-level security does not keep the agencies apart" in log_text:
             pytest.fail(f"the server does not run as a role bound by row-level security:\n{log_text}", pytrace=False)
+        # Agency A's lawyer confirmed its powers: the shipped profile gives no restrictive one.
+        grant_test_powers(srv.url, srv.tokens["admin_a"])
         yield srv
     finally:
         if process is not None and process.poll() is None:

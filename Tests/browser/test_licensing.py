@@ -24,8 +24,9 @@ RATIONALE = "Kept carrying the market's parcels after being informed."
 JUSTIFICATION = "Repeated deliveries after the briefing."
 NOTICE_MISSING = "A notice of intent was issued"
 WAITING = "Waiting for a second officer"
-COMPLETE = "Due process is complete"
 NOT_COMPLETE = "Due process is not complete"
+RESPONSE_WEIGHED = "The supplier's response is weighed in the decision"
+CONSIDERATION = "The answer disputes the facts, but the consignment records bear them out; no measure was offered."
 
 
 @pytest.fixture(scope="module")
@@ -251,24 +252,33 @@ def test_a_suspension_is_decided_by_a_second_officer_once_due_process_is_complet
     walk_letter(browser, today, answer="Disputes the facts.")
     assert fact(browser, "Summary of the answer") == "Disputes the facts."
 
-    # 6. Due process is complete; the proposer may not decide, the second officer does.
+    # 6. The answer is recorded: one element is left, weighing it in the decision
+    # itself; the proposer may not decide, the second officer does, saying how.
     assert open_page(browser, action_path) == 200
-    assert all(checklist(browser).values()), checklist(browser)
-    assert COMPLETE in page_text(browser)
-    assert "✘" not in page_text(browser)
+    items = checklist(browser)
+    assert items.pop(RESPONSE_WEIGHED) is False, checklist(browser)
+    assert all(items.values()), items
+    assert page_text(browser).count("✘") == 1
     assert submit(browser, decide_button(browser)) == 403
     assert heading(browser) == "Not allowed"
     assert action_status(server, action_id) == "notice_of_intent"
 
     sign_in_as(browser, second.email)
     assert open_page(browser, action_path) == 200
-    assert COMPLETE in page_text(browser)
+    assert NOT_COMPLETE in page_text(browser)
     axe_check(browser)  # 7. the action page after due process, as the admin
+    # Deciding without weighing the answer is refused, the reason beside nothing typed yet.
+    assert submit(browser, decide_button(browser)) == 422
+    refusal = browser.find_element(By.CSS_SELECTOR, "main section[role=alert]")
+    assert "give consideration" in refusal.text, refusal.text
+    assert action_status(server, action_id) == "notice_of_intent"
+    fill(browser.find_element(By.ID, "decide"), "consideration", CONSIDERATION)
     assert submit(browser, decide_button(browser)) == 200
     assert flash(browser).startswith("The action was decided"), page_alerts(browser)
     assert fact(browser, "Status") == "decided"
     assert second.email in fact(browser, "Decided") or "Admin A" in fact(browser, "Decided"), fact(browser, "Decided")
     assert action_status(server, action_id) == "decided"
+    assert db_value(server, f"SELECT consideration FROM licensing_actions WHERE id = '{action_id}'") == CONSIDERATION
 
     # 8. Another agency finds neither the action nor the signal.
     sign_in_as(browser, accounts["officer_b"].email)

@@ -45,7 +45,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pysupport"))
-from processes import PSQL, ROOT, SERVER_LOGIN_SQL, api_call, free_port, psql, run, wait_until_answering, with_database  # noqa: E402,F401
+from processes import PSQL, ROOT, SERVER_LOGIN_SQL, api_call, grant_test_powers, free_port, psql, run, wait_until_answering, with_database  # noqa: E402,F401
 
 BINARY = Path(os.environ.get("BARRIER_BINARY", ROOT / ".build/debug/barrier"))
 ST = Path(sys.executable).with_name("st")
@@ -256,6 +256,7 @@ def seed(server):
     ids["attachments"] = [attached["attachments"][-1]["id"] if "attachments" in attached else attached["id"]]
     ids["shares"] = [share["id"]]
 
+    grant_test_powers(server.url, tokens["admin"])
     action, _ = admin.expect(201, "POST", "/api/v1/licensing-actions",
                              {"facilitator_id": main["id"], "type": "warning", "legal_basis": "Art. 3 Opium Act",
                               "rationale": "Keeps shipping after the letter.", "signal_ids": [sig["id"]]})

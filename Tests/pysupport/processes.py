@@ -96,3 +96,35 @@ def wait_until_answering(process, url, seconds, log_tail, path="/healthz"):
         if time.monotonic() > deadline:
             raise RuntimeError(f"barrier serve did not answer {path} within {seconds} s:\n{log_tail()}")
         time.sleep(0.1)
+
+
+def grant_test_powers(base_url, admin_token):
+    """Stores a version of the agency's procedure profile that gives it every restrictive
+    power under a test licensing act (the shipped profiles give none), as an admin would
+    once the agency's lawyer has confirmed its powers. Returns the new version."""
+    status, current, headers = api_call(base_url, "GET", "/api/v1/agency/procedure-profile", admin_token)
+    if status != 200:
+        raise RuntimeError(f"GET procedure-profile answered {status}: {current}")
+    profile = current["profile"]
+    remedy = next((k for k in ("bezwaar", "widerspruch", "recours_contentieux", "annulation", "objection")
+                   if k in profile["remedies"]), sorted(profile["remedies"])[0])
+    every = lambda en, fr, nl, de: {"en": en, "fr": fr, "nl": nl, "de": de}
+    for action_type in ("conditions", "fine", "suspension", "revocation"):
+        profile["actions"][action_type] = {
+            "legal_basis": every("Article 12 of the Test Licensing Act.", "Article 12 de la loi test sur les licences.",
+                                 "Artikel 12 van de Testvergunningenwet.", "Artikel 12 des Testlizenzgesetzes."),
+            "competence": every("The Test Licensing Act empowers us to take this measure.",
+                                "La loi test nous habilite à prendre cette mesure.",
+                                "De Testvergunningenwet geeft ons de bevoegdheid deze maatregel te nemen.",
+                                "Das Testlizenzgesetz ermächtigt uns zu dieser Maßnahme."),
+            "suspensive_effect": True,
+            "effect": every("Lodging the remedy suspends this decision.", "Le recours suspend cette décision.",
+                            "Het rechtsmiddel schorst dit besluit.", "Der Rechtsbehelf hat aufschiebende Wirkung."),
+            "remedy": remedy, "source": "Test Licensing Act, art. 12 (test fixture)"}
+    profile["fine_payment"] = {"beneficiary": "Test Inspectorate", "iban": "NL91 ABNA 0417 1643 00", "bic": "ABNANL2A", "days": 30}
+    status, stored, _ = api_call(base_url, "PUT", "/api/v1/agency/procedure-profile", admin_token,
+                                 {"profile": profile, "reason": "test fixture: the powers of the Test Licensing Act"},
+                                 {"If-Match": headers.get("ETag")})
+    if status != 200:
+        raise RuntimeError(f"PUT procedure-profile answered {status}: {stored}")
+    return stored["version"]

@@ -26,6 +26,8 @@ SELECT a.id, a.version, a.facilitator_id, json_build_object(
         'effect_suspended', a.status = 'appealed',
         'suggested_type', a.suggested_type,
         'ladder_justification', a.ladder_justification,
+        'consideration', a.consideration,
+        'cooperation_reason', a.cooperation_reason,
         'proposed_at', a.proposed_at,
         'proposed_by', a.proposed_by_label,
         'decided_on', a.decided_on,
@@ -35,7 +37,9 @@ SELECT a.id, a.version, a.facilitator_id, json_build_object(
         'end_reason', a.end_reason,
         'signals', coalesce((SELECT json_agg(json_build_object('id', s.id, 'observed_on', s.document->'observed_on',
                                     'type', s.document->'type', 'stage', s.document->'stage', 'indicator_label', s.document->'indicator_label',
-                                    'linked_at', l.linked_at) ORDER BY s.document->>'observed_on', s.id)
+                                    'linked_at', l.linked_at, 'version', s.document->'version',
+                                    'relied_on_version', (SELECT max(e.version) FROM licensing_evidence_versions e
+                                                          WHERE e.action_id = l.action_id AND e.signal_id = l.signal_id)) ORDER BY s.document->>'observed_on', s.id)
                              FROM licensing_action_signals l JOIN signal_documents s ON s.id = l.signal_id
                              WHERE l.action_id = a.id), '[]'::json),
         'letters', coalesce((SELECT json_agg(json_build_object('id', t.id, 'kind', t.kind, 'status', t.status, 'reference', t.reference,
