@@ -71,3 +71,14 @@ FROM licensing_action_signals s;
 ALTER TABLE licensing_evidence_versions ENABLE ROW LEVEL SECURITY;
 CREATE POLICY own_agency ON licensing_evidence_versions USING (EXISTS (SELECT 1 FROM licensing_actions p WHERE p.id = action_id));
 GRANT SELECT, INSERT ON licensing_evidence_versions TO barrier_app;
+
+-- Finality. A decision is final (and may be published) once the period of the
+-- remedy against it has run out without an appeal, or the appeal was decided
+-- and upheld. The last day of that period is counted by BarrierCore from the
+-- agency's procedure profile (from the decision letter's delivery or date,
+-- moved off rest days and holidays) when the letter is approved or delivered,
+-- and kept here; NULL while it has not started. `appeal_suspends` is the
+-- profile's suspensive effect for the action's type at the decision.
+ALTER TABLE licensing_actions
+    ADD COLUMN appeal_ends_on date,
+    ADD COLUMN appeal_suspends boolean NOT NULL DEFAULT true;

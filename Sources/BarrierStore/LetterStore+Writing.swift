@@ -266,6 +266,7 @@ extension LetterStore {
             let rendered = try renderer.render(body: body, snapshot: snapshot)
             try await freeze(id, snapshot: snapshot, rendered: rendered, actor: actor, on: conn)
             try await addEvent(id, status: .approved, on: loaded.today, note: reference, actor: actor, conn: conn)
+            try await AppealPeriods.settle(letterID: id, on: conn, db: db)
             let after = try await document(id, on: conn)
             try await AuditLog.append(on: conn, actor: actor, action: "letter.approve", entityType: "letter",
                                       entityID: id.uuidString.lowercased(), before: nil, after: after.json, logger: db.logger)
@@ -336,6 +337,7 @@ extension LetterStore {
                     """, logger: db.logger)
             }
             try await addEvent(id, status: step.status, on: step.day, note: nil, actor: actor, conn: conn)
+            try await AppealPeriods.settle(letterID: id, on: conn, db: db)
             if outcome.informsSupplier {
                 try await CooperationStore.applyAutomatic(letterID: id, noResponse: false, on: conn, logger: db.logger)
             }

@@ -217,12 +217,15 @@ public struct LicensingStore: Sendable {
             let draft = outcome.draft
             let userID = actor.userID.flatMap(UUID.init(uuidString:))
             let agency = try await letters.loadAgency(action.agencyID, on: conn)
+            // Whether an appeal suspends the decision is the profile's rule for the type at the decision.
+            let suspends = try await ProcedureProfileStore(db).current(action.agencyID, on: conn).profile.rule(for: action.type)?.suspensiveEffect ?? true
             try await conn.query(
                 """
                 UPDATE licensing_actions SET decided_on = \(today)::date, decided_at = now(), decided_by = \(userID), decided_by_label = \(actor.label),
                     suggested_type = \(outcome.suggested.rawValue), ladder_justification = \(draft.ladderJustification),
                     effective_from = \(draft.effectiveFrom)::date, effective_to = \(draft.effectiveTo)::date,
-                    consideration = \(decision.consideration?.trimmingWhitespace), cooperation_reason = \(decision.cooperationReason?.trimmingWhitespace)
+                    consideration = \(decision.consideration?.trimmingWhitespace), cooperation_reason = \(decision.cooperationReason?.trimmingWhitespace),
+                    appeal_suspends = \(suspends)
                 WHERE id = \(id)
                 """, logger: db.logger)
             let letter = try await letters.draftActionLetter(

@@ -161,15 +161,11 @@ struct LicensingAPITests {
             #expect(decisionWords.contains(profile.rule(for: .revocation)!.effect[language]!))
             #expect(!decisionWords.contains(noticeReference + " of ,") && !decisionWords.contains(" , "), "an empty value left a gap")
 
-            // Final: in the public register, as JSON and CSV, without staff.
-            let register = try await app.request(.get, "/public/register", as: nil)
-            let entry = try #require((register.object["items"] as? [[String: Any]])?.first)
-            #expect(entry["supplier_name"] as? String == "Colis Express Anvers SA" && entry["type"] as? String == "revocation")
-            #expect(!register.text.contains("inspectorate.example") && !register.text.contains("Shipments continued"))
-            let csv = try await app.request(.get, "/public/register.csv", as: nil)
-            #expect(csv.headers[.contentType]?.hasPrefix("text/csv") == true && csv.text.contains("Colis Express Anvers SA,BE"))
+            // Decided but not final: the appeal period has not even started (the letter is a draft), so nothing is published.
+            #expect(decided.object["final"] as? Bool == false && decided.object["appeal_ends_on"] is NSNull, "\(decided.text)")
+            #expect(try await app.registerSuppliers().isEmpty, "published before the supplier was notified")
 
-            // Appealed: the effect is suspended and the register no longer shows it.
+            // Appealed: the test profile gives the remedy against a revocation no suspensive effect, so it stays in effect.
             let lateAppeal = try await app.request(.post, "/api/v1/licensing-actions/\(action)/appeal", json: """
                 {"lodged_on": "2001-01-01", "grounds": "Disproportionate."}
                 """, headers: [.ifMatch: decided.headers[.eTag]!])
@@ -179,7 +175,7 @@ struct LicensingAPITests {
                 {"lodged_on": "\(today)", "grounds": "The revocation is disproportionate; measures are now in place."}
                 """, headers: [.ifMatch: decided.headers[.eTag]!])
             #expect(appealed.status == .ok && appealed.object["status"] as? String == "appealed")
-            #expect(appealed.object["in_effect"] as? Bool == false && appealed.object["effect_suspended"] as? Bool == true)
+            #expect(appealed.object["in_effect"] as? Bool == true && appealed.object["effect_suspended"] as? Bool == false)
             #expect(try await app.registerSuppliers().isEmpty)
             let lift = try await app.request(.post, "/api/v1/licensing-actions/\(action)/lift", json: "{\"reason\": \"x\"}",
                                              headers: [.ifMatch: appealed.headers[.eTag]!])
@@ -190,8 +186,15 @@ struct LicensingAPITests {
                 {"outcome": "upheld", "decided_on": "\(today)", "reason": "The court found the revocation proportionate."}
                 """, headers: [.ifMatch: appealed.headers[.eTag]!])
             #expect(upheld.status == .ok && upheld.object["status"] as? String == "upheld" && upheld.object["in_effect"] as? Bool == true)
-            let final = try #require((try await app.request(.get, "/public/register", as: nil).object["items"] as? [[String: Any]])?.first)
+            #expect(upheld.object["final"] as? Bool == true)
+            // Final: in the public register, as JSON and CSV, without staff.
+            let register = try await app.request(.get, "/public/register", as: nil)
+            let final = try #require((register.object["items"] as? [[String: Any]])?.first)
+            #expect(final["supplier_name"] as? String == "Colis Express Anvers SA" && final["type"] as? String == "revocation")
             #expect(final["status"] as? String == "upheld" && final["appeal_outcome"] as? String == "upheld")
+            #expect(!register.text.contains("inspectorate.example") && !register.text.contains("Shipments continued"))
+            let csv = try await app.request(.get, "/public/register.csv", as: nil)
+            #expect(csv.headers[.contentType]?.hasPrefix("text/csv") == true && csv.text.contains("Colis Express Anvers SA,BE"))
             let history = ((upheld.object["events"] as? [[String: Any]]) ?? []).compactMap { $0["status"] as? String }
             #expect(history == ["proposed", "notice_of_intent", "decided", "appealed", "upheld"])
             let audited = try await TestDatabase.scalar(app.db, """

@@ -66,7 +66,8 @@ struct LicensingStoreTests {
             #expect(approved.reference != nil)
             let appealed = try await s.store.appeal(decided.id, lodgedOn: today, grounds: "The facts are disputed.",
                                                     expectedVersion: decided.version, actor: Self.officer)
-            #expect(appealed.json.contains("\"effect_suspended\" : true"))
+            // The remedy the NL profile names against a warning (a complaint) suspends nothing.
+            #expect(appealed.json.contains("\"effect_suspended\" : false"))
             let overturned = try await s.store.decideAppeal(decided.id, outcome: .overturned, on: today, reason: "Facts not proven.",
                                                             expectedVersion: appealed.version, actor: s.director)
             #expect(overturned.json.contains("\"status\" : \"overturned\""))
@@ -122,6 +123,46 @@ struct LicensingStoreTests {
         }
     }
 
+    @Test("the remedy period runs from the decision letter's delivery as the profile says; only a final restrictive action is published")
+    func finality() async throws {
+        try await Self.setting { s in
+            var profile = try Fixtures.empoweredProfile(country: "NL")
+            let remedy = try #require(profile.rule(for: .warning)?.remedy)
+            profile.remedies[remedy]!.period = .init(count: 2, unit: .weeks)
+            profile.remedies[remedy]!.periodStarts = .delivery
+            _ = try await ProcedureProfileStore(s.db).replace(s.agency, json: String(decoding: try JSONEncoder().encode(profile), as: UTF8.self),
+                                                              reason: "two weeks from delivery", expectedVersion: 1, actor: Fixtures.system)
+            let decided = try await Self.warning(s)
+            let id = decided.id.uuidString.lowercased()
+            let endsOn = { try await TestDatabase.scalar(s.db, "SELECT appeal_ends_on::text FROM licensing_actions WHERE id = '\(id)'") }
+            let letter = UUID(uuidString: try #require(try await TestDatabase.scalar(s.db, "SELECT id::text FROM letters WHERE licensing_action_id IS NOT NULL")))!
+            let approved = try await s.letters.approve(letter, expectedVersion: 1, actor: s.director)
+            #expect(try await endsOn() == nil, "the period from delivery has not started while the letter is only dated")
+            let today = try #require(try await TestDatabase.scalar(s.db, "SELECT current_date::text"))
+            let sent = try await s.letters.record(letter, step: .sent(on: today, method: .registeredPost, trackingNumber: nil),
+                                                  expectedVersion: approved.version, actor: Self.officer)
+            _ = try await s.letters.record(letter, step: .delivered(on: today, proof: nil), expectedVersion: sent.version, actor: Self.officer)
+            let expected = ProcedureCalendar.end(of: .init(count: 2, unit: .weeks), from: today, profile.deadlines)
+            #expect(try await endsOn() == expected)
+            #expect(try await s.store.get(decided.id).json.contains("\"final\" : false"))
+
+            // Restrictive actions in the register: only once the period is over, or the appeal upheld.
+            let agency = s.agency.uuidString.lowercased(), supplier = s.supplier.uuidString.lowercased()
+            for (ends, status) in [("NULL", "decided"), ("current_date", "decided"), ("current_date - 1", "decided"), ("NULL", "upheld"),
+                                   ("current_date - 1", "appealed"), ("current_date - 1", "overturned"), ("current_date - 1", "lifted")] {
+                try await TestDatabase.sql(s.db, """
+                    INSERT INTO licensing_actions (facilitator_id, agency_id, type, status, legal_basis, rationale, effective_from,
+                        proposed_by_label, decided_on, decided_at, decided_by_label, suggested_type, appeal_ends_on, ended_on)
+                    VALUES ('\(supplier)', '\(agency)', 'revocation', '\(status)', '§ 12 PostG', 'Kept shipping.', current_date - 30,
+                        'cli:officer', current_date - 40, now(), 'cli:director', 'warning', \(ends),
+                        \(status == "lifted" ? "current_date" : "NULL"))
+                    """)
+            }
+            let published = try await TestDatabase.scalar(s.db, "SELECT string_agg(a.status || ':' || coalesce((a.appeal_ends_on - current_date)::text, '-'), ',' ORDER BY a.status, a.appeal_ends_on) FROM public_register p JOIN licensing_actions a USING (id)")
+            #expect(published == "decided:-1,upheld:-", "\(published ?? "nothing")")
+        }
+    }
+
     @Test("the sweep marks final actions past their end date expired, once, and the register drops them")
     func expirySweep() async throws {
         try await Self.setting { s in
@@ -130,9 +171,9 @@ struct LicensingStoreTests {
                                   ("current_date - 2", "appealed")] {
                 try await TestDatabase.sql(s.db, """
                     INSERT INTO licensing_actions (facilitator_id, agency_id, type, status, legal_basis, rationale, effective_from, effective_to,
-                        proposed_by_label, decided_on, decided_at, decided_by_label, suggested_type)
+                        proposed_by_label, decided_on, decided_at, decided_by_label, suggested_type, appeal_ends_on)
                     VALUES ('\(supplier)', '\(agency)', 'suspension', '\(status)', '§ 12 PostG', 'Kept shipping.', current_date - 30, \(end),
-                        'cli:officer', current_date - 40, now(), 'cli:director', 'warning')
+                        'cli:officer', current_date - 40, now(), 'cli:director', 'warning', current_date - 20)
                     """)
             }
             #expect(try await s.store.publicRegister().count == 3)

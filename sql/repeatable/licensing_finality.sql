@@ -20,10 +20,15 @@ SELECT a.id, a.version, a.facilitator_id, json_build_object(
         'currency', a.currency,
         'effective_from', a.effective_from,
         'effective_to', a.effective_to,
-        -- In effect: final, restrictive, and within its dates; an appeal suspends it.
-        'in_effect', a.type <> 'warning' AND a.status IN (SELECT r.status FROM licensing_status_rules r WHERE r.final) AND a.effective_from <= current_date
-                     AND (a.effective_to IS NULL OR a.effective_to >= current_date),
-        'effect_suspended', a.status = 'appealed',
+        -- In effect: decided (or upheld), restrictive, and within its dates; an appeal
+        -- suspends it only where the profile gives the remedy suspensive effect.
+        'in_effect', a.type <> 'warning' AND a.effective_from <= current_date AND (a.effective_to IS NULL OR a.effective_to >= current_date)
+                     AND (a.status IN (SELECT r.status FROM licensing_status_rules r WHERE r.final)
+                          OR (a.status = 'appealed' AND NOT a.appeal_suspends)),
+        'effect_suspended', a.status = 'appealed' AND a.appeal_suspends,
+        -- Final: the appeal period ran out without an appeal, or the appeal was upheld.
+        'final', a.status = 'upheld' OR (a.status = 'decided' AND coalesce(a.appeal_ends_on < current_date, false)),
+        'appeal_ends_on', a.appeal_ends_on,
         'suggested_type', a.suggested_type,
         'ladder_justification', a.ladder_justification,
         'consideration', a.consideration,
@@ -60,8 +65,10 @@ FROM licensing_actions a
 JOIN facilitators f ON f.id = a.facilitator_id;
 ALTER VIEW licensing_action_documents SET (security_invoker = true);
 
--- The public register: restrictive actions that are final, with no personal data
--- of staff. It reads as its owner on purpose: it publishes every agency's decisions.
+-- The public register: restrictive actions that are final (the appeal period ran
+-- out without an appeal, or the appeal was upheld) and neither lifted, expired nor
+-- overturned, with no personal data of staff. It reads as its owner on purpose: it
+-- publishes every agency's decisions. Earlier states stay in the audit log.
 CREATE OR REPLACE VIEW public_register AS
 SELECT a.id, a.decided_on, f.legal_name AS supplier_name, f.country::text AS supplier_country,
        f.registration_number AS supplier_registration_number, a.type, a.status, a.legal_basis, a.conditions,
@@ -71,7 +78,7 @@ FROM licensing_actions a
 JOIN facilitators f ON f.id = a.facilitator_id
 JOIN agencies g ON g.id = a.agency_id
 LEFT JOIN licensing_appeals p ON p.action_id = a.id
-WHERE a.type <> 'warning' AND a.status IN (SELECT r.status FROM licensing_status_rules r WHERE r.final);
+WHERE a.type <> 'warning' AND (a.status = 'upheld' OR (a.status = 'decided' AND a.appeal_ends_on < current_date));
 
 -- What each plan indicator measures today.
 -- A plan's indicators measure the plan's agency: the shared base and its
