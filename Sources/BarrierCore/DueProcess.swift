@@ -6,8 +6,18 @@ public enum LicensingActionType: String, CaseIterable, Codable, Sendable, NamedV
     /// Restrictive actions need the due-process record; a warning is itself a notice.
     public var isRestrictive: Bool { self != .warning }
 
-    /// The proportionality ladder: warning before conditions before fine before suspension before revocation.
+    /// The order the types are listed in, mildest first.
     public var rung: Int { Self.allCases.firstIndex(of: self)! }
+
+    /// A fine punishes; the other restrictive types remedy (they restrict the licence
+    /// until the supplier stops contributing). The ladder keeps the two apart.
+    public var isPunitive: Bool { self == .fine }
+
+    /// The remedial ladder, mildest first: warning, conditions, suspension, revocation.
+    public static let remedialLadder: [LicensingActionType] = [.warning, .conditions, .suspension, .revocation]
+
+    /// The type's step on the remedial ladder; nil for a fine.
+    public var remedialRung: Int? { Self.remedialLadder.firstIndex(of: self) }
 }
 
 /// Something that told the supplier its service is misused: an outreach letter

@@ -37,18 +37,32 @@ public enum LicensingActionStatus: String, CaseIterable, Codable, Sendable, Name
     public var countsOnRecord: Bool { [.decided, .upheld, .lifted, .expired].contains(self) }
 }
 
-/// The proportionality ladder: warning before conditions before fine before
-/// suspension before revocation. The next step is one rung above the harshest
-/// action already on the supplier's record; a first action is a warning.
+/// The proportionality ladder, remedial and punitive steps kept apart. The
+/// remedial ladder runs warning → conditions → suspension → revocation: the next
+/// step is one above the harshest remedial action on the supplier's record (a
+/// first action is a warning). A fine punishes and is no rung of it: it neither
+/// raises the next remedial step nor stands in for one, and a fine before any
+/// action on record (not even a warning) needs a written justification. Only the
+/// actions within the profile's look-back period count (`recordYears`).
 public enum ProportionalityLadder {
     public static func suggestion(after record: [LicensingActionType]) -> LicensingActionType {
-        guard let harshest = record.max(by: { $0.rung < $1.rung }) else { return .warning }
-        return LicensingActionType.allCases[min(harshest.rung + 1, LicensingActionType.allCases.count - 1)]
+        let rungs = record.compactMap(\.remedialRung)
+        guard let harshest = rungs.max() else { return .warning }
+        return LicensingActionType.remedialLadder[min(harshest + 1, LicensingActionType.remedialLadder.count - 1)]
     }
 
-    /// Deciding a harsher step than suggested needs a written justification.
+    /// Deciding a harsher remedial step than suggested, or a fine with nothing on record, needs a written justification.
     public static func needsJustification(_ type: LicensingActionType, suggested: LicensingActionType) -> Bool {
-        type.rung > suggested.rung
+        guard let rung = type.remedialRung else { return suggested == .warning }
+        return rung > (suggested.remedialRung ?? 0)
+    }
+
+    /// The first day an action must have been decided on to count on the record, `years` before `today`; nil: every action counts.
+    public static func recordSince(today: String, years: Int?) -> String? {
+        guard let years, let (year, month, day) = ISODay.parts(today) else { return nil }
+        let y = year - years
+        let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+        return String(format: "%04d-%02d-%02d", y, month, month == 2 && day == 29 && !leap ? 28 : day)
     }
 }
 

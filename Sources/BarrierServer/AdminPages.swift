@@ -17,6 +17,12 @@ extension PageController {
         router.post("admin/agency") { request, _ in
             try await withForm(request, roles: RoleSets.admins) { s, f in try await updateAgency(f, session: s) }
         }
+        router.get("agency/procedure-profile") { request, _ in
+            try await withSession(request) { session in try await profilePage(session: session) }
+        }
+        router.post("agency/procedure-profile") { request, _ in
+            try await withForm(request, roles: RoleSets.admins) { s, f in try await saveProfile(f, session: s) }
+        }
         router.get("admin/templates") { request, _ in try await withSession(request) { session in try await templateList(session: session) } }
         // The key is read inside the session, so an unknown one answers with the page that says so.
         router.get("admin/templates/{key}") { request, context in

@@ -109,7 +109,8 @@ public func buildRouter(configuration: AppConfiguration, database: Database, rea
                        facilitators: FacilitatorStore(database), cooperation: CooperationStore(database), letters: letters,
                        licensing: LicensingStore(database, letters: letters), signals: SignalStore(database),
                        transfer: FacilitatorTransfer(database), audit: AuditLog(database),
-                       mail: LetterMail(database, letters: letters, relay: configuration.smtpRelay), campaigns: CampaignStore(database, letters: letters))
+                       mail: LetterMail(database, letters: letters, relay: configuration.smtpRelay), campaigns: CampaignStore(database, letters: letters),
+                       profiles: ProcedureProfileStore(database))
             .register(on: router)
     }
     // The public register needs no login: it is published by law.

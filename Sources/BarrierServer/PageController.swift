@@ -29,6 +29,7 @@ struct PageController {
     let audit: AuditLog
     let mail: LetterMail
     let campaigns: CampaignStore
+    let profiles: ProcedureProfileStore
 
     func register(on router: Router<BarrierRequestContext>) {
         let stylesheet = pages.stylesheet

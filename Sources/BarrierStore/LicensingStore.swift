@@ -70,14 +70,20 @@ public struct LicensingStore: Sendable {
             guard try await supplierStatus(facilitatorID, on: conn) != nil else {
                 throw StoreError.notFound(entity: "facilitator", id: facilitatorID.uuidString.lowercased())
             }
-            // The ladder reads the asking agency's own record of the supplier.
-            let record = try await Self.record(of: facilitatorID, agency: nil, excluding: nil, on: conn, logger: db.logger)
+            // The ladder reads the asking agency's own record of the supplier, within the profile's look-back period.
+            var years: Int?
+            for try await agency in try await conn.query("SELECT current_agency()", logger: db.logger).decode(UUID?.self) {
+                if let agency { years = try await ProcedureProfileStore(db).current(agency, on: conn).profile.recordYears }
+            }
+            let since = ProportionalityLadder.recordSince(today: try await LetterStore.today(on: conn, logger: db.logger), years: years)
+            let record = try await Self.record(of: facilitatorID, agency: nil, excluding: nil, since: since, on: conn, logger: db.logger)
             let suggested = ProportionalityLadder.suggestion(after: record.map(\.type))
             let items = record.map {
                 "{\"id\":\"\($0.id.uuidString.lowercased())\",\"type\":\"\($0.type.rawValue)\",\"status\":\"\($0.status)\",\"decided_on\":\"\($0.decidedOn)\"}"
             }
             return "{\"facilitator_id\":\"\(facilitatorID.uuidString.lowercased())\",\"suggested_type\":\"\(suggested.rawValue)\","
-                + "\"ladder\":[\"warning\",\"conditions\",\"fine\",\"suspension\",\"revocation\"],\"record\":[" + items.joined(separator: ",") + "]}"
+                + "\"ladder\":[\"warning\",\"conditions\",\"suspension\",\"revocation\"],\"punitive\":[\"fine\"],"
+                + "\"record_since\":" + (since.map { "\"\($0)\"" } ?? "null") + ",\"record\":[" + items.joined(separator: ",") + "]}"
         }
     }
 
@@ -488,12 +494,14 @@ public struct LicensingStore: Sendable {
     /// observed day of each linked signal's current version, and the latest notice of intent.
     func loadCase(_ action: Locked, today: String, on conn: PostgresConnection) async throws -> LicensingCase {
         let counted = LicensingActionStatus.onRecordStatuses
+        let profile = try await ProcedureProfileStore(db).current(action.agencyID, on: conn).profile
+        let since = ProportionalityLadder.recordSince(today: today, years: profile.recordYears)
         let rows = try await conn.query(
             """
             SELECT
                 ARRAY(SELECT a.type FROM licensing_actions a
                       WHERE a.agency_id = \(action.agencyID) AND a.facilitator_id = \(action.facilitatorID) AND a.status = ANY(\(counted))
-                        AND a.id <> \(action.id) ORDER BY a.decided_on, a.id),
+                        AND a.id <> \(action.id) AND a.decided_on >= coalesce(\(since)::date, '-infinity'::date) ORDER BY a.decided_on, a.id),
                 ARRAY(SELECT coalesce(l.reference, '') || ' ' || coalesce(coalesce(l.delivered_on, l.responded_on)::text, '') FROM letters l
                       WHERE l.agency_id = \(action.agencyID) AND l.facilitator_id = \(action.facilitatorID) AND l.status <> 'draft'
                         AND l.kind IN ('inform_call_to_action', 'reminder', 'warning') ORDER BY l.created_at, l.id),
@@ -513,7 +521,7 @@ public struct LicensingStore: Sendable {
                 FROM letters WHERE licensing_action_id = \(action.id) AND kind = 'notice_of_intent' ORDER BY created_at DESC, id LIMIT 1) n ON true
             WHERE x.id = \(action.id)
             """, logger: db.logger)
-        let powers = Set(try await ProcedureProfileStore(db).current(action.agencyID, on: conn).profile.competentTypes)
+        let powers = Set(profile.competentTypes)
         for try await r in rows.decode(([String], [String], [String], String?, String?, String?, String?, Bool, String?, Int, String?, String?).self) {
             let notices = r.1.map { line -> DueProcessNotice in
                 let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
@@ -567,13 +575,14 @@ public struct LicensingStore: Sendable {
 
     /// The supplier's decided actions that stand (the ladder's input), oldest first.
     /// The actions on the supplier's record with `agency` (nil: the task's agency).
-    static func record(of facilitatorID: UUID, agency: UUID?, excluding: UUID?, on conn: PostgresConnection, logger: Logger) async throws -> [RecordEntry] {
+    static func record(of facilitatorID: UUID, agency: UUID?, excluding: UUID?, since: String?, on conn: PostgresConnection,
+                       logger: Logger) async throws -> [RecordEntry] {
         let counted = LicensingActionStatus.onRecordStatuses
         let rows = try await conn.query(
             """
             SELECT id, type, status, decided_on::text FROM licensing_actions
             WHERE agency_id = coalesce(\(agency), current_agency()) AND facilitator_id = \(facilitatorID) AND status = ANY(\(counted))
-              AND id IS DISTINCT FROM \(excluding)
+              AND id IS DISTINCT FROM \(excluding) AND decided_on >= coalesce(\(since)::date, '-infinity'::date)
             ORDER BY decided_on, id
             """, logger: logger)
         var entries: [RecordEntry] = []

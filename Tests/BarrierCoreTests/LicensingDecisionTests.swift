@@ -28,8 +28,11 @@ struct LicensingDecisionTests {
                        justified: Bool, startsInThePast: Bool, complete: Bool) -> Expected {
         guard [.proposed, .noticeOfIntent].contains(status) else { return .transition }
         guard actor.userID != nil, actor != proposer else { return .fourEyes }
-        let suggestedRung = priorWarning ? 1 : 0
-        let needsJustification = type.rung > suggestedRung && !justified
+        // The remedial ladder: warning, conditions, suspension, revocation; a fine is punitive and
+        // needs a justification only with nothing on record.
+        let remedial: [LicensingActionType] = [.warning, .conditions, .suspension, .revocation]
+        let harsher = remedial.firstIndex(of: type).map { $0 > (priorWarning ? 1 : 0) } ?? !priorWarning
+        let needsJustification = harsher && !justified
         let pastStart = startsInThePast && type != .warning
         if type != .warning && !complete { return .dueProcess }
         if needsJustification || pastStart { return .invalid }

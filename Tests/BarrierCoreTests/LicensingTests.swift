@@ -24,20 +24,31 @@ struct LicensingTests {
         #expect(LicensingActionStatus.lifted.countsOnRecord && LicensingActionStatus.expired.countsOnRecord)
     }
 
-    @Test("the ladder suggests one rung above the harshest action on record, a warning first, and never beyond revocation",
+    @Test("the remedial ladder suggests one rung above the harshest remedial action, a warning first; a fine is no rung of it",
           arguments: [
               ([], LicensingActionType.warning),
               ([.warning], .conditions),
-              ([.warning, .conditions], .fine),
-              ([.fine, .warning], .suspension),
+              ([.warning, .conditions], .suspension),
+              ([.fine], .warning),
+              ([.fine, .warning], .conditions),
+              ([.warning, .fine, .fine], .conditions),
               ([.suspension], .revocation),
               ([.revocation], .revocation),
           ] as [([LicensingActionType], LicensingActionType)])
     func ladder(record: [LicensingActionType], suggested: LicensingActionType) {
         #expect(ProportionalityLadder.suggestion(after: record) == suggested)
         for type in LicensingActionType.allCases {
-            #expect(ProportionalityLadder.needsJustification(type, suggested: suggested) == (type.rung > suggested.rung))
+            let harsher = type.remedialRung.map { $0 > suggested.remedialRung! } ?? (suggested == .warning)
+            #expect(ProportionalityLadder.needsJustification(type, suggested: suggested) == harsher, "\(type) after \(record)")
         }
+    }
+
+    @Test("a past action counts for the profile's years: the look-back starts that many years before today")
+    func lookBack() {
+        #expect(ProportionalityLadder.recordSince(today: "2026-12-02", years: 5) == "2021-12-02")
+        #expect(ProportionalityLadder.recordSince(today: "2028-02-29", years: 1) == "2027-02-28")
+        #expect(ProportionalityLadder.recordSince(today: "2028-02-29", years: 4) == "2024-02-29")
+        #expect(ProportionalityLadder.recordSince(today: "2026-12-02", years: nil) == nil)
     }
 
     static func draft(_ type: LicensingActionType) -> LicensingActionDraft {

@@ -114,7 +114,7 @@ struct AccessAndContractTests {
         "GET /admin/users", "GET /admin/users/new", "POST /admin/users", "GET /admin/users/{id}", "POST /admin/users/{id}/{step}",
         "GET /account", "POST /account/password",
         "GET /suppliers/import", "POST /suppliers/import", "POST /suppliers/import/{id}", "GET /suppliers.csv",
-        "GET /admin/agency", "POST /admin/agency", "GET /admin/templates", "GET /admin/templates/{key}",
+        "GET /admin/agency", "POST /admin/agency", "GET /agency/procedure-profile", "POST /agency/procedure-profile", "GET /admin/templates", "GET /admin/templates/{key}",
         "POST /admin/templates/{key}/preview", "POST /admin/templates/{key}",
         "GET /audit", "GET /plans/new", "POST /plans", "GET /plans/{id}/edit", "POST /plans/{id}", "POST /plans/{id}/measures/{position}",
         "POST /plans/{id}/indicators/{position}",

@@ -233,18 +233,25 @@ struct LicensingAPITests {
             #expect(try await app.registerSuppliers().isEmpty, "a warning restricts nothing and is not in the register")
             #expect(try await app.request(.get, "/api/v1/facilitators/\(supplier)/ladder").object["suggested_type"] as? String == "conditions")
 
-            // A fine skips conditions: it needs a justification even once due process is complete.
+            // A fine is punitive, off the remedial ladder: after the warning it needs no justification.
             let fine = try await app.request(.post, "/api/v1/licensing-actions", json: """
                 {"facilitator_id": "\(supplier)", "type": "fine", "legal_basis": "§ 9 Verpackungsaufsichtsgesetz",
                  "rationale": "Orders continued.", "amount_minor": 2500000, "currency": "EUR"}
                 """)
-            let fineID = try #require(fine.object["id"] as? String)
-            let check = try await app.request(.get, "/api/v1/licensing-actions/\(fineID)/due-process")
+            let punitive = try await app.request(.get, "/api/v1/licensing-actions/\(try #require(fine.object["id"] as? String))/due-process")
+            #expect(punitive.object["suggested_type"] as? String == "conditions" && punitive.object["needs_justification"] as? Bool == false)
+            // A suspension skips conditions: it needs a justification even once due process is complete.
+            let suspension = try await app.request(.post, "/api/v1/licensing-actions", json: """
+                {"facilitator_id": "\(supplier)", "type": "suspension", "legal_basis": "§ 9 Verpackungsaufsichtsgesetz",
+                 "rationale": "Orders continued.", "effective_from": "2099-01-01", "effective_to": "2099-03-31"}
+                """)
+            let suspensionID = try #require(suspension.object["id"] as? String, "\(suspension.text)")
+            let check = try await app.request(.get, "/api/v1/licensing-actions/\(suspensionID)/due-process")
             #expect(check.object["suggested_type"] as? String == "conditions" && check.object["needs_justification"] as? Bool == true)
-            let withdrawn = try await app.request(.post, "/api/v1/licensing-actions/\(fineID)/withdraw", json: "{\"reason\": \"Measures were taken.\"}",
+            let withdrawn = try await app.request(.post, "/api/v1/licensing-actions/\(suspensionID)/withdraw", json: "{\"reason\": \"Measures were taken.\"}",
                                                   headers: [.ifMatch: "\"1\""])
             #expect(withdrawn.status == .ok && withdrawn.object["status"] as? String == "withdrawn")
-            let afterWithdrawal = try await app.request(.post, "/api/v1/licensing-actions/\(fineID)/decide", as: .admin, json: "{}",
+            let afterWithdrawal = try await app.request(.post, "/api/v1/licensing-actions/\(suspensionID)/decide", as: .admin, json: "{}",
                                                         headers: [.ifMatch: withdrawn.headers[.eTag]!])
             #expect(afterWithdrawal.status == .conflict && afterWithdrawal.object["current_status"] as? String == "withdrawn")
             let listed = try await app.request(.get, "/api/v1/licensing-actions?facilitator_id=\(supplier)&status=withdrawn", as: .auditor)

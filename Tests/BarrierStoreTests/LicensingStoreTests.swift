@@ -163,6 +163,31 @@ struct LicensingStoreTests {
         }
     }
 
+    @Test("an action counts on the ladder for the profile's years; an older one no longer raises the step")
+    func ladderLookBack() async throws {
+        try await Self.setting { s in
+            let agency = s.agency.uuidString.lowercased(), supplier = s.supplier.uuidString.lowercased()
+            for (years, type) in [(7, "revocation"), (2, "warning")] {
+                try await TestDatabase.sql(s.db, """
+                    INSERT INTO licensing_actions (facilitator_id, agency_id, type, status, legal_basis, rationale, effective_from,
+                        proposed_by_label, decided_on, decided_at, decided_by_label, suggested_type, appeal_ends_on)
+                    VALUES ('\(supplier)', '\(agency)', '\(type)', 'decided', '§ 12 PostG', 'Kept shipping.',
+                        \(type == "warning" ? "NULL" : "current_date - interval '\(years) years'"),
+                        'cli:officer', current_date - interval '\(years) years', now(), 'cli:director', 'warning', current_date - 1)
+                    """)
+            }
+            // The test profile counts five years: the revocation of seven years ago is out, the warning in.
+            let five = try await s.store.ladder(facilitatorID: s.supplier)
+            #expect(five.contains("\"suggested_type\":\"conditions\"") && !five.contains("revocation\",\"status"), "\(five)")
+            var profile = try Fixtures.empoweredProfile(country: "NL")
+            profile.recordYears = nil
+            _ = try await ProcedureProfileStore(s.db).replace(s.agency, json: String(decoding: try JSONEncoder().encode(profile), as: UTF8.self),
+                                                              reason: "every action counts", expectedVersion: 1, actor: Fixtures.system)
+            let always = try await s.store.ladder(facilitatorID: s.supplier)
+            #expect(always.contains("\"suggested_type\":\"revocation\"") && always.contains("\"record_since\":null"), "\(always)")
+        }
+    }
+
     @Test("the sweep marks final actions past their end date expired, once, and the register drops them")
     func expirySweep() async throws {
         try await Self.setting { s in
