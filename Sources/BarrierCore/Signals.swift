@@ -4,6 +4,18 @@ public enum SignalType: String, CaseIterable, Codable, Sendable, NamedVocabulary
     case financial, social, logistical, physical, administrative
 }
 
+/// What the catalogue says of an indicator: the type of signal it is and the
+/// stages of the criminal business process it is observed in.
+public struct IndicatorRule: Sendable, Equatable {
+    public var type: SignalType
+    public var stages: [Stage]
+
+    public init(type: SignalType, stages: [Stage]) {
+        self.type = type
+        self.stages = stages
+    }
+}
+
 /// An observed indicator tied to one or more suppliers, as an officer records
 /// it (and as every correction restates it).
 public struct SignalDraft: Sendable, Equatable {
@@ -26,14 +38,22 @@ public struct SignalDraft: Sendable, Equatable {
     }
 
     /// Every rule the draft breaks, given today and the indicator catalogue.
-    public func problems(today: String, knownIndicators: Set<String>) -> [FieldError] {
+    public func problems(today: String, knownIndicators: [String: IndicatorRule]) -> [FieldError] {
         var errors = FieldErrors()
         func blank(_ s: String) -> Bool { s.allSatisfy(\.isWhitespace) }
         switch (indicatorCode, indicatorText) {
         case (nil, nil): errors.add("indicator", "is required: a code of the catalogue or indicator_text")
         case (.some, .some): errors.add("indicator", "give a code of the catalogue or indicator_text, not both")
         case (.some(let code), nil):
-            if !knownIndicators.contains(code) { errors.add("indicator", "'\(code)' is not an indicator of the catalogue") }
+            if let rule = knownIndicators[code] {
+                // An indicator is of one type and belongs to its stages: a signal that says otherwise is filed wrongly.
+                if rule.type != type || !rule.stages.contains(stage) {
+                    errors.add("indicator", "'\(code)' is a \(rule.type.rawValue) indicator of the stage(s) "
+                               + "\(rule.stages.map(\.rawValue).joined(separator: ", ")); the signal says \(type.rawValue), \(stage.rawValue)")
+                }
+            } else {
+                errors.add("indicator", "'\(code)' is not an indicator of the catalogue")
+            }
         case (nil, .some(let text)):
             if blank(text) || text.count > 300 { errors.add("indicator_text", "must be 1 to 300 characters") }
         }
@@ -61,14 +81,14 @@ public enum SignalAccess: Sendable, Equatable {
 public struct SignalRecordingCase: Sendable, Equatable {
     public var access: SignalAccess?
     public var version: Int
-    public var knownIndicators: Set<String>
+    public var knownIndicators: [String: IndicatorRule]
     /// How many of the named supplier ids are well formed and registered.
     public var registeredSuppliers: Int
     /// Whether every named supplier id is a UUID.
     public var supplierIDsWellFormed: Bool
     public var today: String
 
-    public init(access: SignalAccess?, version: Int, knownIndicators: Set<String>, registeredSuppliers: Int, supplierIDsWellFormed: Bool,
+    public init(access: SignalAccess?, version: Int, knownIndicators: [String: IndicatorRule], registeredSuppliers: Int, supplierIDsWellFormed: Bool,
                 today: String) {
         self.access = access; self.version = version; self.knownIndicators = knownIndicators
         self.registeredSuppliers = registeredSuppliers; self.supplierIDsWellFormed = supplierIDsWellFormed; self.today = today

@@ -14,7 +14,8 @@ public struct SignalStore: Sendable {
     public func indicators() async throws -> String {
         let rows = try await db.query(
             """
-            SELECT coalesce(json_agg(json_build_object('code', code, 'label', label, 'type', type, 'stage', stage) ORDER BY code),
+            SELECT coalesce(json_agg(json_build_object('code', code, 'label', label, 'type', type, 'stage', stage, 'stages', stages,
+                                                       'source', source, 'source_note', source_note) ORDER BY code),
                             '[]'::json)::text FROM signal_indicators
             """)
         for try await json in rows.decode(String.self) { return json }
@@ -207,10 +208,16 @@ public struct SignalStore: Sendable {
         let ids = d.facilitatorIDs.compactMap { UUID(uuidString: $0) }
         for try await (known, registered, today) in try await conn.query(
             """
-            SELECT ARRAY(SELECT code FROM signal_indicators), (SELECT count(*)::int FROM facilitators WHERE id = ANY(\(ids)::uuid[])),
-                   current_date::text
+            SELECT ARRAY(SELECT code || ' ' || type || ' ' || array_to_string(stages, ',') FROM signal_indicators),
+                   (SELECT count(*)::int FROM facilitators WHERE id = ANY(\(ids)::uuid[])), current_date::text
             """, logger: db.logger).decode(([String], Int, String).self) {
-            return SignalRecordingCase(access: access, version: version, knownIndicators: Set(known), registeredSuppliers: registered,
+            var rules: [String: IndicatorRule] = [:]
+            for line in known {
+                let parts = line.split(separator: " ").map(String.init)
+                guard parts.count == 3, let type = SignalType(rawValue: parts[1]) else { continue }
+                rules[parts[0]] = IndicatorRule(type: type, stages: parts[2].split(separator: ",").compactMap { Stage(rawValue: String($0)) })
+            }
+            return SignalRecordingCase(access: access, version: version, knownIndicators: rules, registeredSuppliers: registered,
                                        supplierIDsWellFormed: ids.count == d.facilitatorIDs.count, today: today)
         }
         throw StoreError.conflict("the database gave no answer")

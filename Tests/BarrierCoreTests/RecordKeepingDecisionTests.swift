@@ -81,13 +81,17 @@ struct RecordKeepingDecisionTests {
         for correction in [nil, ("Wrong date", 3), ("Wrong date", 2), (" ", 3)] as [(String, Int)?] {
             for (suppliers, wellFormed, registered) in [([a], true, 1), ([a, b], true, 1), (["nope"], false, 0), ([], true, 0)] {
                 for observed in ["2026-11-20", "2026-12-24"] {
-                    for known in [Set(["ship.repeat_sender"]), Set<String>()] {
+                    let rules: [[String: IndicatorRule]] = [["ship.repeat_sender": IndicatorRule(type: .logistical, stages: [.selling, .shipping])], [:],
+                                                            ["ship.repeat_sender": IndicatorRule(type: .financial, stages: [.shipping])],
+                                                            ["ship.repeat_sender": IndicatorRule(type: .logistical, stages: [.selling])]]
+                    for known in rules {
                         let c = SignalRecordingCase(access: access, version: 3, knownIndicators: known, registeredSuppliers: registered,
                                                     supplierIDsWellFormed: wellFormed, today: Self.today)
                         let got = Self.got(SignalDecision.recording(c, Self.draft(observedOn: observed, suppliers: suppliers),
                                                                     correction: correction.map { ($0.0, $0.1) }))
                         var fields: Set<String> = []
-                        if known.isEmpty { fields.insert("indicator") }
+                        // Unknown, or known with another type or without the signal's stage.
+                        if known["ship.repeat_sender"] != IndicatorRule(type: .logistical, stages: [.selling, .shipping]) { fields.insert("indicator") }
                         if observed > Self.today { fields.insert("observed_on") }
                         if suppliers.isEmpty || !wellFormed || registered != suppliers.count { fields.insert("facilitator_ids") }
                         let expected: Got

@@ -9,6 +9,26 @@ import Testing
 
 @Suite("Signals over HTTP")
 struct SignalAPITests {
+    @Test("the catalogue follows the paper: a bitcoin ATM is a financial signal of shipping, a lifestyle out of line with income one of stages 1 to 3; each says its source")
+    func catalogue() async throws {
+        try await TestApp.run { app in
+            let supplier = try await app.createAddressedSupplier("Pakjesdienst Noord BV", sector: "parcel_delivery", country: "NL")
+            for (stage, indicator) in [("shipping", "bitcoin_atm_use"), ("setting_up_marketplace", "lifestyle_mismatching_income"),
+                                       ("selling", "lifestyle_mismatching_income")] {
+                let type = indicator == "bitcoin_atm_use" ? "financial" : "social"
+                let filed = try await app.request(.post, "/api/v1/signals", json: """
+                    {"type": "\(type)", "stage": "\(stage)", "indicator": "\(indicator)", "observed_on": "2026-03-02",
+                     "source": "Depot", "reporter": "Inspector Smit", "facilitator_ids": ["\(supplier)"]}
+                    """)
+                #expect(filed.status == .created, "\(stage) \(indicator): \(filed.text)")
+            }
+            let catalogue = try await app.request(.get, "/api/v1/signal-indicators", as: .auditor)
+            let items = (catalogue.object["items"] as? [[String: Any]]) ?? []
+            let sources = Dictionary(uniqueKeysWithValues: items.map { ($0["code"] as? String ?? "", $0["source"] as? String ?? "") })
+            #expect(sources.values.filter { $0 == "practice" }.count == 5 && sources["bitcoin_atm_use"] == "paper", "\(sources)")
+        }
+    }
+
     @Test("record, correct and attach evidence to a signal; bad input names every field and stores nothing")
     func signals() async throws {
         try await TestApp.run { app in
@@ -26,6 +46,16 @@ struct SignalAPITests {
                  "observed_on": "2999-12-31", "source": "Depot", "reporter": "Inspector Smit", "facilitator_ids": ["\(supplier)"]}
                 """)
             #expect(worse.status == .unprocessableContent && worse.errorFields == ["indicator", "observed_on"])
+            // An indicator filed under another type or stage than the catalogue's is refused: a bitcoin ATM is a
+            // financial signal of shipping (the paper), and a lifestyle out of line with income one of stages 1 to 3.
+            for (type, stage, indicator) in [("financial", "selling", "bitcoin_atm_use"), ("logistical", "shipping", "bitcoin_atm_use"),
+                                             ("social", "shipping", "lifestyle_mismatching_income")] {
+                let misfiled = try await app.request(.post, "/api/v1/signals", json: """
+                    {"type": "\(type)", "stage": "\(stage)", "indicator": "\(indicator)", "observed_on": "2026-03-02",
+                     "source": "Depot", "reporter": "Inspector Smit", "facilitator_ids": ["\(supplier)"]}
+                    """)
+                #expect(misfiled.status == .unprocessableContent && misfiled.errorFields == ["indicator"], "\(type) \(stage) \(indicator)")
+            }
             #expect(try await TestDatabase.scalar(app.db, "SELECT count(*)::text FROM signals") == "0")
             let created = try await app.request(.post, "/api/v1/signals", json: """
                 {"type": "logistical", "stage": "shipping", "indicator": "track_and_trace_off", "observed_on": "2026-03-02",
