@@ -105,17 +105,9 @@ struct RelayLimitsTests {
     @Test("a relay that accepts the connection and never answers costs one bounded attempt; the message is retried later, not left sending")
     func stalledRelay() async throws {
         // A listening socket that never accepts: the kernel completes the connection, nobody ever greets.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (fd, port) = try #require(TestSMTPServer.loopbackSocket())
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        try #require(withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } } == 0)
         try #require(listen(fd, 8) == 0)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        let port = Int(UInt16(bigEndian: address.sin_port))
         try await TestDatabase.withFresh { db in
             let letters = try await Fixtures.letterStore(db)
             let stalled = try #require(SMTPRelay(url: "smtp://127.0.0.1:\(port)"))

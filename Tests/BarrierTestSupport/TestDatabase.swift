@@ -261,21 +261,28 @@ public final class TestSMTPServer: @unchecked Sendable {
     /// A port the kernel says is free now (bound to port 0, then released), never one handed out before.
     static func freePort() throws -> Int {
         for _ in 0..<50 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = 0
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-            guard bound == 0 else { continue }
-            _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-            let port = Int(UInt16(bigEndian: address.sin_port))
+            guard let (fd, port) = Self.loopbackSocket() else { continue }
+            close(fd)
             let fresh = lock.withLock { handedOut.insert(port).inserted }
             if fresh { return port }
         }
         throw Unavailable(description: "no free port for the test relay")
+    }
+
+    /// A TCP socket bound to 127.0.0.1 on a port the kernel picks, and that port; the caller closes it.
+    public static func loopbackSocket() -> (fd: Int32, port: Int)? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        guard withUnsafePointer(to: &address, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }) == 0 else {
+            close(fd)
+            return nil
+        }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
 
     static func accepts(port: Int) -> Bool {
