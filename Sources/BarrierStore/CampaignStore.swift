@@ -178,6 +178,8 @@ public struct CampaignStore: Sendable {
             let addressed = all.filter(\.1).map(\.0)
             let agency = try await letters.loadAgency(saved.agencyID, on: conn)
             let today = try await LetterStore.today(on: conn, logger: db.logger)
+            let law = try await CampaignLaw(ProcedureProfileStore(db).current(saved.agencyID, on: conn), kind: saved.kind,
+                                            letterDate: today, responseDays: saved.responseDays)
             var rendered: [String] = []
             for supplierID in addressed.prefix(sample) {
                 guard let supplier = try await letters.loadSupplier(supplierID, on: conn) else { continue }
@@ -186,8 +188,8 @@ public struct CampaignStore: Sendable {
                 guard let template = try await letters.currentTemplate(key, on: conn) else { continue }
                 let snapshot = LetterSnapshot(
                     kind: saved.kind, language: language, agency: agency.snapshot, supplier: supplier.snapshot,
-                    letter: .init(reference: nil, date: today, deadline: LetterStore.day(today, plus: saved.responseDays),
-                                  responseDays: saved.responseDays))
+                    letter: .init(reference: nil, date: today, deadline: law.deadline.day, responseDays: law.deadline.days),
+                    law: try law.law(language: language, sector: supplier.snapshot.sector))
                 let letter = try letters.renderer.render(body: template.body, snapshot: snapshot)
                 rendered.append("""
                     {"facilitator_id": "\(supplierID.uuidString.lowercased())", "supplier_name": \(jsonString(supplier.snapshot.name)), \
@@ -344,12 +346,13 @@ public struct CampaignStore: Sendable {
     /// job that stops resumes after the last committed batch.
     func generateLetters(_ id: UUID, job: Int64, maxBatches: Int? = nil) async throws {
         let actor = Self.campaignActor
-        let (saved, agency) = try await db.transaction { conn in
+        let (saved, agency, profile) = try await db.transaction { conn in
             let saved = try await load(id, on: conn)
-            return (saved, try await letters.loadAgency(saved.agencyID, on: conn))
+            return (saved, try await letters.loadAgency(saved.agencyID, on: conn), try await ProcedureProfileStore(db).current(saved.agencyID, on: conn))
         }
         guard let letterDate = saved.letterDate else { return }
-        let deadline = LetterStore.day(letterDate, plus: saved.responseDays)
+        let law = try CampaignLaw(profile, kind: saved.kind, letterDate: letterDate, responseDays: saved.responseDays)
+        let deadline = law.deadline.day
         var compiledTemplates: [String: (id: UUID, body: LetterRenderer.CompiledBody)] = [:]
         for (key, templateID) in saved.templateIDs {
             guard let uuid = UUID(uuidString: templateID) else { continue }
@@ -373,7 +376,8 @@ public struct CampaignStore: Sendable {
                 }
                 let placeholder = LetterReference.placeholder(year: Int(letterDate.prefix(4))!)
                 work.append((LetterSnapshot(kind: saved.kind, language: language, agency: agency.snapshot, supplier: supplier,
-                                            letter: .init(reference: placeholder, date: letterDate, deadline: deadline, responseDays: saved.responseDays)),
+                                            letter: .init(reference: placeholder, date: letterDate, deadline: deadline, responseDays: law.deadline.days),
+                                            law: try law.law(language: language, sector: supplier.sector)),
                              template.id, template.body))
             }
             let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, work.count / 50))
@@ -564,5 +568,37 @@ public struct CampaignStore: Sendable {
     public func writeZIP(_ id: UUID, to path: String) async throws {
         let (manifest, date) = try await zipContents(id)
         try await writeZIP(id, to: path, manifest: manifest, date: date)
+    }
+}
+
+/// What every letter of a campaign states from the agency's procedure profile: the
+/// deadline counted as the profile says (moved off rest days and holidays) and the
+/// law in each language, resolved once per language and kind of sector.
+struct CampaignLaw: Sendable {
+    let deadline: LetterDeadline
+    let laws: [String: Result<LetterSnapshot.Law, ValidationFailure>]
+
+    init(_ profile: ProcedureProfileStore.Current, kind: LetterKind, letterDate: String, responseDays: Int) throws {
+        switch LetterDeadline.resolve(today: letterDate, requested: nil, responseDays: responseDays, rule: profile.profile.deadlines) {
+        case .success(let resolved): deadline = resolved
+        case .failure(let problem): throw StoreError.invalid([problem])
+        }
+        var laws: [String: Result<LetterSnapshot.Law, ValidationFailure>] = [:]
+        for language in LetterLanguage.allCases {
+            for sector in ["courier", "other"] {
+                laws["\(language.rawValue).\(sector)"] = LetterSnapshot.Law.resolve(
+                    profile.profile, label: profile.label, kind: kind, language: language, actionType: nil, sector: sector, letterDate: letterDate)
+            }
+        }
+        self.laws = laws
+    }
+
+    /// The law a letter in `language` to a supplier of `sector` states; a text the profile lacks is refused.
+    func law(language: LetterLanguage, sector: String) throws -> LetterSnapshot.Law {
+        let postal = LetterSnapshot.Law.postalSectors.contains(sector) ? "courier" : "other"
+        switch laws["\(language.rawValue).\(postal)"]! {
+        case .success(let law): return law
+        case .failure(let failure): throw StoreError.invalid(failure.errors)
+        }
     }
 }

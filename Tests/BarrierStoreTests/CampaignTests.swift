@@ -59,6 +59,16 @@ struct CampaignTests {
                 #expect(again.text == (try await TestDatabase.scalar(db, "SELECT text_body FROM letters WHERE reference = '\(reference)'")))
                 #expect(again.text.contains(reference))
             }
+            // Each letter states the law from the agency's profile, in its language (German here), with the
+            // postal-secrecy caveat for parcel firms, and asks for an answer on a working day.
+            let profile = try await ProcedureProfileStore(db).current(agency).profile
+            let text = try #require(try await TestDatabase.scalar(db, "SELECT text_body FROM letters ORDER BY reference LIMIT 1"))
+                .split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            for law in [profile.competence["de"]!, profile.dataProtection["de"]!, profile.postalSecrecy["de"]!] {
+                #expect(text.contains(law.split(whereSeparator: \.isWhitespace).joined(separator: " ")), "\(law.prefix(60))")
+            }
+            let deadline = try #require(try await TestDatabase.scalar(db, "SELECT DISTINCT response_deadline::text FROM letters"))
+            #expect(ProcedureCalendar.isWorkingDay(deadline, profile.deadlines), "\(deadline)")
         }
     }
 }
