@@ -37,11 +37,11 @@ public enum SectorGroup: String, CaseIterable, Codable, Sendable, NamedVocabular
 
     public static func forSector(_ sector: String) -> SectorGroup {
         switch sector {
-        case "courier", "postal_service", "parcel_delivery", "food_delivery": return .delivery
+        case "courier", "postal_service", "parcel_delivery", "food_delivery", "parcel_locker_operator": return .delivery
         case "stealth_packaging": return .packaging
         case "internet_service_provider", "hosting_provider": return .internet
-        case "encrypted_messaging", "social_media": return .messaging
-        case "cryptocurrency_exchange", "payment_service": return .finance
+        case "encrypted_messaging", "social_media", "online_marketplace": return .messaging
+        case "cryptocurrency_exchange", "crypto_atm_operator", "payment_service": return .finance
         default: return .general
         }
     }

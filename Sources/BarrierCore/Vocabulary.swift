@@ -63,12 +63,14 @@ public enum Role: String, CaseIterable, Codable, Sendable, NamedVocabulary {
     public var canAdminister: Bool { self == .admin }
 }
 
-/// The sectors DESIGN.md names; the database seeds the same codes.
+/// The sectors DESIGN.md and the source papers name; the database seeds the same
+/// codes (parcel lockers and pick-up points, surface-web marketplaces, forums and
+/// classifieds, and crypto-ATM operators since migration 0031).
 public enum KnownSectors {
     public static let codes: [String] = [
-        "courier", "postal_service", "parcel_delivery", "food_delivery", "stealth_packaging",
-        "internet_service_provider", "hosting_provider", "encrypted_messaging", "social_media",
-        "cryptocurrency_exchange", "payment_service", "other",
+        "courier", "postal_service", "parcel_delivery", "food_delivery", "parcel_locker_operator", "stealth_packaging",
+        "internet_service_provider", "hosting_provider", "encrypted_messaging", "social_media", "online_marketplace",
+        "cryptocurrency_exchange", "crypto_atm_operator", "payment_service", "other",
     ]
 }
 

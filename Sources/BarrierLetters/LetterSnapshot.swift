@@ -225,7 +225,7 @@ public struct LetterSnapshot: Codable, Sendable, Equatable {
 
 extension LetterSnapshot.Law {
     /// The sectors whose letters carry the postal-secrecy caveat.
-    public static let postalSectors: Set<String> = ["courier", "postal_service", "parcel_delivery"]
+    public static let postalSectors: Set<String> = ["courier", "postal_service", "parcel_delivery", "parcel_locker_operator"]
 
     /// The law a letter of `kind` in `language` states under `profile`, for an action of
     /// `actionType` (nil: an outreach letter) to a supplier of `sector`, dated `letterDate`.

@@ -9,9 +9,7 @@ import Testing
 @Suite("Each ask of a first letter is a measure of the catalogue")
 struct LetterAskMeasureTests {
     static let sectorsByGroup: [SectorGroup: Set<String>] = {
-        let all = ["courier", "postal_service", "parcel_delivery", "food_delivery", "stealth_packaging", "internet_service_provider",
-                   "hosting_provider", "encrypted_messaging", "social_media", "cryptocurrency_exchange", "payment_service", "other"]
-        return Dictionary(grouping: all, by: SectorGroup.forSector).mapValues(Set.init)
+        Dictionary(grouping: KnownSectors.codes, by: SectorGroup.forSector).mapValues(Set.init)
     }()
 
     @Test("the asks section: every item names a measure that exists and applies to a sector of the group, in every language")
