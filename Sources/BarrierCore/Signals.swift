@@ -29,12 +29,16 @@ public struct SignalDraft: Sendable, Equatable {
     public var reporter: String
     public var description: String
     public var facilitatorIDs: [UUIDString]
+    /// The market actor (vendor, administrator…) the signal concerns when it concerns no
+    /// registered supplier; it counts in the reports, never as evidence against a supplier.
+    public var marketActor: String?
 
     public init(type: SignalType, stage: Stage, indicatorCode: String? = nil, indicatorText: String? = nil, observedOn: String,
-                source: String, reporter: String, description: String, facilitatorIDs: [UUIDString]) {
+                source: String, reporter: String, description: String, facilitatorIDs: [UUIDString], marketActor: String? = nil) {
         self.type = type; self.stage = stage; self.indicatorCode = indicatorCode; self.indicatorText = indicatorText
         self.observedOn = observedOn; self.source = source; self.reporter = reporter; self.description = description
         self.facilitatorIDs = facilitatorIDs
+        self.marketActor = marketActor
     }
 
     /// Every rule the draft breaks, given today and the indicator catalogue.
@@ -62,7 +66,12 @@ public struct SignalDraft: Sendable, Equatable {
         if blank(source) || source.count > 300 { errors.add("source", "must be 1 to 300 characters") }
         if blank(reporter) || reporter.count > 200 { errors.add("reporter", "must be 1 to 200 characters") }
         if description.count > 20000 { errors.add("description", "must be at most 20000 characters") }
-        if facilitatorIDs.isEmpty { errors.add("facilitator_ids", "must name at least one supplier") }
+        if facilitatorIDs.isEmpty && marketActor == nil {
+            errors.add("facilitator_ids", "must name at least one supplier, or give market_actor: the market vendor or administrator the signal concerns")
+        }
+        if let marketActor, marketActor.allSatisfy(\.isWhitespace) || marketActor.count > 300 {
+            errors.add("market_actor", "must be 1 to 300 characters")
+        }
         if facilitatorIDs.count > 100 { errors.add("facilitator_ids", "may name at most 100 suppliers") }
         if Set(facilitatorIDs).count != facilitatorIDs.count { errors.add("facilitator_ids", "names a supplier twice") }
         return errors.errors

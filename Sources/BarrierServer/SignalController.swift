@@ -92,18 +92,22 @@ struct SignalController {
         let observed = reader.string("observed_on"), source = reader.string("source"), reporter = reader.string("reporter")
         let description = reader.string("description") ?? ""
         let suppliers = reader.strings("facilitator_ids")
+        let marketActor = reader.string("market_actor")
         reader.required("type", type)
         reader.required("stage", stage)
         reader.required("observed_on", observed)
         reader.required("source", source)
         reader.required("reporter", reporter)
-        reader.required("facilitator_ids", suppliers)
-        guard let type, let stage, let observed, let source, let reporter, let suppliers else { return nil }
+        // A signal about a market actor may name no supplier.
+        if marketActor == nil { reader.required("facilitator_ids", suppliers) }
+        guard let type, let stage, let observed, let source, let reporter, suppliers != nil || marketActor != nil else { return nil }
         return SignalDraft(type: type, stage: stage, indicatorCode: indicator, indicatorText: indicatorText, observedOn: observed,
-                           source: source, reporter: reporter, description: description, facilitatorIDs: suppliers.map { $0.lowercased() })
+                           source: source, reporter: reporter, description: description,
+                           facilitatorIDs: (suppliers ?? []).map { $0.lowercased() }, marketActor: marketActor)
     }
 
-    static let fields: Set<String> = ["type", "stage", "indicator", "indicator_text", "observed_on", "source", "reporter", "description", "facilitator_ids"]
+    static let fields: Set<String> = ["type", "stage", "indicator", "indicator_text", "observed_on", "source", "reporter", "description",
+                                      "facilitator_ids", "market_actor"]
 
     @Sendable func create(_ request: Request, context: BarrierRequestContext) async throws -> Response {
         let actor = try context.require(.writers).actor(requestID: context.requestID)

@@ -25,6 +25,7 @@ extension PageController {
                 let record = try await signals.get(id)
                 var values = Self.object(record.json)
                 values["facilitator_ids"] = (values["facilitator_ids"] as? [String] ?? []).joined(separator: "\n")
+                values["market_actor"] = values["market_actor"] as? String ?? ""
                 values["version"] = record.version
                 values["correcting"] = true
                 return try await signalForm(session: session, values: values, action: "/signals/\(id.uuidString.lowercased())/corrections")
@@ -89,7 +90,7 @@ extension PageController {
     func recordSignal(_ id: UUID?, _ form: PageForm, session: PageSession) async throws -> Response {
         var values: [String: Any] = [:]
         for key in ["type", "stage", "indicator", "indicator_text", "observed_on", "source", "reporter", "description", "facilitator_ids",
-                    "correction_reason", "version"] {
+                    "market_actor", "correction_reason", "version"] {
             values[key] = form[key] ?? ""
         }
         if id != nil { values["correcting"] = true }
@@ -102,7 +103,8 @@ extension PageController {
         if let type, let stage {
             let draft = SignalDraft(type: type, stage: stage, indicatorCode: form.text("indicator"), indicatorText: form.text("indicator_text"),
                                     observedOn: form.text("observed_on") ?? "", source: form.text("source") ?? "",
-                                    reporter: form.text("reporter") ?? "", description: form.text("description") ?? "", facilitatorIDs: suppliers)
+                                    reporter: form.text("reporter") ?? "", description: form.text("description") ?? "", facilitatorIDs: suppliers,
+                                    marketActor: form.text("market_actor"))
             do {
                 let actor = session.identity.actor(requestID: nil)
                 if let id {
@@ -132,6 +134,7 @@ extension PageController {
             return ["id": sid, "name": name]
         }
         o["facilitator_ids_text"] = supplierIDs.joined(separator: "\n")
+        if !(o["market_actor"] is String) { o.removeValue(forKey: "market_actor") }
         o["own"] = !(o["read_only"] as? Bool ?? false)
         o["agency_name"] = (o["agency"] as? [String: Any])?["name"] ?? ""
         var messages: [String: String] = [:]

@@ -228,9 +228,10 @@ public struct SignalStore: Sendable {
         try await conn.query(
             """
             INSERT INTO signal_versions (signal_id, version, type, stage, indicator_code, indicator_text, observed_on, source, reporter,
-                description, facilitator_ids, correction_reason, recorded_by, recorded_by_label)
+                description, facilitator_ids, market_actor, correction_reason, recorded_by, recorded_by_label)
             VALUES (\(id), \(version), \(d.type.rawValue), \(d.stage.rawValue), \(d.indicatorCode), \(d.indicatorText), \(d.observedOn)::date,
-                \(d.source), \(d.reporter), \(d.description), \(ids), \(reason), \(actor.userID.flatMap(UUID.init(uuidString:))), \(actor.label))
+                \(d.source), \(d.reporter), \(d.description), \(ids), \(d.marketActor?.trimmingWhitespace), \(reason),
+                \(actor.userID.flatMap(UUID.init(uuidString:))), \(actor.label))
             """, logger: db.logger)
         try await conn.query("DELETE FROM signal_facilitators WHERE signal_id = \(id)", logger: db.logger)
         try await conn.query(

@@ -111,6 +111,18 @@ struct RecordKeepingDecisionTests {
         }
     }
 
+    @Test("a signal may name no supplier when it names the market actor it concerns; a blank actor is refused")
+    func marketActor() {
+        let c = SignalRecordingCase(access: nil, version: 1, knownIndicators: ["ship.repeat_sender": IndicatorRule(type: .logistical, stages: [.shipping])],
+                                    registeredSuppliers: 0, supplierIDsWellFormed: true, today: Self.today)
+        var draft = Self.draft(suppliers: [])
+        #expect(Self.got(SignalDecision.recording(c, draft, correction: nil)) == .invalid(["facilitator_ids"]))
+        draft.marketActor = "Administrator 'kingpin' of market Archetyp"
+        #expect(Self.got(SignalDecision.recording(c, draft, correction: nil)) == .ok)
+        draft.marketActor = " "
+        #expect(Self.got(SignalDecision.recording(c, draft, correction: nil)) == .invalid(["market_actor"]))
+    }
+
     @Test("sharing, revoking and attaching: only the owner; basis, receiver, open share, reason, file",
           arguments: [nil, SignalAccess.own, .sharedToRead])
     func signalSharing(access: SignalAccess?) {

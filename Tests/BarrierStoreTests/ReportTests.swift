@@ -309,6 +309,41 @@ struct ReportTests {
         }
     }
 
+    @Test("a signal about a market actor with no supplier counts in the totals, in no sector, and is no evidence against a supplier")
+    func marketActorSignals() async throws {
+        try await Self.registry { r in
+            let month = String(r.today.prefix(7))
+            let before = try await r.reports.report(.signals, ReportFilter()).table("monthly")!
+            #expect(Self.count(before, ["month": month, "type": "financial", "stage": "selling"], "signals") == nil)
+            let signals = SignalStore(r.db)
+            await #expect(throws: StoreError.self) {
+                try await signals.create(SignalDraft(type: .financial, stage: .selling, indicatorText: "Vendor cashing out", observedOn: r.today,
+                                                     source: "Forum", reporter: "Analyst", description: "", facilitatorIDs: [], marketActor: "  "),
+                                         actor: Fixtures.system)
+            }
+            let created = try await signals.create(
+                SignalDraft(type: .financial, stage: .selling, indicatorText: "Vendor cashing out through one exchange account", observedOn: r.today,
+                            source: "Market forum", reporter: "Analyst Kaya", description: "", facilitatorIDs: [],
+                            marketActor: "Vendor 'NordicCandy' on market Archetyp"), actor: Fixtures.system)
+            #expect(created.json.contains("NordicCandy"))
+            let after = try await r.reports.report(.signals, ReportFilter()).table("monthly")!
+            #expect(Self.count(after, ["month": month, "type": "financial", "stage": "selling"], "signals") == "1")
+            let couriers = try await r.reports.report(.signals, ReportFilter(sector: "courier")).table("monthly")!
+            #expect(Self.count(couriers, ["month": month, "type": "financial", "stage": "selling"], "signals") == nil)
+            // As evidence against a supplier it is refused: it concerns none.
+            let id = try #require(created.json.range(of: #"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"#, options: .regularExpression))
+            let draft = LicensingActionDraft(facilitatorID: r.ids["A"]!.uuidString.lowercased(), type: .warning, legalBasis: "§ 12 PostG",
+                                             rationale: "Kept shipping.", signalIDs: [String(created.json[id])])
+            do {
+                let agency = try #require(try await TestDatabase.scalar(r.db, "SELECT id::text FROM agencies LIMIT 1").flatMap(UUID.init(uuidString:)))
+                _ = try await LicensingStore(r.db, letters: try await Fixtures.letterStore(r.db)).propose(draft, agencyID: agency, actor: Fixtures.system)
+                Issue.record("a signal about a market actor was linked as evidence against a supplier")
+            } catch StoreError.invalid(let errors) {
+                #expect(errors.map(\.field) == ["signal_ids"] && errors[0].message.contains("does not concern this supplier"))
+            }
+        }
+    }
+
     @Test("signals month by month, by type and stage, counting each signal's current version")
     func signals() async throws {
         try await Self.registry { r in
