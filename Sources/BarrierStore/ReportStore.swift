@@ -86,7 +86,8 @@ public struct ReportStore: Sendable {
         case .funnel:
             tables = try await concurrently([{ try await funnel(filter, byCampaign: false) }, { try await funnel(filter, byCampaign: true) }])
         case .licensing: tables = try await licensing(filter)
-        case .matrix: tables = [try await matrix(filter, gapRule: gapRule)]
+        case .matrix:
+            tables = try await concurrently([{ try await matrix(filter, gapRule: gapRule) }, { try await model(filter, gapRule: gapRule) }])
         case .signals: tables = [try await signalsMonthly(filter)]
         }
         return Report(kind: kind, filter: filter, tables: tables)
@@ -109,7 +110,7 @@ public struct ReportStore: Sendable {
         case .cooperation: return [("levels", cooperationNowSQL(filter, by: dimension)), ("monthly", cooperationMonthlySQL(filter))]
         case .funnel: return [("by_sector", funnelSQL(filter, byCampaign: false)), ("by_campaign", funnelSQL(filter, byCampaign: true))]
         case .licensing: return licensingSQL(filter).map { ($0.name, $0.query) }
-        case .matrix: return [("cells", matrixSQL(filter, gapRule: gapRule))]
+        case .matrix: return [("cells", matrixSQL(filter, gapRule: gapRule)), ("model", modelSQL(filter, gapRule: gapRule))]
         case .signals: return [("monthly", signalsMonthlySQL(filter))]
         }
     }
@@ -378,6 +379,76 @@ public struct ReportStore: Sendable {
             columns: [("stage", false), ("sector", false), ("suppliers", true), ("share_contacted", true), ("share_cooperating", true),
                       ("open_signals", true), ("verified_measures", true), ("gap", true)],
             matrixSQL(filter, gapRule: gapRule))
+    }
+
+    /// The barrier model as the paper draws it: per stage, the facilitators (sectors with
+    /// suppliers serving the stage), the opportunities, the signals, the partners
+    /// (cooperating suppliers, and the agencies the caller shares that stage's signals
+    /// with) and the barriers (measures committed and verified, restrictive actions in effect).
+    func modelSQL(_ filter: ReportFilter, gapRule: MatrixGapRule) -> PostgresQuery {
+        var binds = SQLBinds()
+        let (from, to) = Self.period(filter, &binds)
+        var tally = ""
+        if let sector = filter.sector { tally += " AND t.sector = \(binds.add(sector))" }
+        if let country = filter.country { tally += " AND t.country = \(binds.add(country))" }
+        let suppliers = Self.supplierConditions(ReportFilter(sector: filter.sector, country: filter.country), "f", &binds)
+        let signalSector = binds.add(filter.sector ?? "*"), signalCountry = binds.add(filter.country ?? "*")
+        let minimum = binds.add(gapRule.minimumSignals)
+        let stages = Stage.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        let sql = """
+            WITH stages AS (SELECT st.stage, st.o FROM unnest(ARRAY[\(stages)]) WITH ORDINALITY st (stage, o)),
+            by_sector AS (
+                SELECT t.stage, t.sector, sum(t.suppliers) AS suppliers, sum(t.suppliers) FILTER (WHERE t.level IN \(Self.cooperatingLevels)) AS cooperating
+                FROM cooperation_tally t WHERE t.agency_id IN \(Self.cooperationAgencies) AND t.stage <> '*'\(tally) GROUP BY 1, 2),
+            facilitating AS (
+                SELECT stage, sum(suppliers) AS suppliers, coalesce(sum(cooperating), 0) AS cooperating,
+                       string_agg(sector || ' (' || suppliers || ')', ', ' ORDER BY suppliers DESC, sector) FILTER (WHERE suppliers > 0) AS sectors,
+                       string_agg(sector || ' (' || cooperating || ')', ', ' ORDER BY cooperating DESC, sector) FILTER (WHERE cooperating > 0) AS partners
+                FROM by_sector GROUP BY stage),
+            opportunities AS (SELECT stage, string_agg(label, '; ' ORDER BY position) AS labels FROM barrier_opportunities GROUP BY stage),
+            signalled AS (
+                SELECT stage, sum(signals) AS signals FROM signal_tally
+                WHERE agency_id = current_agency() AND sector = \(signalSector) AND country = \(signalCountry)
+                  AND month BETWEEN date_trunc('month', \(from))::date AND \(to) GROUP BY stage),
+            shared AS (
+                SELECT v.stage, count(DISTINCT h.shared_with) AS agencies FROM signal_shares h
+                JOIN LATERAL (SELECT w.stage FROM signal_versions w WHERE w.signal_id = h.signal_id ORDER BY w.version DESC LIMIT 1) v ON true
+                WHERE h.agency_id = current_agency() AND h.revoked_at IS NULL GROUP BY v.stage),
+            commitments AS (
+                SELECT s.stage, count(*) FILTER (WHERE m.status <> 'verified') AS committed, count(*) FILTER (WHERE m.status = 'verified') AS verified
+                FROM measure_commitments m JOIN facilitators f ON f.id = m.facilitator_id CROSS JOIN LATERAL unnest(f.stages) s (stage)
+                WHERE m.agency_id = current_agency()\(suppliers) GROUP BY s.stage),
+            actions AS (
+                SELECT s.stage, count(*) AS in_effect
+                FROM licensing_actions a JOIN facilitators f ON f.id = a.facilitator_id CROSS JOIN LATERAL unnest(f.stages) s (stage)
+                WHERE a.agency_id = current_agency() AND a.type <> 'warning' AND a.status IN ('decided', 'upheld')
+                  AND a.effective_from <= current_date AND (a.effective_to IS NULL OR a.effective_to >= current_date)\(suppliers)
+                GROUP BY s.stage)
+            SELECT st.stage, coalesce(f.suppliers, 0)::text, coalesce(f.sectors, ''), coalesce(o.labels, ''), coalesce(g.signals, 0)::text,
+                   coalesce(f.cooperating, 0)::text, coalesce(f.partners, ''), coalesce(h.agencies, 0)::text,
+                   coalesce(c.committed, 0)::text, coalesce(c.verified, 0)::text, coalesce(a.in_effect, 0)::text,
+                   (coalesce(g.signals, 0) >= \(minimum) AND coalesce(c.verified, 0) + coalesce(a.in_effect, 0) = 0)::text
+            FROM stages st
+            LEFT JOIN facilitating f ON f.stage = st.stage LEFT JOIN opportunities o ON o.stage = st.stage
+            LEFT JOIN signalled g ON g.stage = st.stage LEFT JOIN shared h ON h.stage = st.stage
+            LEFT JOIN commitments c ON c.stage = st.stage LEFT JOIN actions a ON a.stage = st.stage
+            ORDER BY st.o
+            """
+        return Self.query(sql, binds)
+    }
+
+    func model(_ filter: ReportFilter, gapRule: MatrixGapRule) async throws -> ReportTable {
+        try await table(
+            "model", "The barrier model: facilitators, opportunities, signals, partners and barriers per stage",
+            "Per stage of the criminal business process, as the EUCPN paper draws the model: the facilitators (sectors with suppliers "
+                + "serving the stage, and how many), the opportunities of the paper, the signals observed in the period's months, the partners "
+                + "(suppliers cooperating, by sector, and the agencies this agency shares that stage's signals with) and the barriers "
+                + "(measures committed and verified, restrictive actions in effect). A gap has at least \(gapRule.minimumSignals) signals "
+                + "and no barrier: no verified measure and no action in effect.",
+            columns: [("stage", false), ("suppliers", true), ("facilitators", false), ("opportunities", false), ("signals", true),
+                      ("cooperating_suppliers", true), ("partners", false), ("partner_agencies", true), ("measures_committed", true),
+                      ("measures_verified", true), ("actions_in_effect", true), ("gap", true)],
+            modelSQL(filter, gapRule: gapRule))
     }
 
     // MARK: Signals

@@ -344,6 +344,29 @@ struct ReportTests {
         }
     }
 
+    @Test("the barrier model as the paper draws it: per stage the facilitators, opportunities, signals, partners and barriers, with gaps")
+    func model() async throws {
+        try await Self.registry { r in
+            let model = try await r.reports.report(.matrix, ReportFilter()).table("model")!
+            #expect(model.rows.map { $0[0] } == Stage.allCases.map(\.rawValue))
+            let row = { (stage: Stage) in Dictionary(uniqueKeysWithValues: zip(model.columns.map(\.name), model.rows.first { $0[0] == stage.rawValue }!)) }
+            let shipping = row(.shipping), setup = row(.settingUpMarketplace), running = row(.runningMarketplace)
+            #expect(shipping["opportunities"] == "Sophisticated concealment; Increase of parcel shipment")
+            #expect(setup["opportunities"] == "TOR encryption software; Decentralised markets")
+            // A, C couriers and B (moved to parcel delivery) ship; B also sells; D hosts (E is archived).
+            #expect(shipping["facilitators"] == "courier (2), parcel_delivery (1)" && row(.selling)["facilitators"] == "parcel_delivery (1)")
+            #expect(setup["facilitators"] == "hosting_provider (1)")
+            #expect(running["suppliers"] == "0" && running["signals"] == "0" && running["gap"] == "false")
+            // The hand-built registry: A cooperating with a verified measure, ten shipping signals in the period.
+            #expect(shipping["cooperating_suppliers"] == "1" && shipping["partners"] == "courier (1)")
+            #expect(shipping["signals"] == "10" && shipping["measures_verified"] == "1" && shipping["gap"] == "false")
+            // In the Netherlands only C ships: five signals, no verified measure, no action in effect: a gap.
+            let dutch = try await r.reports.report(.matrix, ReportFilter(country: "NL")).table("model")!
+            let dutchShipping = dutch.rows.first { $0[0] == "shipping" }!
+            #expect(dutchShipping[4] == "5" && dutchShipping[9] == "0" && dutchShipping[11] == "true", "\(dutchShipping)")
+        }
+    }
+
     @Test("signals month by month, by type and stage, counting each signal's current version")
     func signals() async throws {
         try await Self.registry { r in

@@ -118,7 +118,7 @@ class Server:
 
 # The pages a signed-in user reads (axe and the auditor's view check each);
 # "{plan}" stands for the id of `plan_a`.
-READ_PAGES = ["/reports", "/reports/cooperation", "/plans", "/plans/{plan}",
+READ_PAGES = ["/reports", "/reports/cooperation", "/reports/matrix", "/agency/procedure-profile", "/plans", "/plans/{plan}",
               "/home", "/suppliers", "/letters", "/letters?overdue=1", "/campaigns", "/actions", "/audit",
               "/admin/agency", "/admin/templates"]
 # Pages with forms, opened as an admin for the accessibility check.
