@@ -248,7 +248,8 @@ public struct LicensingStore: Sendable {
 
     // MARK: Appeal and end
 
-    /// Records an appeal lodged within the agency's period; the action's effect is suspended until the outcome.
+    /// Records an appeal lodged within the period of the profile's remedy; the action's effect is suspended
+    /// until the outcome where the profile gives the remedy suspensive effect.
     public func appeal(_ id: UUID, lodgedOn: String, grounds: String, expectedVersion: Int, actor: Actor) async throws -> Record {
         try await step(id, .appeal(lodgedOn: lodgedOn, grounds: grounds), expectedVersion: expectedVersion, actor: actor,
                        auditAction: "licensing_action.appeal")
@@ -321,7 +322,11 @@ public struct LicensingStore: Sendable {
                     VALUES (\(id), \(lodgedOn)::date, \(loaded.c.appealEndsOn ?? lodgedOn)::date, \(grounds),
                             \(actor.userID.flatMap(UUID.init(uuidString:))), \(actor.label))
                     """, logger: db.logger)
-                note = "appeal lodged on \(lodgedOn); effect suspended"
+                var suspends = true
+                for try await value in try await conn.query("SELECT appeal_suspends FROM licensing_actions WHERE id = \(id)",
+                                                            logger: db.logger).decode(Bool.self) { suspends = value }
+                // The profile's suspensive effect for the type, recorded at the decision, says which.
+                note = "appeal lodged on \(lodgedOn); " + (suspends ? "effect suspended" : "the decision stays in effect (no suspensive effect)")
             case .appealOutcome(let result, let decidedOn, let reason):
                 try await conn.query(
                     """

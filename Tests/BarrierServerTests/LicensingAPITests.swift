@@ -176,6 +176,8 @@ struct LicensingAPITests {
                 """, headers: [.ifMatch: decided.headers[.eTag]!])
             #expect(appealed.status == .ok && appealed.object["status"] as? String == "appealed")
             #expect(appealed.object["in_effect"] as? Bool == true && appealed.object["effect_suspended"] as? Bool == false)
+            let appealNote = ((appealed.object["events"] as? [[String: Any]])?.last?["note"] as? String) ?? ""
+            #expect(appealNote.contains("stays in effect"), "\(appealNote)")
             #expect(try await app.registerSuppliers().isEmpty)
             let lift = try await app.request(.post, "/api/v1/licensing-actions/\(action)/lift", json: "{\"reason\": \"x\"}",
                                              headers: [.ifMatch: appealed.headers[.eTag]!])
