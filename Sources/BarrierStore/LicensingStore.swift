@@ -92,7 +92,8 @@ public struct LicensingStore: Sendable {
         try await db.transaction { conn in
             let action = try await lock(id, forUpdate: false, on: conn)
             let today = try await LetterStore.today(on: conn, logger: db.logger)
-            let loaded = try await loadCase(action, today: today, on: conn)
+            let profile = try await ProcedureProfileStore(db).current(action.agencyID, on: conn).profile
+            let loaded = try await loadCase(action, today: today, profile: profile, on: conn)
             let (gaps, suggested) = (loaded.gaps, loaded.suggested)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -202,7 +203,9 @@ public struct LicensingStore: Sendable {
     public func decide(_ id: UUID, _ decision: Decision, expectedVersion: Int, actor: Actor) async throws -> Record {
         try await change(id, to: .decided, expectedVersion: expectedVersion, actor: actor, auditAction: "licensing_action.decide") { conn, action, today in
             // Load the case, ask Core for the decision, save its outcome.
-            let loaded = try await loadCase(action, today: today, on: conn)
+            // The agency's procedure profile, read once: the case's powers and look-back, and the suspensive effect below.
+            let profile = try await ProcedureProfileStore(db).current(action.agencyID, on: conn).profile
+            let loaded = try await loadCase(action, today: today, profile: profile, on: conn)
             let request = DecisionRequest(effectiveFrom: decision.effectiveFrom, effectiveTo: decision.effectiveTo,
                                           ladderJustification: decision.ladderJustification, consideration: decision.consideration,
                                           cooperationReason: decision.cooperationReason)
@@ -224,7 +227,7 @@ public struct LicensingStore: Sendable {
             let userID = actor.userID.flatMap(UUID.init(uuidString:))
             let agency = try await letters.loadAgency(action.agencyID, on: conn)
             // Whether an appeal suspends the decision is the profile's rule for the type at the decision.
-            let suspends = try await ProcedureProfileStore(db).current(action.agencyID, on: conn).profile.rule(for: action.type)?.suspensiveEffect ?? true
+            let suspends = profile.rule(for: action.type)?.suspensiveEffect ?? true
             try await conn.query(
                 """
                 UPDATE licensing_actions SET decided_on = \(today)::date, decided_at = now(), decided_by = \(userID), decided_by_label = \(actor.label),
@@ -497,9 +500,8 @@ public struct LicensingStore: Sendable {
     /// The case a decision reads, in one statement: the agency's record of the
     /// supplier (for the ladder), the agency's own notices that reached it, the
     /// observed day of each linked signal's current version, and the latest notice of intent.
-    func loadCase(_ action: Locked, today: String, on conn: PostgresConnection) async throws -> LicensingCase {
+    func loadCase(_ action: Locked, today: String, profile: ProcedureProfile, on conn: PostgresConnection) async throws -> LicensingCase {
         let counted = LicensingActionStatus.onRecordStatuses
-        let profile = try await ProcedureProfileStore(db).current(action.agencyID, on: conn).profile
         let since = ProportionalityLadder.recordSince(today: today, years: profile.recordYears)
         let rows = try await conn.query(
             """

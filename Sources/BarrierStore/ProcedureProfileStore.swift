@@ -131,30 +131,6 @@ public struct ProcedureProfileStore: Sendable {
         throw StoreError.notFound(entity: "procedure profile of agency", id: agencyID.uuidString.lowercased())
     }
 
-    /// One stored version of the agency's profile, or the shipped one for version 0.
-    public func version(_ agencyID: UUID, _ version: Int) async throws -> Current {
-        if version == 0 {
-            let current = try await current(agencyID)
-            if current.version == 0 { return current }
-            let rows = try await db.query(
-                """
-                SELECT s.body::text, s.sha256, 'shipped:' || s.jurisdiction
-                FROM agencies a JOIN shipped_procedure_profiles s ON s.jurisdiction IN (a.country, 'default')
-                WHERE a.id = \(agencyID) ORDER BY s.jurisdiction = 'default' LIMIT 1
-                """)
-            for try await (body, sha, origin) in rows.decode((String, String, String).self) {
-                return Current(profile: try Self.decode(body), version: 0, sha256: sha, origin: origin)
-            }
-        } else {
-            let rows = try await db.query(
-                "SELECT body::text, sha256 FROM procedure_profiles WHERE agency_id = \(agencyID) AND version = \(version)")
-            for try await (body, sha) in rows.decode((String, String).self) {
-                return Current(profile: try Self.decode(body), version: version, sha256: sha, origin: "agency")
-            }
-        }
-        throw StoreError.notFound(entity: "procedure profile version", id: String(version))
-    }
-
     /// The agency's stored versions, newest first: version, when, by whom, why.
     public struct VersionInfo: Sendable, Codable, Equatable {
         public var version: Int
