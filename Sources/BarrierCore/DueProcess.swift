@@ -2,9 +2,17 @@
 public enum LicensingActionType: String, CaseIterable, Codable, Sendable, NamedVocabulary {
     public static let noun = "licensing action type"
     case warning, conditions, fine, suspension, revocation
+    /// The case sent to the authority the procedure profile names as competent
+    /// (it holds the licence); the agency itself decides nothing about the supplier.
+    case referral
 
-    /// Restrictive actions need the due-process record; a warning is itself a notice.
-    public var isRestrictive: Bool { self != .warning }
+    /// Restrictive actions need the due-process record; a warning is itself a
+    /// notice, and a referral restricts nothing (the authority it goes to decides).
+    public var isRestrictive: Bool { self != .warning && self != .referral }
+
+    /// Whether the action decides on the supplier's rights (a warning and the
+    /// restrictive types), so the supplier can appeal it; a referral does not.
+    public var isDecisionOnSupplier: Bool { self != .referral }
 
     /// The order the types are listed in, mildest first.
     public var rung: Int { Self.allCases.firstIndex(of: self)! }
@@ -16,7 +24,7 @@ public enum LicensingActionType: String, CaseIterable, Codable, Sendable, NamedV
     /// The remedial ladder, mildest first: warning, conditions, suspension, revocation.
     public static let remedialLadder: [LicensingActionType] = [.warning, .conditions, .suspension, .revocation]
 
-    /// The type's step on the remedial ladder; nil for a fine.
+    /// The type's step on the remedial ladder; nil for a fine and a referral.
     public var remedialRung: Int? { Self.remedialLadder.firstIndex(of: self) }
 }
 

@@ -40,12 +40,16 @@ public struct FacilitatorDraft: Equatable, Sendable {
     public var status: FacilitatorStatus
     public var notes: String
     public var contacts: [ContactPoint]
+    /// A natural person trading under their own name (a sole trader), whose name
+    /// the public register withholds where the agency's procedure profile says so.
+    public var naturalPerson: Bool
 
     public init(
         legalName: String, aliases: [String] = [], sector: String, stages: [Stage], markets: [Market] = [],
         country: String, registrationNumber: String? = nil, vatNumber: String? = nil, street: String? = nil,
         postalCode: String? = nil, city: String? = nil, website: String? = nil, email: String? = nil,
-        phone: String? = nil, status: FacilitatorStatus = .active, notes: String = "", contacts: [ContactPoint] = []
+        phone: String? = nil, status: FacilitatorStatus = .active, notes: String = "", contacts: [ContactPoint] = [],
+        naturalPerson: Bool = false
     ) {
         self.legalName = legalName
         self.aliases = aliases
@@ -64,6 +68,7 @@ public struct FacilitatorDraft: Equatable, Sendable {
         self.status = status
         self.notes = notes
         self.contacts = contacts
+        self.naturalPerson = naturalPerson
     }
 
     /// The stored form: trimmed text, empty optional text as nil, upper-case codes,

@@ -19,6 +19,7 @@ public struct FacilitatorPatch: Equatable, Sendable {
     public var status: FacilitatorStatus?
     public var notes: String?
     public var contacts: [ContactPoint]?
+    public var naturalPerson: Bool?
 
     public init() {}
 
@@ -62,6 +63,7 @@ public struct FacilitatorPatch: Equatable, Sendable {
         if let status { d.status = status }
         if let notes { d.notes = notes }
         if let contacts { d.contacts = contacts }
+        if let naturalPerson { d.naturalPerson = naturalPerson }
         return d
     }
 

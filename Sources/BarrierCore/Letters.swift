@@ -7,6 +7,8 @@ public enum LetterKind: String, CaseIterable, Codable, Sendable, NamedVocabulary
     case warning
     case noticeOfIntent = "notice_of_intent"
     case decisionNotice = "decision_notice"
+    /// Sends a case to the authority the procedure profile names as competent; addressed to it, not to the supplier.
+    case referral
 
     /// Whether the kind has one template per sector group rather than one for all.
     public var isPerSectorGroup: Bool { self == .informCallToAction }

@@ -1,13 +1,16 @@
 /// Where a licensing action is in its life. Only the steps in `allowedNext` exist.
 ///
-/// `proposed → notice_of_intent → decided → (appealed → upheld | overturned) → lifted | expired`;
-/// a proposal can be withdrawn before it is decided, and a notice of intent that
-/// came back undelivered can be issued again.
+/// `proposed → notice_of_intent → decided → (appealed → upheld | varied | overturned)… → lifted | expired`;
+/// an appeal decided upheld or varied can be taken to the next stage the procedure
+/// profile names (objection, then court), a proposal can be withdrawn before it is
+/// decided, and a notice of intent that came back undelivered can be issued again.
+/// A referral is `decided` when the file goes to the competent authority and
+/// `concluded` when that authority's outcome is recorded.
 public enum LicensingActionStatus: String, CaseIterable, Codable, Sendable, NamedVocabulary {
     public static let noun = "licensing action status"
     case proposed
     case noticeOfIntent = "notice_of_intent"
-    case decided, appealed, upheld, overturned, lifted, expired, withdrawn
+    case decided, appealed, upheld, varied, overturned, lifted, expired, withdrawn, concluded
 
     public var allowedNext: [LicensingActionStatus] {
         switch self {
@@ -15,17 +18,27 @@ public enum LicensingActionStatus: String, CaseIterable, Codable, Sendable, Name
         // may be *asked* to be, and the due-process guard then names what is missing.
         case .proposed: return [.noticeOfIntent, .decided, .withdrawn]
         case .noticeOfIntent: return [.noticeOfIntent, .decided, .withdrawn]
-        case .decided: return [.appealed, .lifted, .expired]
-        case .appealed: return [.upheld, .overturned]
-        case .upheld: return [.lifted, .expired]
-        case .overturned, .lifted, .expired, .withdrawn: return []
+        case .decided: return [.appealed, .lifted, .expired, .concluded]
+        case .appealed: return [.upheld, .varied, .overturned]
+        case .upheld, .varied: return [.appealed, .lifted, .expired]
+        case .overturned, .lifted, .expired, .withdrawn, .concluded: return []
         }
+    }
+
+    /// The steps open to an action of `type` from here: a referral is no decision on
+    /// the supplier (it cannot be appealed, lifted or expire, only concluded), and
+    /// only a referral is concluded.
+    public func allowedNext(for type: LicensingActionType) -> [LicensingActionStatus] {
+        allowedNext.filter { type == .referral ? [.withdrawn, .decided, .concluded].contains($0) : $0 != .concluded }
     }
 
     public func canMove(to next: LicensingActionStatus) -> Bool { allowedNext.contains(next) }
 
-    /// Final and in the public register: decided and not under appeal, or upheld on appeal.
-    public var isFinal: Bool { self == .decided || self == .upheld }
+    public func canMove(to next: LicensingActionStatus, for type: LicensingActionType) -> Bool { allowedNext(for: type).contains(next) }
+
+    /// In effect and, once no further remedy is open (`appeal_ends_on` passed), final:
+    /// decided and not under appeal, or upheld or varied on appeal.
+    public var isFinal: Bool { [.decided, .upheld, .varied].contains(self) }
 
     /// The final statuses, for SQL that needs them as a bind.
     public static var finalStatuses: [String] { allCases.filter(\.isFinal).map(\.rawValue) }
@@ -34,7 +47,7 @@ public enum LicensingActionStatus: String, CaseIterable, Codable, Sendable, Name
 
     /// Counts on the supplier's record for the proportionality ladder: the
     /// action was decided and not annulled (an appeal still running does not count).
-    public var countsOnRecord: Bool { [.decided, .upheld, .lifted, .expired].contains(self) }
+    public var countsOnRecord: Bool { [.decided, .upheld, .varied, .lifted, .expired].contains(self) }
 }
 
 /// The proportionality ladder, remedial and punitive steps kept apart. The
@@ -53,6 +66,7 @@ public enum ProportionalityLadder {
 
     /// Deciding a harsher remedial step than suggested, or a fine with nothing on record, needs a written justification.
     public static func needsJustification(_ type: LicensingActionType, suggested: LicensingActionType) -> Bool {
+        if type == .referral { return false }
         guard let rung = type.remedialRung else { return suggested == .warning }
         return rung > (suggested.remedialRung ?? 0)
     }
@@ -66,12 +80,60 @@ public enum ProportionalityLadder {
     }
 }
 
-/// The outcome of an appeal.
+/// The outcome of an appeal: the decision stands, stands with new terms, or is annulled.
 public enum AppealOutcome: String, CaseIterable, Codable, Sendable, NamedVocabulary {
     public static let noun = "appeal outcome"
-    case upheld, overturned
+    case upheld, varied, overturned
 
-    public var status: LicensingActionStatus { self == .upheld ? .upheld : .overturned }
+    public var status: LicensingActionStatus {
+        switch self {
+        case .upheld: .upheld
+        case .varied: .varied
+        case .overturned: .overturned
+        }
+    }
+}
+
+/// What the competent authority did with a referred case.
+public enum ReferralOutcome: String, CaseIterable, Codable, Sendable, NamedVocabulary {
+    public static let noun = "referral outcome"
+    /// It acted under its own powers (conditions, a sanction, a licence withdrawn).
+    case actionTaken = "action_taken"
+    /// It examined the case and took no action.
+    case noAction = "no_action"
+    /// It declined the case as not its own (not competent).
+    case declined
+}
+
+/// The new terms an appeal's outcome `varied` sets: a lower fine, other dates,
+/// other conditions. Each is optional; at least one is given, and the action with
+/// them must still be a valid action of its type.
+public struct VariedTerms: Sendable, Equatable, Codable {
+    public var amountMinor: Int64?
+    public var effectiveFrom: String?
+    public var effectiveTo: String?
+    public var conditions: String?
+
+    public init(amountMinor: Int64? = nil, effectiveFrom: String? = nil, effectiveTo: String? = nil, conditions: String? = nil) {
+        self.amountMinor = amountMinor; self.effectiveFrom = effectiveFrom; self.effectiveTo = effectiveTo; self.conditions = conditions
+    }
+
+    public var isEmpty: Bool { amountMinor == nil && effectiveFrom == nil && effectiveTo == nil && conditions == nil }
+
+    /// `draft` with these terms in place of its own.
+    public func applied(to draft: LicensingActionDraft) -> LicensingActionDraft {
+        var d = draft
+        if let amountMinor { d.amountMinor = amountMinor }
+        if let effectiveFrom { d.effectiveFrom = effectiveFrom }
+        if let effectiveTo { d.effectiveTo = effectiveTo }
+        if let conditions { d.conditions = conditions }
+        return d
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case conditions
+        case amountMinor = "amount_minor", effectiveFrom = "effective_from", effectiveTo = "effective_to"
+    }
 }
 
 /// A licensing action as proposed: what, on which legal basis, why, and from when.
@@ -130,9 +192,9 @@ public struct LicensingActionDraft: Sendable, Equatable {
             if let day, !ISODay.isValid(day) { errors.add(field, "must be a day written YYYY-MM-DD") }
         }
         switch type {
-        case .warning:
+        case .warning, .referral:
             if effectiveFrom != nil || effectiveTo != nil {
-                errors.add(effectiveFrom != nil ? "effective_from" : "effective_to", "a warning restricts nothing and has no effective dates")
+                errors.add(effectiveFrom != nil ? "effective_from" : "effective_to", "a \(type.rawValue) restricts nothing and has no effective dates")
             }
         case .suspension:
             if effectiveFrom == nil { errors.add("effective_from", "is required for a suspension") }

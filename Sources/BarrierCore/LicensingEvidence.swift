@@ -85,14 +85,15 @@ public struct NoticeOfIntentCase: Sendable, Equatable {
 public enum NoticeOfIntentIssue {
     public enum Refusal: Error, Sendable, Equatable {
         case transition(from: LicensingActionStatus, allowed: [LicensingActionStatus])
-        case warningIsItsOwnNotice
+        /// A warning is itself a notice, and a referral announces nothing to the supplier: neither has a notice of intent.
+        case notRestrictive(LicensingActionType)
         case outstanding(reference: String?, status: LetterStatus)
         case invalid([FieldError])
     }
 
     public static func refusal(_ c: NoticeOfIntentCase, responseDays: Int?) -> Refusal? {
         guard c.status.canMove(to: .noticeOfIntent) else { return .transition(from: c.status, allowed: c.status.allowedNext) }
-        guard c.type.isRestrictive else { return .warningIsItsOwnNotice }
+        guard c.type.isRestrictive else { return .notRestrictive(c.type) }
         if let days = responseDays, !ResponsePeriod.allowedDays.contains(days) {
             return .invalid([FieldError(field: "response_days", message: "must be between 1 and 365")])
         }

@@ -45,12 +45,13 @@ public struct ReportFilter: Sendable, Equatable {
         self.from = from; self.to = to; self.sector = sector; self.country = country; self.stage = stage; self.agencyID = agencyID
     }
 
-    public func problems() -> [FieldError] {
+    /// Every rule the filter breaks; `knownSectors`: the sectors catalogue as it stands.
+    public func problems(knownSectors: Set<String>) -> [FieldError] {
         var errors = FieldErrors()
         if let from, !ISODay.isValid(from) { errors.add("from", "must be a day written YYYY-MM-DD") }
         if let to, !ISODay.isValid(to) { errors.add("to", "must be a day written YYYY-MM-DD") }
         if let from, let to, ISODay.isValid(from), ISODay.isValid(to), to < from { errors.add("to", "must not be before from (\(from))") }
-        if let sector, !KnownSectors.codes.contains(sector) { errors.add("sector", "'\(sector)' is not a sector; use \(KnownSectors.codes.joined(separator: ", "))") }
+        if let sector, !knownSectors.contains(sector) { errors.add("sector", "'\(sector)' is not a sector; use \(knownSectors.sorted().joined(separator: ", "))") }
         if let country, !Countries.isKnown(country) { errors.add("country", "'\(country)' is not an ISO 3166-1 alpha-2 country code") }
         return errors.errors
     }
@@ -165,7 +166,8 @@ public struct ActionPlanDraft: Sendable, Equatable {
         self.objectives = objectives; self.measures = measures; self.indicators = indicators
     }
 
-    public func problems() -> [FieldError] {
+    /// Every rule the plan breaks; `knownSectors`: the sectors catalogue as it stands.
+    public func problems(knownSectors: Set<String>) -> [FieldError] {
         var errors = FieldErrors()
         errors.text("title", title, max: 200)
         if description.count > 20_000 { errors.add("description", "must be at most 20000 characters") }
@@ -192,7 +194,7 @@ public struct ActionPlanDraft: Sendable, Equatable {
         for (i, x) in indicators.enumerated() {
             objectiveRef("indicators[\(i)].objective", x.objective)
             errors.text("indicators[\(i)].name", x.name, max: 200)
-            if let sector = x.sector, !KnownSectors.codes.contains(sector) { errors.add("indicators[\(i)].sector", "'\(sector)' is not a sector") }
+            if let sector = x.sector, !knownSectors.contains(sector) { errors.add("indicators[\(i)].sector", "'\(sector)' is not a sector") }
             if let country = x.country, !Countries.isKnown(country) { errors.add("indicators[\(i)].country", "'\(country)' is not a country code") }
             if x.target < 0 || !x.target.isFinite { errors.add("indicators[\(i)].target", "must be a number of at least 0") }
             if x.metric.unit == "%" && x.target > 100 { errors.add("indicators[\(i)].target", "is a percentage: at most 100") }
@@ -213,9 +215,11 @@ public struct ActionPlanStepCase: Sendable, Equatable {
     public var metric: IndicatorMetric?
     /// Whether the named measure exists, for a status change.
     public var measureExists: Bool
+    /// The sectors catalogue as it stands, for a revision's indicators.
+    public var knownSectors: Set<String>
 
-    public init(version: Int, today: String, metric: IndicatorMetric? = nil, measureExists: Bool = false) {
-        self.version = version; self.today = today; self.metric = metric; self.measureExists = measureExists
+    public init(version: Int, today: String, metric: IndicatorMetric? = nil, measureExists: Bool = false, knownSectors: Set<String> = []) {
+        self.version = version; self.today = today; self.metric = metric; self.measureExists = measureExists; self.knownSectors = knownSectors
     }
 }
 
@@ -265,7 +269,7 @@ public enum ActionPlanStep: Sendable, Equatable {
         case .measureStatus(let measure, _):
             return c.measureExists ? nil : .measureNotFound(measure)
         case .revision(let draft):
-            let problems = draft.problems()
+            let problems = draft.problems(knownSectors: c.knownSectors)
             return problems.isEmpty ? nil : .invalid(problems)
         }
     }

@@ -63,17 +63,6 @@ public enum Role: String, CaseIterable, Codable, Sendable, NamedVocabulary {
     public var canAdminister: Bool { self == .admin }
 }
 
-/// The sectors DESIGN.md and the source papers name; the database seeds the same
-/// codes (parcel lockers and pick-up points, surface-web marketplaces, forums and
-/// classifieds, and crypto-ATM operators since migration 0031).
-public enum KnownSectors {
-    public static let codes: [String] = [
-        "courier", "postal_service", "parcel_delivery", "food_delivery", "parcel_locker_operator", "stealth_packaging",
-        "internet_service_provider", "hosting_provider", "encrypted_messaging", "social_media", "online_marketplace",
-        "cryptocurrency_exchange", "crypto_atm_operator", "payment_service", "other",
-    ]
-}
-
 /// Who made a change, for the audit log.
 public struct Actor: Sendable, Equatable {
     public var userID: UUIDString?

@@ -69,6 +69,8 @@ struct LetterLabels: Decodable, Sendable {
     var management: String
     /// The signal types in the letter's language.
     var signalTypes: [String: String]
+    /// The letter kinds, as a referral's file lists them.
+    var letterKinds: [String: String]
 
     /// `6 weeks`, `1 Monat` from a profile's period.
     func period(_ period: ProcedureProfile.Period) -> String {
@@ -243,8 +245,11 @@ public struct LetterRenderer: Sendable {
                 ("lines", agencyLines), ("addressLine", agencyLines.joined(separator: " · ")), ("contactLine", contactLine),
             ]),
             "supplier": present([
-                ("name", p.name), ("tradingName", p.tradingName), ("sector", labels.sectors[p.sector] ?? p.sector),
+                ("name", p.name), ("tradingName", p.tradingName), ("sector", labels.sectors[p.sector] ?? p.sectorNames?[s.language.rawValue] ?? p.sector),
                 ("contactName", p.contactName), ("contactRole", p.contactRole), ("lines", supplierLines),
+                ("registrationNumber", p.registrationNumber),
+                ("address", ([p.street, [p.postalCode, p.city].compactMap { $0 }.joined(separator: " ")].compactMap { $0 }.filter { !$0.isEmpty }
+                             + [countryName(p.country, language: s.language)]).joined(separator: ", ")),
             ]),
             "letter": present([
                 ("reference", s.letter.reference ?? "DRAFT"), ("date", labels.longDate(s.letter.date)),
@@ -313,7 +318,15 @@ public struct LetterRenderer: Sendable {
         if s.kind != .decisionNotice { values["asksReply"] = true }
         // A letter goes to the undertaking's management; the contact point gets a copy.
         values["management"] = labels.management
-        if let contact = p.contactName, !contact.isEmpty {
+        if let r = s.referral {
+            // A referral goes to the authority's management, with no copy to the supplier's contact.
+            values["recipient"] = ["name": r.body, "lines": r.address.split(separator: ",").map { $0.trimmingWhitespace }.filter { !$0.isEmpty }]
+            values["referral"] = ["body": r.body, "address": r.address]
+            values["file"] = r.file.map {
+                present([("kind", labels.letterKinds[$0.kind.rawValue] ?? $0.kind.rawValue), ("reference", $0.reference),
+                         ("date", labels.longDate($0.date)), ("reachedOn", $0.reachedOn.map(labels.longDate))])
+            }
+        } else if let contact = p.contactName, !contact.isEmpty {
             values["copyTo"] = labels.copyTo + ": " + ([contact, p.contactRole].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ", "))
         }
         return values

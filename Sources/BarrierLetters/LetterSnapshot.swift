@@ -39,14 +39,22 @@ public struct LetterSnapshot: Codable, Sendable, Equatable {
         public var country: String
         public var email: String?
         public var registrationNumber: String?
+        /// The sector's name per language where an administrator added the sector (the shipped
+        /// sectors are named by the layout's labels); nil for those.
+        public var sectorNames: [String: String]?
 
         public init(id: String, name: String, tradingName: String? = nil, sector: String, contactName: String? = nil,
                     contactRole: String? = nil, street: String? = nil, postalCode: String? = nil, city: String? = nil,
-                    country: String, email: String? = nil, registrationNumber: String? = nil) {
+                    country: String, email: String? = nil, registrationNumber: String? = nil, sectorNames: [String: String]? = nil) {
             self.id = id; self.name = name; self.tradingName = tradingName; self.sector = sector
             self.contactName = contactName; self.contactRole = contactRole
             self.street = street; self.postalCode = postalCode; self.city = city; self.country = country
-            self.email = email; self.registrationNumber = registrationNumber
+            self.email = email; self.registrationNumber = registrationNumber; self.sectorNames = sectorNames
+        }
+
+        /// `names`: a sector's names as the catalogue stores them (JSON), or nil.
+        public static func sectorNames(_ names: String?) -> [String: String]? {
+            names.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
         }
 
         /// A letter goes by post, so it needs somewhere to go.
@@ -195,6 +203,27 @@ public struct LetterSnapshot: Codable, Sendable, Equatable {
         }
     }
 
+    /// A referral's addressee (the authority the profile names as competent) and the
+    /// file it encloses: the agency's letters to the supplier.
+    public struct Referral: Codable, Sendable, Equatable {
+        public struct FileLetter: Codable, Sendable, Equatable {
+            public var kind: LetterKind
+            public var reference: String
+            public var date: String
+            public var reachedOn: String?
+
+            public init(kind: LetterKind, reference: String, date: String, reachedOn: String?) {
+                self.kind = kind; self.reference = reference; self.date = date; self.reachedOn = reachedOn
+            }
+        }
+
+        public var body: String
+        public var address: String
+        public var file: [FileLetter]
+
+        public init(body: String, address: String, file: [FileLetter]) { self.body = body; self.address = address; self.file = file }
+    }
+
     public var kind: LetterKind
     public var language: LetterLanguage
     public var agency: Agency
@@ -204,11 +233,13 @@ public struct LetterSnapshot: Codable, Sendable, Equatable {
     public var action: Action?
     public var law: Law?
     public var record: Record?
+    public var referral: Referral?
 
     public init(kind: LetterKind, language: LetterLanguage, agency: Agency, supplier: Supplier, letter: Letter,
-                original: Original? = nil, action: Action? = nil, law: Law? = nil, record: Record? = nil) {
+                original: Original? = nil, action: Action? = nil, law: Law? = nil, record: Record? = nil, referral: Referral? = nil) {
         self.kind = kind; self.language = language; self.agency = agency; self.supplier = supplier
         self.letter = letter; self.original = original; self.action = action; self.law = law; self.record = record
+        self.referral = referral
     }
 
     /// The stored form: JSON with sorted keys, so equal snapshots are equal bytes.
@@ -233,7 +264,8 @@ extension LetterSnapshot.Law {
     /// missing ones are returned by their JSON paths and no letter can be written.
     public static func resolve(_ profile: ProcedureProfile, label: String, kind: LetterKind, language: LetterLanguage,
                                actionType: LicensingActionType?, sector: String, letterDate: String) -> Result<Self, ValidationFailure> {
-        let postal = postalSectors.contains(sector)
+        // The postal-secrecy caveat answers the supplier's duty; a referral goes to an authority.
+        let postal = kind != .referral && postalSectors.contains(sector)
         let missing = profile.missingTexts(for: kind, language: language, action: actionType, postal: postal)
         guard missing.isEmpty else {
             return .failure(ValidationFailure(missing.map {

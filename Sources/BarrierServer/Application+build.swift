@@ -103,6 +103,7 @@ public func buildRouter(configuration: AppConfiguration, database: Database, rea
     api.addRoutes(ReportController(reports: reports, plans: ActionPlanStore(database), config: configuration).endpoints)
     api.addRoutes(LicensingController(licensing: LicensingStore(database, letters: letters), config: configuration).endpoints)
     api.addRoutes(ProcedureProfileController(profiles: ProcedureProfileStore(database), config: configuration).endpoints)
+    api.addRoutes(TaxonomyController(taxonomy: TaxonomyStore(database), config: configuration).endpoints)
     // The HTML pages, behind a browser session.
     if let pages = try? PageRenderer.shipped() {
         PageController(access: AccessStore(database), reports: reports, plans: ActionPlanStore(database), pages: pages, config: configuration,
@@ -110,7 +111,7 @@ public func buildRouter(configuration: AppConfiguration, database: Database, rea
                        licensing: LicensingStore(database, letters: letters), signals: SignalStore(database),
                        transfer: FacilitatorTransfer(database), audit: AuditLog(database),
                        mail: LetterMail(database, letters: letters, relay: configuration.smtpRelay), campaigns: CampaignStore(database, letters: letters),
-                       profiles: ProcedureProfileStore(database))
+                       profiles: ProcedureProfileStore(database), taxonomy: TaxonomyStore(database))
             .register(on: router)
     }
     // The public register needs no login: it is published by law.

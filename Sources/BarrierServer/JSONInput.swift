@@ -154,7 +154,7 @@ struct FieldReader {
 enum FacilitatorInput {
     static let fields: Set<String> = [
         "legal_name", "aliases", "sector", "stages", "markets", "country", "registration_number", "vat_number", "street",
-        "postal_code", "city", "website", "email", "phone", "status", "notes", "contacts",
+        "postal_code", "city", "website", "email", "phone", "status", "notes", "contacts", "natural_person",
     ]
     static let readOnly: Set<String> = ["id", "version", "created_at", "created_by", "updated_at", "updated_by", "merged_into"]
 
@@ -179,6 +179,7 @@ enum FacilitatorInput {
         p.phone = r.nullableString("phone")
         p.status = r.enumValue("status", as: FacilitatorStatus.self)
         p.notes = r.string("notes")
+        p.naturalPerson = r.bool("natural_person")
         switch object["contacts"] {
         case .none: break
         case .array(let items):

@@ -22,6 +22,8 @@ struct LicensingController {
         routes.post("licensing-actions/{id}/withdraw", use: withdraw)
         routes.post("licensing-actions/{id}/appeal", use: appeal)
         routes.post("licensing-actions/{id}/appeal-outcome", use: appealOutcome)
+        routes.post("licensing-actions/{id}/interim-relief", use: interimRelief)
+        routes.post("licensing-actions/{id}/referral-outcome", use: referralOutcome)
         routes.post("licensing-actions/{id}/lift", use: lift)
         routes.get("facilitators/{id}/ladder", use: ladder)
         return routes
@@ -171,16 +173,44 @@ struct LicensingController {
         return Self.answer(try await licensing.appeal(id, lodgedOn: lodged, grounds: grounds, expectedVersion: version, actor: actor))
     }
 
-    /// `{outcome, decided_on, reason}`.
+    /// `{outcome, decided_on, reason, notified_on?, amount_minor?, effective_from?, effective_to?, conditions?}`: the new
+    /// terms only with `varied`.
     @Sendable func appealOutcome(_ request: Request, context: BarrierRequestContext) async throws -> Response {
-        var (actor, id, version, reader) = try await step(request, context, allowed: ["outcome", "decided_on", "reason"])
+        var (actor, id, version, reader) = try await step(request, context, allowed: ["outcome", "decided_on", "reason", "notified_on", "amount_minor",
+                                                                                      "effective_from", "effective_to", "conditions"])
         let outcome = reader.enumValue("outcome", as: AppealOutcome.self)
-        let day = reader.string("decided_on"), reason = reader.string("reason")
+        let day = reader.string("decided_on"), reason = reader.string("reason"), notified = reader.string("notified_on")
+        let terms = VariedTerms(amountMinor: reader.integer("amount_minor").map(Int64.init), effectiveFrom: reader.string("effective_from"),
+                                effectiveTo: reader.string("effective_to"), conditions: reader.string("conditions"))
         reader.required("outcome", outcome)
         reader.required("decided_on", day)
         reader.required("reason", reason)
         guard reader.errors.isEmpty, let outcome, let day, let reason else { throw Problem.invalid(reader.errors.errors) }
-        return Self.answer(try await licensing.decideAppeal(id, outcome: outcome, on: day, reason: reason, expectedVersion: version, actor: actor))
+        return Self.answer(try await licensing.decideAppeal(id, outcome: outcome, on: day, reason: reason, terms: terms.isEmpty ? nil : terms,
+                                                            notifiedOn: notified, expectedVersion: version, actor: actor))
+    }
+
+    /// `{ordered_on, ordered_by, reason}`.
+    @Sendable func interimRelief(_ request: Request, context: BarrierRequestContext) async throws -> Response {
+        var (actor, id, version, reader) = try await step(request, context, allowed: ["ordered_on", "ordered_by", "reason"])
+        let day = reader.string("ordered_on"), by = reader.string("ordered_by"), reason = reader.string("reason")
+        reader.required("ordered_on", day)
+        reader.required("ordered_by", by, "is required: name the court or body that ordered the relief")
+        reader.required("reason", reason)
+        guard reader.errors.isEmpty, let day, let by, let reason else { throw Problem.invalid(reader.errors.errors) }
+        return Self.answer(try await licensing.interimRelief(id, orderedOn: day, orderedBy: by, reason: reason, expectedVersion: version, actor: actor))
+    }
+
+    /// `{outcome, concluded_on, note}`.
+    @Sendable func referralOutcome(_ request: Request, context: BarrierRequestContext) async throws -> Response {
+        var (actor, id, version, reader) = try await step(request, context, allowed: ["outcome", "concluded_on", "note"])
+        let outcome = reader.enumValue("outcome", as: ReferralOutcome.self)
+        let day = reader.string("concluded_on"), note = reader.string("note")
+        reader.required("outcome", outcome)
+        reader.required("concluded_on", day)
+        reader.required("note", note, "is required: say what the authority decided, with its reference")
+        guard reader.errors.isEmpty, let outcome, let day, let note else { throw Problem.invalid(reader.errors.errors) }
+        return Self.answer(try await licensing.concludeReferral(id, outcome: outcome, on: day, note: note, expectedVersion: version, actor: actor))
     }
 
     /// `{reason, lifted_on?}`.

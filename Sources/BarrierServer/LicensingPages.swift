@@ -165,10 +165,26 @@ extension PageController {
         }
         o["canNotice"] = open && type.isRestrictive && state.canMove(to: .noticeOfIntent)
         o["canDecide"] = open
-        o["canWithdraw"] = state.canMove(to: .withdrawn)
-        o["canAppeal"] = state.canMove(to: .appealed)
-        o["canAppealOutcome"] = state.canMove(to: .upheld)
-        o["canLift"] = state.canMove(to: .lifted)
+        o["canWithdraw"] = state.canMove(to: .withdrawn, for: type)
+        o["canAppeal"] = state.canMove(to: .appealed, for: type)
+        o["canAppealOutcome"] = state.canMove(to: .upheld, for: type)
+        o["canVary"] = type != .warning
+        o["canRelief"] = state == .appealed && !(o["effect_suspended"] as? Bool ?? false)
+        o["canLift"] = state.canMove(to: .lifted, for: type)
+        o["canConclude"] = state.canMove(to: .concluded, for: type)
+        o["referralOutcomes"] = ReferralOutcome.allCases.map(\.rawValue)
+        // The appeal's stages, each with its remedy, outcome, varied terms and any interim relief.
+        let stages = (o["appeals"] as? [[String: Any]] ?? []).map { stage -> [String: Any] in
+            var row = stage.mapValues { $0 is NSNull ? "" : $0 }
+            if let relief = stage["interim_relief"] as? [String: Any] { row["relief"] = relief.mapValues { $0 is NSNull ? "" : $0 } } else { row["relief"] = "" }
+            if let terms = stage["varied_terms"] as? [String: Any] {
+                row["varied"] = terms.filter { !($0.value is NSNull) }.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; ")
+            }
+            return row
+        }
+        o["stages"] = stages
+        o["stagesAny"] = !stages.isEmpty
+        if let referral = o["referral"] as? [String: Any], referral["outcome"] is String { o["referralDone"] = referral }
         o["languages"] = LetterLanguage.allCases.map(\.rawValue)
         var messages: [String: String] = [:]
         for e in errors where messages[e.field] == nil { messages[e.field] = e.message }
@@ -208,10 +224,27 @@ extension PageController {
                                                expectedVersion: version, actor: actor)
             case "appeal-outcome":
                 guard let outcome = form.text("outcome").flatMap(AppealOutcome.init(rawValue:)) else {
-                    throw StoreError.invalid([FieldError(field: "outcome", message: "choose upheld or overturned")])
+                    throw StoreError.invalid([FieldError(field: "outcome", message: "choose upheld, varied or overturned")])
                 }
+                var amount: Int64?
+                if let raw = form.text("amount_minor") {
+                    guard let n = Int64(raw) else { throw StoreError.invalid([FieldError(field: "amount_minor", message: "must be a whole number of cents")]) }
+                    amount = n
+                }
+                let terms = VariedTerms(amountMinor: amount, effectiveFrom: form.text("effective_from"), effectiveTo: form.text("effective_to"),
+                                        conditions: form.text("conditions"))
                 _ = try await licensing.decideAppeal(id, outcome: outcome, on: form.text("decided_on") ?? "", reason: form.text("reason") ?? "",
+                                                     terms: terms.isEmpty ? nil : terms, notifiedOn: form.text("notified_on"),
                                                      expectedVersion: version, actor: actor)
+            case "interim-relief":
+                _ = try await licensing.interimRelief(id, orderedOn: form.text("ordered_on") ?? "", orderedBy: form.text("ordered_by") ?? "",
+                                                      reason: form.text("reason") ?? "", expectedVersion: version, actor: actor)
+            case "referral-outcome":
+                guard let outcome = form.text("outcome").flatMap(ReferralOutcome.init(rawValue:)) else {
+                    throw StoreError.invalid([FieldError(field: "outcome", message: "choose what the authority did")])
+                }
+                _ = try await licensing.concludeReferral(id, outcome: outcome, on: form.text("concluded_on") ?? "", note: form.text("note") ?? "",
+                                                         expectedVersion: version, actor: actor)
             case "lift":
                 _ = try await licensing.lift(id, on: form.text("lifted_on"), reason: form.text("reason") ?? "", expectedVersion: version, actor: actor)
             default:

@@ -30,6 +30,7 @@ struct PageController {
     let mail: LetterMail
     let campaigns: CampaignStore
     let profiles: ProcedureProfileStore
+    let taxonomy: TaxonomyStore
 
     func register(on router: Router<BarrierRequestContext>) {
         let stylesheet = pages.stylesheet
@@ -44,6 +45,7 @@ struct PageController {
         registerSignalPages(on: router)
         registerCooperationPages(on: router)
         registerAdminPages(on: router)
+        registerTaxonomyPages(on: router)
         registerUserPages(on: router)
         registerCampaignPages(on: router)
         registerImportPages(on: router)
@@ -263,11 +265,12 @@ struct PageController {
         let params = request.uri.queryParameters
         var query: [String: String] = [:]
         for (key, value) in params where !value.isEmpty { query[String(key)] = String(value) }
+        let sectors = try await reports.sectors()
         var data: [String: Any] = [
             "name": kind.rawValue, "title": kind.title,
             "reports": ReportKind.allCases.enumerated().map { ["name": $1.rawValue, "title": $1.title, "last": $0 == ReportKind.allCases.count - 1] },
             "filter": query,
-            "sectors": KnownSectors.codes.map { ["code": $0, "selected": query["sector"] == $0] },
+            "sectors": sectors.sorted().map { ["code": $0, "selected": query["sector"] == $0] },
             "stages": Stage.allCases.map { ["code": $0.rawValue, "selected": query["stage"] == $0.rawValue] },
         ]
         if kind == .cooperation {
@@ -278,7 +281,7 @@ struct PageController {
             data["gapRule"] = ["signals": query["gap_signals"] ?? String(rule.minimumSignals), "share": query["gap_share"] ?? String(rule.maximumShareCooperating)]
         }
         do {
-            let (_, filter, dimension, rule) = try ReportRequest.read(kind: kind, parameters: query)
+            let (_, filter, dimension, rule) = try ReportRequest.read(kind: kind, parameters: query, sectors: sectors)
             let report = try await reports.report(kind, filter, by: dimension, gapRule: rule)
             let queryString = query.sorted { $0.key < $1.key }
                 .map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
@@ -301,7 +304,8 @@ struct PageController {
         guard let kind = ReportKind(rawValue: raw) else { throw Problem(.notFound, "Not found", detail: "There is no report '\(raw)'.") }
         var query: [String: String] = [:]
         for (key, value) in request.uri.queryParameters where !value.isEmpty { query[String(key)] = String(value) }
-        return try await ReportController.csv(reports, try ReportRequest.read(kind: kind, parameters: query), table: context.parameters.get("table") ?? "")
+        return try await ReportController.csv(reports, try ReportRequest.read(kind: kind, parameters: query, sectors: try await reports.sectors()),
+                                              table: context.parameters.get("table") ?? "")
     }
 
     static func tableData(_ table: ReportTable, kind: ReportKind, index: Int, csv: String) -> [String: Any] {

@@ -47,7 +47,7 @@ extension PageController {
                 let (draft, problems) = Self.planDraft(form)
                 do {
                     guard let draft else { throw StoreError.invalid(problems) }
-                    if !problems.isEmpty { throw StoreError.invalid(problems + draft.problems()) }
+                    if !problems.isEmpty { throw StoreError.invalid(problems + draft.problems(knownSectors: try await facilitators.sectors())) }
                     _ = try await plans.revise(id, draft, expectedVersion: try version(form), actor: session.identity.actor(requestID: nil))
                     return try await plan(id, session: session, flash: pages.text("plans.revised"))
                 } catch StoreError.invalid(let errors) {
@@ -91,6 +91,7 @@ extension PageController {
     func planForm(_ id: UUID?, values posted: [String: [String]], session: PageSession, errors: [FieldError] = [],
                   status: HTTPResponse.Status = .ok) async throws -> Response {
         var values: [String: String] = posted.compactMapValues(\.first)
+        let sectors = try await facilitators.sectors().sorted()
         var measureRows = 0, indicatorRows = 0
         var o: [String: Any] = [:]
         if let id {
@@ -133,7 +134,7 @@ extension PageController {
                 row["\(k)_error"] = messages["indicator\(i)_\(k)"] ?? ""
             }
             row["metrics"] = IndicatorMetric.allCases.map { ["code": $0.rawValue, "selected": values["indicator\(i)_metric"] == $0.rawValue] }
-            row["sectors"] = KnownSectors.codes.map { ["code": $0, "selected": values["indicator\(i)_sector"] == $0] }
+            row["sectors"] = sectors.map { ["code": $0, "selected": values["indicator\(i)_sector"] == $0] }
             return row
         }
         return pages.page("plan_form", title: o["heading"] as? String ?? "", o, session: session, status: status)

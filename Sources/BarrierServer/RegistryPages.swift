@@ -249,6 +249,8 @@ extension PageController {
         p.email = .some(text("email"))
         p.phone = .some(text("phone"))
         p.notes = text("notes") ?? ""
+        p.naturalPerson = form["natural_person"] == "true"
+        values["natural_person"] = p.naturalPerson
         var contacts: [ContactPoint] = [], shown: [[String: Any]] = []
         for i in 0..<Self.contactRows {
             let name = form.text("contact\(i)_name"), role = form.text("contact\(i)_role")

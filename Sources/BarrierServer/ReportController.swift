@@ -34,13 +34,14 @@ struct ReportController {
 
     @Sendable func report(_ request: Request, context: BarrierRequestContext) async throws -> Response {
         _ = try context.require(.everyone)
-        let (kind, filter, dimension, rule) = try ReportRequest.read(request, context: context)
+        let (kind, filter, dimension, rule) = try ReportRequest.read(request, context: context, sectors: try await reports.sectors())
         return .json(try await reports.report(kind, filter, by: dimension, gapRule: rule).json())
     }
 
     @Sendable func csv(_ request: Request, context: BarrierRequestContext) async throws -> Response {
         _ = try context.require(.everyone)
-        return try await Self.csv(reports, try ReportRequest.read(request, context: context), table: context.parameters.get("table") ?? "")
+        return try await Self.csv(reports, try ReportRequest.read(request, context: context, sectors: try await reports.sectors()),
+                                  table: context.parameters.get("table") ?? "")
     }
 
     /// One table of a report as a CSV download (the API's and the pages').
@@ -125,7 +126,7 @@ struct ReportController {
 enum ReportRequest {
     static let parameters: Set<String> = ["from", "to", "sector", "country", "stage", "agency", "by", "gap_signals", "gap_share"]
 
-    static func read(_ request: Request, context: BarrierRequestContext) throws
+    static func read(_ request: Request, context: BarrierRequestContext, sectors: Set<String>) throws
         -> (ReportKind, ReportFilter, ReportDimension, MatrixGapRule) {
         let raw = context.parameters.get("report") ?? ""
         guard let kind = ReportKind(rawValue: raw) else {
@@ -141,11 +142,11 @@ enum ReportRequest {
                 unknown.add(String(key), "is not a parameter here; use \(parameters.sorted().joined(separator: ", "))")
             }
         }
-        return try read(kind: kind, parameters: params, errors: unknown)
+        return try read(kind: kind, parameters: params, sectors: sectors, errors: unknown)
     }
 
     /// The filters of `kind` from query parameters (a 400 problem naming each bad one, with `errors` found before).
-    static func read(kind: ReportKind, parameters params: [String: String], errors: FieldErrors = FieldErrors()) throws
+    static func read(kind: ReportKind, parameters params: [String: String], sectors: Set<String>, errors: FieldErrors = FieldErrors()) throws
         -> (ReportKind, ReportFilter, ReportDimension, MatrixGapRule) {
         var errors = errors
         var filter = ReportFilter(from: params["from"], to: params["to"], sector: params["sector"], country: params["country"]?.uppercased())
@@ -172,7 +173,7 @@ enum ReportRequest {
         if let raw = params["gap_share"] {
             if let x = Double(raw), (0...1).contains(x) { rule.maximumShareCooperating = x } else { errors.add("gap_share", "must be a share from 0 to 1") }
         }
-        errors.append(contentsOf: filter.problems())
+        errors.append(contentsOf: filter.problems(knownSectors: sectors))
         if !errors.isEmpty { throw Problem.badRequest("Some query parameters are invalid; each is listed in errors.", errors: errors.errors) }
         return (kind, filter, dimension, rule)
     }
@@ -242,7 +243,7 @@ extension FieldReader {
 
 /// Reads a report's kind and query string the way the API does (for the command line's benchmark).
 public enum ReportQuery {
-    public static func parse(kind raw: String, query: String) throws -> (ReportKind, ReportFilter, ReportDimension, MatrixGapRule) {
+    public static func parse(kind raw: String, query: String, sectors: Set<String>) throws -> (ReportKind, ReportFilter, ReportDimension, MatrixGapRule) {
         guard let kind = ReportKind(rawValue: raw) else { throw StoreError.invalid([FieldError(field: "report", message: ReportKind.notOne(raw))]) }
         var params: [String: String] = [:]
         for pair in query.split(separator: "&") {
@@ -250,7 +251,7 @@ public enum ReportQuery {
             params[parts[0]] = parts.count > 1 ? parts[1] : ""
         }
         do {
-            return try ReportRequest.read(kind: kind, parameters: params)
+            return try ReportRequest.read(kind: kind, parameters: params, sectors: sectors)
         } catch let problem as Problem {
             throw StoreError.invalid(problem.errors ?? [FieldError(field: "query", message: problem.detail ?? "is not valid")])
         }

@@ -33,7 +33,7 @@ public struct ActionPlanStore: Sendable {
 
     public func create(_ draft: ActionPlanDraft, agencyID: UUID, actor: Actor, knownProblems: [FieldError] = []) async throws -> Record {
         try await db.transaction { conn in
-            var problems = knownProblems + draft.problems()
+            var problems = knownProblems + draft.problems(knownSectors: try await TaxonomyStore(db).codes(.sectors, on: conn))
             var coordinator: UUID?
             if !draft.coordinatingAgency.allSatisfy(\.isWhitespace) {
                 coordinator = try await self.coordinator(draft.coordinatingAgency, on: conn)
@@ -164,6 +164,7 @@ public struct ActionPlanStore: Sendable {
             case .revision: (indicator, measure) = (nil, nil)
             }
             var loaded: ActionPlanStepCase?
+            let sectors = try await TaxonomyStore(db).codes(.sectors, on: conn)
             for try await r in try await conn.query(
                 """
                 SELECT p.version, current_date::text,
@@ -171,7 +172,8 @@ public struct ActionPlanStore: Sendable {
                        EXISTS (SELECT 1 FROM action_plan_measures m WHERE m.plan_id = p.id AND m.position = \(measure))
                 FROM action_plans p WHERE p.id = \(id) FOR UPDATE OF p
                 """, logger: db.logger).decode((Int, String, String?, Bool).self) {
-                loaded = ActionPlanStepCase(version: r.0, today: r.1, metric: r.2.flatMap(IndicatorMetric.init(rawValue:)), measureExists: r.3)
+                loaded = ActionPlanStepCase(version: r.0, today: r.1, metric: r.2.flatMap(IndicatorMetric.init(rawValue:)), measureExists: r.3,
+                                            knownSectors: sectors)
             }
             guard let loaded else { throw StoreError.notFound(entity: "action plan", id: id.uuidString.lowercased()) }
             switch step.refusal(loaded, expectedVersion: expectedVersion) {

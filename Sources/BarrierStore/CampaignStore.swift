@@ -500,16 +500,17 @@ public struct CampaignStore: Sendable {
         let query: PostgresQuery = 
             """
             SELECT f.id, f.legal_name, f.aliases[1], f.sector, c.name, c.role, f.street, f.postal_code, f.city, f.country::text,
-                   coalesce(c.email, f.email), f.registration_number
+                   coalesce(c.email, f.email), f.registration_number, (SELECT s.names::text FROM sectors s WHERE s.code = f.sector)
             FROM facilitators f
             LEFT JOIN LATERAL (SELECT name, role, email FROM contact_points WHERE facilitator_id = f.id ORDER BY position LIMIT 1) c ON true
             WHERE f.id = ANY(\(ids)::uuid[]) ORDER BY f.id
             """
         let rows = if let conn { try await Rows(conn.query(query, logger: db.logger)) } else { try await db.query(query) }
         var out: [LetterSnapshot.Supplier] = []
-        for try await r in rows.decode((UUID, String, String?, String, String?, String?, String?, String?, String?, String, String?, String?).self) {
+        for try await r in rows.decode((UUID, String, String?, String, String?, String?, String?, String?, String?, String, String?, String?, String?).self) {
             out.append(.init(id: r.0.uuidString.lowercased(), name: r.1, tradingName: r.2, sector: r.3, contactName: r.4, contactRole: r.5,
-                             street: r.6, postalCode: r.7, city: r.8, country: r.9, email: r.10, registrationNumber: r.11))
+                             street: r.6, postalCode: r.7, city: r.8, country: r.9, email: r.10, registrationNumber: r.11,
+                             sectorNames: LetterSnapshot.Supplier.sectorNames(r.12)))
         }
         return out
     }

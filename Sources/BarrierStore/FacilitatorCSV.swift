@@ -12,7 +12,7 @@ import PostgresNIO
 public enum FacilitatorCSV {
     public static let columns = [
         "id", "legal_name", "aliases", "sector", "stages", "markets", "country", "registration_number", "vat_number",
-        "street", "postal_code", "city", "website", "email", "phone", "status", "notes", "contacts",
+        "street", "postal_code", "city", "website", "email", "phone", "status", "notes", "contacts", "natural_person",
     ]
     public static let requiredColumns: Set<String> = ["legal_name", "sector", "stages", "country"]
 }
@@ -341,7 +341,7 @@ public struct FacilitatorTransfer: Sendable {
     ) async throws {
         let columns = [
             "id", "legal_name", "aliases", "sector", "stages", "markets", "country", "registration_number", "vat_number",
-            "street", "postal_code", "city", "website", "email", "phone", "status", "notes", "created_by", "updated_by",
+            "street", "postal_code", "city", "website", "email", "phone", "status", "notes", "created_by", "updated_by", "natural_person",
         ]
         try await conn.copyFrom(table: "facilitators", columns: columns, logger: db.logger) { writer in
             var buffer = ByteBuffer()
@@ -352,7 +352,7 @@ public struct FacilitatorTransfer: Sendable {
                     row.id.uuidString.lowercased(), d.legalName, CopyText.array(d.aliases), d.sector,
                     CopyText.array(d.stages.map(\.rawValue)), CopyText.array(d.markets.map(\.rawValue)), d.country,
                     d.registrationNumber, d.vatNumber, d.street, d.postalCode, d.city, d.website, d.email, d.phone,
-                    d.status.rawValue, d.notes, actorID, actorID,
+                    d.status.rawValue, d.notes, actorID, actorID, d.naturalPerson ? "t" : "f",
                 ], into: &buffer)
                 if buffer.readableBytes > 1 << 20 {
                     try await writer.write(buffer)
@@ -431,14 +431,14 @@ public struct FacilitatorTransfer: Sendable {
                    coalesce(f.email, ''), coalesce(f.phone, ''), f.status, f.notes,
                    coalesce((SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object('name', c.name, 'role', c.role,
                              'email', c.email, 'phone', c.phone)) ORDER BY c.position)
-                             FROM contact_points c WHERE c.facilitator_id = f.id)::text, '')
+                             FROM contact_points c WHERE c.facilitator_id = f.id)::text, ''), f.natural_person::text
             FROM facilitators f ORDER BY lower(f.legal_name), f.id
             """, logger: db.logger)
         var batch: [[String]] = []
         var count = 0
         for try await row in rows {
-            let r = try row.decode((String, String, String, String, String, String, String, String, String, String, String, String, String, String, String, String, String, String).self)
-            batch.append([r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11, r.12, r.13, r.14, r.15, r.16, r.17])
+            let r = try row.decode((String, String, String, String, String, String, String, String, String, String, String, String, String, String, String, String, String, String, String).self)
+            batch.append([r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11, r.12, r.13, r.14, r.15, r.16, r.17, r.18])
             count += 1
             if batch.count == 2000 {
                 try await write(try Self.csvLines(batch))

@@ -38,12 +38,7 @@ public struct FacilitatorStore: Sendable {
         throw StoreError.notFound(entity: "facilitator", id: id.uuidString.lowercased())
     }
 
-    public func sectors() async throws -> Set<String> {
-        let rows = try await db.query("SELECT code FROM sectors")
-        var codes: Set<String> = []
-        for try await code in rows.decode(String.self) { codes.insert(code) }
-        return codes
-    }
+    public func sectors() async throws -> Set<String> { try await TaxonomyStore(db).sectorCodes() }
 
     /// One page of suppliers and the cursor of the next page (nil on the last).
     public func list(_ query: FacilitatorQuery) async throws -> (items: [String], nextCursor: String?) {
@@ -311,18 +306,18 @@ public struct FacilitatorStore: Sendable {
         let rows = try await conn.query(
             PostgresQuery(unsafeSQL: """
             SELECT legal_name, aliases, sector, stages, markets, country::text, registration_number, vat_number, street,
-                   postal_code, city, website, email, phone, status, notes, version, merged_into
+                   postal_code, city, website, email, phone, status, notes, version, merged_into, natural_person
             FROM facilitators WHERE id = $1 \(lock ? "FOR UPDATE" : "")
             """, binds: { var b = PostgresBindings(); b.append(id); return b }()), logger: db.logger)
         var found: Loaded?
         for try await row in rows {
-            let r = try row.decode((String, [String], String, [String], [String], String, String?, String?, String?, String?, String?, String?, String?, String?, String, String, Int, UUID?).self)
+            let r = try row.decode((String, [String], String, [String], [String], String, String?, String?, String?, String?, String?, String?, String?, String?, String, String, Int, UUID?, Bool).self)
             found = Loaded(
                 draft: FacilitatorDraft(
                     legalName: r.0, aliases: r.1, sector: r.2, stages: r.3.compactMap(Stage.init(rawValue:)),
                     markets: r.4.compactMap(Market.init(rawValue:)), country: r.5, registrationNumber: r.6, vatNumber: r.7,
                     street: r.8, postalCode: r.9, city: r.10, website: r.11, email: r.12, phone: r.13,
-                    status: FacilitatorStatus(rawValue: r.14) ?? .active, notes: r.15),
+                    status: FacilitatorStatus(rawValue: r.14) ?? .active, notes: r.15, naturalPerson: r.18),
                 version: r.16, mergedInto: r.17)
         }
         guard var loaded = found else { throw StoreError.notFound(entity: "facilitator", id: id.uuidString.lowercased()) }
@@ -346,10 +341,10 @@ public struct FacilitatorStore: Sendable {
         try await conn.query(
             """
             INSERT INTO facilitators (id, legal_name, aliases, sector, stages, markets, country, registration_number,
-                vat_number, street, postal_code, city, website, email, phone, status, notes, created_by, updated_by)
+                vat_number, street, postal_code, city, website, email, phone, status, notes, natural_person, created_by, updated_by)
             VALUES (\(id), \(d.legalName), \(d.aliases), \(d.sector), \(d.stages.map(\.rawValue)), \(d.markets.map(\.rawValue)),
                 \(d.country), \(d.registrationNumber), \(d.vatNumber), \(d.street), \(d.postalCode), \(d.city), \(d.website),
-                \(d.email), \(d.phone), \(d.status.rawValue), \(d.notes), \(userID), \(userID))
+                \(d.email), \(d.phone), \(d.status.rawValue), \(d.notes), \(d.naturalPerson), \(userID), \(userID))
             """, logger: db.logger)
         try await replaceContacts(id, d.contacts, on: conn)
     }
@@ -362,7 +357,7 @@ public struct FacilitatorStore: Sendable {
                 stages = \(d.stages.map(\.rawValue)), markets = \(d.markets.map(\.rawValue)), country = \(d.country),
                 registration_number = \(d.registrationNumber), vat_number = \(d.vatNumber), street = \(d.street),
                 postal_code = \(d.postalCode), city = \(d.city), website = \(d.website), email = \(d.email),
-                phone = \(d.phone), status = \(d.status.rawValue), notes = \(d.notes),
+                phone = \(d.phone), status = \(d.status.rawValue), notes = \(d.notes), natural_person = \(d.naturalPerson),
                 updated_at = now(), updated_by = \(userID), version = version + 1
             WHERE id = \(id)
             """, logger: db.logger)

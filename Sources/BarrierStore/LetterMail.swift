@@ -101,6 +101,12 @@ public struct LetterMail: Sendable {
                       actor: Actor) async throws -> LetterStore.Record {
         let confirmed = otherAddressConfirmedByAdmin
         _ = try await db.transaction { conn in
+            // A referral is addressed to the competent authority, not to the supplier's mailboxes.
+            for try await kind in try await conn.query("SELECT kind FROM letters WHERE id = \(id)", logger: db.logger).decode(String.self)
+            where kind == LetterKind.referral.rawValue {
+                throw StoreError.conflict("a referral is addressed to the competent authority and goes to it by post (print its PDF); "
+                                          + "it is never e-mailed to the supplier")
+            }
             try await decide(id, to: recipient, confirmed: confirmed, expectedVersion: expectedVersion, on: conn)
         }
         let message = try await letters.email(id, to: recipient)

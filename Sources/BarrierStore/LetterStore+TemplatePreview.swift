@@ -40,7 +40,8 @@ extension LetterStore {
                 kind: key.kind, language: key.language, agency: agency.snapshot, supplier: supplier.snapshot,
                 letter: .init(reference: nil, date: today, deadline: deadline.day, responseDays: deadline.days),
                 original: key.kind == .reminder ? Self.sampleOriginal(today: today) : nil,
-                action: Self.sampleAction(for: key.kind, today: today, responseDays: deadline.days))
+                action: Self.sampleAction(for: key.kind, today: today, responseDays: deadline.days),
+                referral: key.kind == .referral ? Self.sampleReferral(today: today) : nil)
         }
         return renderer.render(compiled, snapshot: snapshot)
     }
@@ -59,10 +60,17 @@ extension LetterStore {
             return .init(type: "warning", legalBasis: sample, rationale: facts)
         case .noticeOfIntent:
             return .init(type: "fine", legalBasis: sample, rationale: facts, amountMinor: 500_000, currency: "EUR", responseDays: responseDays)
+        case .referral:
+            return .init(type: "referral", legalBasis: sample, rationale: facts)
         case .decisionNotice:
             return .init(type: "fine", legalBasis: sample, rationale: facts, amountMinor: 500_000, currency: "EUR",
                          effectiveFrom: today, appealDays: ResponsePeriod.defaultDays, decidedOn: today)
         }
+    }
+
+    static func sampleReferral(today: String) -> LetterSnapshot.Referral {
+        LetterSnapshot.Referral(body: "[sample: the competent authority]", address: "[sample: its address]",
+                                file: [.init(kind: .informCallToAction, reference: "OUT-0000-000000", date: day(today, plus: -90), reachedOn: day(today, plus: -85))])
     }
 
     /// Who added each of the agency's own versions of `key`: version id → e-mail.

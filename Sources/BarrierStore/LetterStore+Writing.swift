@@ -395,16 +395,16 @@ extension LetterStore {
         let rows = try await conn.query(
             """
             SELECT f.legal_name, f.aliases[1], f.sector, c.name, c.role, f.street, f.postal_code, f.city, f.country::text,
-                   coalesce(c.email, f.email), f.registration_number, f.status
+                   coalesce(c.email, f.email), f.registration_number, f.status, (SELECT s.names::text FROM sectors s WHERE s.code = f.sector)
             FROM facilitators f
             LEFT JOIN LATERAL (SELECT name, role, email FROM contact_points WHERE facilitator_id = f.id ORDER BY position LIMIT 1) c ON true
             WHERE f.id = \(id)
             """, logger: db.logger)
-        for try await r in rows.decode((String, String?, String, String?, String?, String?, String?, String?, String, String?, String?, String).self) {
+        for try await r in rows.decode((String, String?, String, String?, String?, String?, String?, String?, String, String?, String?, String, String?).self) {
             return LoadedSupplier(
                 snapshot: .init(id: id.uuidString.lowercased(), name: r.0, tradingName: r.1, sector: r.2, contactName: r.3,
                                 contactRole: r.4, street: r.5, postalCode: r.6, city: r.7, country: r.8, email: r.9,
-                                registrationNumber: r.10),
+                                registrationNumber: r.10, sectorNames: LetterSnapshot.Supplier.sectorNames(r.12)),
                 status: r.11)
         }
         return nil
@@ -457,9 +457,18 @@ extension LetterStore {
             let kind = LetterKind(rawValue: r.2)!
             var action: LetterSnapshot.Action?
             var record: LetterSnapshot.Record?
+            var referral: LetterSnapshot.Referral?
             if let actionID = r.12 {
                 action = try await actionSnapshot(actionID, kind: kind, responseDays: days, on: conn)
                 record = try await recordSnapshot(actionID, kind: kind, on: conn)
+                if kind == .referral {
+                    guard let to = profile.profile.referral else {
+                        throw StoreError.invalid([FieldError(field: "procedure_profile", message: "names no authority to refer to; an admin adds `referral` to the agency's procedure profile")])
+                    }
+                    let file = try await referralFile(actionID, on: conn)
+                    referral = .init(body: to.body, address: to.address, file: file.letters)
+                    record?.response = file.response
+                }
             }
             let language = LetterLanguage(rawValue: r.3)!
             let law: LetterSnapshot.Law
@@ -472,7 +481,7 @@ extension LetterStore {
             let snapshot = LetterSnapshot(
                 kind: kind, language: language, agency: agency.snapshot,
                 supplier: supplier.snapshot, letter: .init(reference: reference, date: today, deadline: deadline, responseDays: days),
-                original: original, action: action, law: law, record: record)
+                original: original, action: action, law: law, record: record, referral: referral)
             return (snapshot, r.6, r.7)
         }
         throw StoreError.notFound(entity: "letter", id: id.uuidString.lowercased())
@@ -531,6 +540,25 @@ extension LetterStore {
             return record
         }
         throw StoreError.notFound(entity: "licensing action", id: actionID.uuidString.lowercased())
+    }
+
+    /// The file a referral encloses: every letter the agency sent the supplier (its
+    /// reference, kind, date and the day it arrived), and the supplier's latest response.
+    func referralFile(_ actionID: UUID, on conn: PostgresConnection) async throws -> (letters: [LetterSnapshot.Referral.FileLetter], response: LetterSnapshot.Record.Response?) {
+        var letters: [LetterSnapshot.Referral.FileLetter] = []
+        var response: LetterSnapshot.Record.Response?
+        let rows = try await conn.query(
+            """
+            SELECT l.kind, l.reference, l.letter_date::text, coalesce(l.delivered_on, l.responded_on)::text, l.responded_on::text, l.response_summary
+            FROM licensing_actions a JOIN letters l ON l.agency_id = a.agency_id AND l.facilitator_id = a.facilitator_id
+            WHERE a.id = \(actionID) AND l.reference IS NOT NULL AND l.kind <> 'referral'
+            ORDER BY l.letter_date, l.created_at
+            """, logger: db.logger)
+        for try await (kind, reference, date, reached, responded, summary) in rows.decode((String, String, String, String?, String?, String?).self) {
+            letters.append(.init(kind: LetterKind(rawValue: kind)!, reference: reference, date: date, reachedOn: reached))
+            if let responded { response = .init(receivedOn: responded, summary: summary ?? "") }
+        }
+        return (letters, response)
     }
 
     /// What a warning, notice of intent or decision notice says about its action.

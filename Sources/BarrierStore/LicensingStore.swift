@@ -182,8 +182,9 @@ public struct LicensingStore: Sendable {
             case .transition(let from, let allowed):
                 throw StoreError.transition(entity: "licensing action", from: from.rawValue, to: LicensingActionStatus.noticeOfIntent.rawValue,
                                             allowed: allowed.map(\.rawValue))
-            case .warningIsItsOwnNotice:
-                throw StoreError.conflict("a warning is itself a notice: decide it directly, without a notice of intent")
+            case .notRestrictive(let type):
+                throw StoreError.conflict(type == .warning ? "a warning is itself a notice: decide it directly, without a notice of intent"
+                                          : "a referral restricts nothing: decide it directly, without a notice of intent; the authority it goes to hears the supplier")
             case .outstanding(let reference, let status):
                 throw StoreError.conflict(
                     "notice of intent \(reference ?? "(draft)") is \(status.rawValue); a new one is issued only when it came back undelivered")
@@ -237,9 +238,11 @@ public struct LicensingStore: Sendable {
                     appeal_suspends = \(suspends)
                 WHERE id = \(id)
                 """, logger: db.logger)
+            // A referral is written in the language of the authority it goes to, the profile's jurisdiction.
+            let language = decision.language ?? (outcome.letter == .referral ? LetterLanguage.forCountry(profile.jurisdiction) : nil)
             let letter = try await letters.draftActionLetter(
-                actionID: id, facilitatorID: action.facilitatorID, agencyID: action.agencyID, kind: outcome.letter, language: decision.language,
-                responseDays: outcome.letter == .warning ? agency.responseDays : try await appealDays(action.agencyID, on: conn),
+                actionID: id, facilitatorID: action.facilitatorID, agencyID: action.agencyID, kind: outcome.letter, language: language,
+                responseDays: outcome.letter == .decisionNotice ? try await appealDays(action.agencyID, on: conn) : agency.responseDays,
                 actor: actor, on: conn)
             return "letter \(letter.id.uuidString.lowercased())"
         }
@@ -251,23 +254,78 @@ public struct LicensingStore: Sendable {
 
     // MARK: Appeal and end
 
-    /// Records an appeal lodged within the period of the profile's remedy; the action's effect is suspended
-    /// until the outcome where the profile gives the remedy suspensive effect.
+    /// Records an appeal at its next stage: the remedy against the decision, lodged within the profile's period,
+    /// or, after an outcome, the further remedy the profile names. The action's effect is suspended where the
+    /// profile gives the remedy suspensive effect.
     public func appeal(_ id: UUID, lodgedOn: String, grounds: String, expectedVersion: Int, actor: Actor) async throws -> Record {
         try await step(id, .appeal(lodgedOn: lodgedOn, grounds: grounds), expectedVersion: expectedVersion, actor: actor,
                        auditAction: "licensing_action.appeal")
     }
 
-    /// The appeal's outcome: upheld (the action takes effect again) or overturned (it never does).
-    public func decideAppeal(_ id: UUID, outcome: AppealOutcome, on day: String, reason: String, expectedVersion: Int,
-                             actor: Actor) async throws -> Record {
-        try await step(id, .appealOutcome(outcome, decidedOn: day, reason: reason), expectedVersion: expectedVersion, actor: actor,
-                       auditAction: "licensing_action.appeal_\(outcome.rawValue)")
+    /// The outcome of the appeal's current stage: upheld (the action takes effect again), varied (it does with the
+    /// new terms) or overturned (it never does).
+    public func decideAppeal(_ id: UUID, outcome: AppealOutcome, on day: String, reason: String, terms: VariedTerms? = nil, notifiedOn: String? = nil,
+                             expectedVersion: Int, actor: Actor) async throws -> Record {
+        try await step(id, .appealOutcome(outcome, decidedOn: day, reason: reason, terms: terms, notifiedOn: notifiedOn), expectedVersion: expectedVersion,
+                       actor: actor, auditAction: "licensing_action.appeal_\(outcome.rawValue)")
     }
 
-    /// Ends an action in force before its time (measures taken, review).
+    /// An order suspending the decision until the pending appeal stage is decided.
+    public func interimRelief(_ id: UUID, orderedOn: String, orderedBy: String, reason: String, expectedVersion: Int, actor: Actor) async throws -> Record {
+        try await step(id, .interimRelief(orderedOn: orderedOn, orderedBy: orderedBy, reason: reason), expectedVersion: expectedVersion, actor: actor,
+                       auditAction: "licensing_action.interim_relief")
+    }
+
+    /// What the competent authority did with a referred case.
+    public func concludeReferral(_ id: UUID, outcome: ReferralOutcome, on day: String, note: String, expectedVersion: Int, actor: Actor) async throws -> Record {
+        try await step(id, .concludeReferral(outcome, on: day, note: note), expectedVersion: expectedVersion, actor: actor,
+                       auditAction: "licensing_action.referral_concluded")
+    }
+
+    /// Lifts a decided or upheld action before its time (conditions met, a review).
     public func lift(_ id: UUID, on day: String?, reason: String, expectedVersion: Int, actor: Actor) async throws -> Record {
         try await step(id, .lift(on: day, reason: reason), expectedVersion: expectedVersion, actor: actor, auditAction: "licensing_action.lift")
+    }
+
+    /// The case a step reads, loaded and locked in one statement: the action's terms, its
+    /// decision letter's date and delivery, the appeal stages so far, and the profile's next stage.
+    func loadStepCase(_ id: UUID, on conn: PostgresConnection) async throws -> (version: Int, c: LicensingStepCase, stage: AppealStages.Stage?, profile: ProcedureProfile) {
+        for try await r in try await conn.query(
+            """
+            SELECT a.status, a.version, a.proposed_by, a.proposed_by_label, a.decided_by, a.decided_by_label, a.decided_on::text,
+                   coalesce(n.letter_date, a.decided_on)::text,
+                   (SELECT min(e.occurred_on) FROM letter_events e WHERE e.letter_id = n.id AND e.status IN ('delivered', 'responded'))::text,
+                   g.appeal_days, current_date::text, a.type, a.agency_id, a.appeal_suspends,
+                   coalesce((SELECT json_agg(json_build_object('remedy', p.remedy, 'lodged_on', p.lodged_on, 'outcome_on', p.outcome_on,
+                                                               'relief_ordered_on', p.relief_ordered_on) ORDER BY p.stage)
+                             FROM licensing_appeals p WHERE p.action_id = a.id), '[]'::json)::text,
+                   (SELECT coalesce(p.outcome_notified_on, p.outcome_on)::text FROM licensing_appeals p WHERE p.action_id = a.id ORDER BY p.stage DESC LIMIT 1),
+                   a.legal_basis, a.rationale, a.conditions, a.amount_minor, a.currency, a.effective_from::text, a.effective_to::text, a.facilitator_id
+            FROM licensing_actions a JOIN agencies g ON g.id = a.agency_id
+            LEFT JOIN LATERAL (SELECT l.id, l.letter_date FROM letters l WHERE l.licensing_action_id = a.id
+                                 AND l.kind IN ('decision_notice', 'warning') AND l.letter_date IS NOT NULL
+                               ORDER BY l.created_at DESC LIMIT 1) n ON true
+            WHERE a.id = \(id) AND (current_agency() IS NULL OR a.agency_id = current_agency())
+            FOR UPDATE OF a
+            """, logger: db.logger).decode((String, Int, UUID?, String, UUID?, String?, String?, String?, String?, Int, String, String, UUID, Bool,
+                                            String, String?, String, String, String?, Int64?, String?, String?, String?, UUID).self) {
+            let type = LicensingActionType(rawValue: r.11)!
+            let profile = try await ProcedureProfileStore(db).current(r.12, on: conn).profile
+            let appeals = try JSONDecoder().decode([AppealRecord].self, from: Data(r.14.utf8))
+            let stage = AppealStages.next(type: type, profile: profile, fallbackDays: r.9, after: appeals)
+            let period = stage?.period ?? AppealPeriod.of(type, profile: profile, fallbackDays: r.9)
+            // The first stage runs from the decision letter (its delivery or date); a later one from the last outcome.
+            let from = appeals.isEmpty ? (period.starts == .delivery ? r.8 : r.7) : r.15
+            let draft = LicensingActionDraft(facilitatorID: r.23.uuidString.lowercased(), type: type, legalBasis: r.16, rationale: r.17, conditions: r.18,
+                                             amountMinor: r.19, currency: r.20, effectiveFrom: r.21, effectiveTo: r.22)
+            return (r.1, LicensingStepCase(
+                type: type, status: LicensingActionStatus(rawValue: r.0)!,
+                proposer: FourEyes.Person(userID: r.2?.uuidString.lowercased(), label: r.3),
+                decider: r.5.map { FourEyes.Person(userID: r.4?.uuidString.lowercased(), label: $0) },
+                decidedOn: r.6, appealFrom: from, appealPeriod: period, appeals: appeals, nextStage: stage, appealSuspends: r.13, draft: draft,
+                today: r.10), stage, profile)
+        }
+        throw StoreError.notFound(entity: "licensing action", id: id.uuidString.lowercased())
     }
 
     /// One step after the proposal, as one use case: the case loaded and locked in
@@ -275,30 +333,7 @@ public struct LicensingStore: Sendable {
     /// event and audit event.
     func step(_ id: UUID, _ step: LicensingStep, expectedVersion: Int, actor: Actor, auditAction: String) async throws -> Record {
         try await db.transaction { conn in
-            var loaded: (version: Int, c: LicensingStepCase)?
-            for try await r in try await conn.query(
-                """
-                SELECT a.status, a.version, a.proposed_by, a.proposed_by_label, a.decided_by, a.decided_by_label, a.decided_on::text,
-                       coalesce(n.letter_date, a.decided_on)::text,
-                       (SELECT min(e.occurred_on) FROM letter_events e WHERE e.letter_id = n.id AND e.status IN ('delivered', 'responded'))::text,
-                       g.appeal_days, (SELECT p.lodged_on FROM licensing_appeals p WHERE p.action_id = a.id)::text, current_date::text,
-                       a.type, a.agency_id
-                FROM licensing_actions a JOIN agencies g ON g.id = a.agency_id
-                LEFT JOIN LATERAL (SELECT l.id, l.letter_date FROM letters l WHERE l.licensing_action_id = a.id
-                                     AND l.kind IN ('decision_notice', 'warning') AND l.letter_date IS NOT NULL
-                                   ORDER BY l.created_at DESC LIMIT 1) n ON true
-                WHERE a.id = \(id) AND (current_agency() IS NULL OR a.agency_id = current_agency())
-                FOR UPDATE OF a
-                """, logger: db.logger).decode((String, Int, UUID?, String, UUID?, String?, String?, String?, String?, Int, String?, String, String, UUID).self) {
-                let profile = try await ProcedureProfileStore(db).current(r.13, on: conn).profile
-                let period = AppealPeriod.of(LicensingActionType(rawValue: r.12)!, profile: profile, fallbackDays: r.9)
-                loaded = (r.1, LicensingStepCase(
-                    status: LicensingActionStatus(rawValue: r.0)!,
-                    proposer: FourEyes.Person(userID: r.2?.uuidString.lowercased(), label: r.3),
-                    decider: r.5.map { FourEyes.Person(userID: r.4?.uuidString.lowercased(), label: $0) },
-                    decidedOn: r.6, appealFrom: period.starts == .delivery ? r.8 : r.7, appealPeriod: period, appealLodgedOn: r.10, today: r.11))
-            }
-            guard let loaded else { throw StoreError.notFound(entity: "licensing action", id: id.uuidString.lowercased()) }
+            let loaded = try await loadStepCase(id, on: conn)
             let checked = LicensingStepDecision.check(loaded.c, step, by: actor.person)
             // Invalid input is refused (422) before the version is compared.
             if case .failure(.invalid(let problems)) = checked { throw StoreError.invalid(problems) }
@@ -306,12 +341,14 @@ public struct LicensingStore: Sendable {
             let outcome: LicensingStepDecision.Outcome
             switch checked {
             case .success(let checked): outcome = checked
-            case .failure(.transition(let from, let allowed)):
-                throw StoreError.transition(entity: "licensing action", from: from.rawValue, to: step.next.rawValue, allowed: allowed.map(\.rawValue))
+            case .failure(.transition(let from, _)):
+                throw StoreError.transition(entity: "licensing action", from: from.rawValue, to: step.next.rawValue,
+                                            allowed: from.allowedNext(for: loaded.c.type).map(\.rawValue))
             case .failure(.fourEyes(let refusal)): throw StoreError.forbidden(refusal)
             case .failure(.invalid(let problems)): throw StoreError.invalid(problems)
             }
             let before = try await document(id, on: conn)
+            let stage = loaded.c.appeals.count
             let note: String?
             switch step {
             case .withdraw(let reason), .lift(_, let reason):
@@ -319,24 +356,67 @@ public struct LicensingStore: Sendable {
                                      logger: db.logger)
                 note = reason
             case .appeal(let lodgedOn, let grounds):
+                let next = loaded.stage!
+                let name = next.remedy.flatMap { loaded.profile.remedies[$0]?.name["en"] }
                 try await conn.query(
                     """
-                    INSERT INTO licensing_appeals (action_id, lodged_on, period_ended_on, grounds, recorded_by, recorded_by_label)
-                    VALUES (\(id), \(lodgedOn)::date, \(loaded.c.appealEndsOn ?? lodgedOn)::date, \(grounds),
-                            \(actor.userID.flatMap(UUID.init(uuidString:))), \(actor.label))
+                    INSERT INTO licensing_appeals (action_id, stage, remedy, remedy_name, period_judged_by_agency, lodged_on, period_ended_on, grounds,
+                                                   recorded_by, recorded_by_label)
+                    VALUES (\(id), \(next.number), \(next.remedy), \(name ?? next.period.name), \(next.judgedByAgency), \(lodgedOn)::date,
+                            \(loaded.c.appealEndsOn)::date, \(grounds), \(actor.userID.flatMap(UUID.init(uuidString:))), \(actor.label))
                     """, logger: db.logger)
-                var suspends = true
-                for try await value in try await conn.query("SELECT appeal_suspends FROM licensing_actions WHERE id = \(id)",
-                                                            logger: db.logger).decode(Bool.self) { suspends = value }
                 // The profile's suspensive effect for the type, recorded at the decision, says which.
-                note = "appeal lodged on \(lodgedOn); " + (suspends ? "effect suspended" : "the decision stays in effect (no suspensive effect)")
-            case .appealOutcome(let result, let decidedOn, let reason):
+                note = "\(name ?? next.period.name) (stage \(next.number)) lodged on \(lodgedOn); "
+                    + (loaded.c.appealSuspends ? "effect suspended" : "the decision stays in effect (no suspensive effect)")
+            case .appealOutcome(let result, let decidedOn, let reason, _, let notifiedOn):
+                var previous: String?
+                var varied: String?
+                if let terms = outcome.varied, let old = loaded.c.draft {
+                    previous = try Self.terms(old)
+                    varied = try Self.terms(terms)
+                    try await conn.query(
+                        """
+                        UPDATE licensing_actions SET amount_minor = \(terms.amountMinor), conditions = \(terms.conditions),
+                            effective_from = \(terms.effectiveFrom)::date, effective_to = \(terms.effectiveTo)::date WHERE id = \(id)
+                        """, logger: db.logger)
+                }
                 try await conn.query(
                     """
                     UPDATE licensing_appeals SET outcome = \(result.rawValue), outcome_on = \(decidedOn)::date, outcome_reason = \(reason),
-                        outcome_recorded_by_label = \(actor.label) WHERE action_id = \(id)
+                        outcome_notified_on = \(notifiedOn)::date, previous_terms = \(previous)::jsonb, varied_terms = \(varied)::jsonb,
+                        outcome_recorded_by_label = \(actor.label) WHERE action_id = \(id) AND stage = \(stage)
                     """, logger: db.logger)
+                // Final once the next remedy's period has run, or at once when the profile names none.
+                if result != .overturned {
+                    var after = loaded.c
+                    after.appeals[after.appeals.count - 1].outcomeOn = decidedOn
+                    let further = AppealStages.next(type: after.type, profile: loaded.profile, fallbackDays: 0, after: after.appeals)
+                    var endsOn: String?
+                    if let further {
+                        let start = further.period.starts == .delivery ? notifiedOn : decidedOn
+                        guard let start else {
+                            throw StoreError.invalid([FieldError(field: "notified_on", message: "is required: the \(further.period.name) against this "
+                                                                 + "outcome runs from its notification; give the day it reached the supplier")])
+                        }
+                        endsOn = ProcedureCalendar.end(of: further.period.period, from: start, further.period.rule)
+                    }
+                    try await conn.query("UPDATE licensing_actions SET appeal_ends_on = \(endsOn)::date WHERE id = \(id)", logger: db.logger)
+                }
                 note = reason
+            case .interimRelief(let orderedOn, let orderedBy, let reason):
+                try await conn.query(
+                    """
+                    UPDATE licensing_appeals SET relief_ordered_on = \(orderedOn)::date, relief_ordered_by = \(orderedBy.trimmingWhitespace),
+                        relief_reason = \(reason), relief_recorded_by_label = \(actor.label) WHERE action_id = \(id) AND stage = \(stage)
+                    """, logger: db.logger)
+                note = "interim relief ordered by \(orderedBy.trimmingWhitespace) on \(orderedOn): effect suspended until the appeal is decided"
+            case .concludeReferral(let result, let on, let text):
+                try await conn.query(
+                    """
+                    UPDATE licensing_actions SET referral_outcome = \(result.rawValue), referral_outcome_on = \(on)::date,
+                        referral_outcome_note = \(text) WHERE id = \(id)
+                    """, logger: db.logger)
+                note = "\(result.rawValue): \(text)"
             }
             try await conn.query(
                 "UPDATE licensing_actions SET status = \(outcome.next.rawValue), updated_at = now(), version = version + 1 WHERE id = \(id)",
@@ -347,6 +427,12 @@ public struct LicensingStore: Sendable {
                                       entityID: id.uuidString.lowercased(), before: before.json, after: after.json, logger: db.logger)
             return after
         }
+    }
+
+    /// An action's terms as JSON (what an appeal's outcome varied from and to).
+    static func terms(_ d: LicensingActionDraft) throws -> String {
+        String(decoding: try JSONEncoder().encode(VariedTerms(amountMinor: d.amountMinor, effectiveFrom: d.effectiveFrom, effectiveTo: d.effectiveTo,
+                                                              conditions: d.conditions)), as: UTF8.self)
     }
 
     /// Marks `expired` every final action whose end date passed before `today`. Returns their ids.
@@ -389,6 +475,7 @@ public struct LicensingStore: Sendable {
     public static let registerColumns = [
         "id", "decided_on", "authority", "supplier_name", "supplier_country", "supplier_registration_number", "type", "status",
         "legal_basis", "conditions", "amount", "currency", "effective_from", "effective_to", "appeal_outcome", "appeal_decided_on",
+        "supplier_name_withheld",
     ]
 
     /// Restrictive actions that are final, newest decision first, as rows of `registerColumns`.
@@ -397,14 +484,14 @@ public struct LicensingStore: Sendable {
             """
             SELECT id::text, decided_on::text, authority, supplier_name, supplier_country, supplier_registration_number, type, status,
                    legal_basis, conditions, amount_minor, currency, effective_from::text, effective_to::text, appeal_outcome,
-                   appeal_decided_on::text
+                   appeal_decided_on::text, supplier_name_withheld::text
             FROM public_register ORDER BY decided_on DESC, supplier_name, id
             """)
         var items: [[String: String?]] = []
         for try await r in rows.decode((String, String, String, String, String, String?, String, String, String, String?, Int64?, String?,
-                                        String?, String?, String?, String?).self) {
+                                        String?, String?, String?, String?, String).self) {
             let values: [String?] = [r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10.map { Self.decimal($0, currency: r.11 ?? "") },
-                                     r.11, r.12, r.13, r.14, r.15]
+                                     r.11, r.12, r.13, r.14, r.15, r.16]
             items.append(Dictionary(uniqueKeysWithValues: zip(Self.registerColumns, values)))
         }
         return items
@@ -546,7 +633,8 @@ public struct LicensingStore: Sendable {
                 draft: action.draft, status: action.status, proposer: action.proposer,
                 record: r.0.compactMap(LicensingActionType.init(rawValue:)), notices: notices, evidence: evidence, noticeOfIntent: intent,
                 standing: SupplierStanding(level: r.8.flatMap(CooperationLevel.init(rawValue:)), verifiedMeasures: r.9),
-                reasons: DecisionReasons(consideration: r.10, cooperationReason: r.11), powers: powers, today: today)
+                reasons: DecisionReasons(consideration: r.10, cooperationReason: r.11), powers: powers, referralBody: profile.referral?.body,
+                today: today)
         }
         throw StoreError.notFound(entity: "licensing action", id: action.id.uuidString.lowercased())
     }

@@ -74,9 +74,12 @@ public struct ReportStore: Sendable {
 
     public init(_ db: Database) { self.db = db }
 
+    /// The sector codes a filter may name, as the catalogue stands.
+    public func sectors() async throws -> Set<String> { try await TaxonomyStore(db).sectorCodes() }
+
     public func report(_ kind: ReportKind, _ filter: ReportFilter, by dimension: ReportDimension = .sector,
                        gapRule: MatrixGapRule = MatrixGapRule()) async throws -> Report {
-        let problems = filter.problems()
+        let problems = filter.problems(knownSectors: try await TaxonomyStore(db).sectorCodes())
         if !problems.isEmpty { throw StoreError.invalid(problems) }
         if let tooLong = filter.periodProblem(today: ReportFilter.today()) { throw StoreError.invalid([tooLong]) }
         let tables: [ReportTable]
@@ -296,11 +299,13 @@ public struct ReportStore: Sendable {
         var b5 = SQLBinds()
         out.append(("appeals", Self.query(
             """
-            SELECT count(*) FILTER (WHERE a.decided_on IS NOT NULL)::text,
-                   count(*) FILTER (WHERE a.status = 'appealed')::text,
-                   CASE WHEN count(*) FILTER (WHERE a.decided_on IS NOT NULL) = 0 THEN NULL
-                        ELSE round((count(*) FILTER (WHERE a.status = 'appealed'))::numeric / count(*) FILTER (WHERE a.decided_on IS NOT NULL), 4)::text END,
-                   count(p.action_id)::text, count(*) FILTER (WHERE p.outcome = 'upheld')::text, count(*) FILTER (WHERE p.outcome = 'overturned')::text
+            SELECT count(DISTINCT a.id) FILTER (WHERE a.decided_on IS NOT NULL)::text,
+                   count(DISTINCT a.id) FILTER (WHERE a.status = 'appealed')::text,
+                   CASE WHEN count(DISTINCT a.id) FILTER (WHERE a.decided_on IS NOT NULL) = 0 THEN NULL
+                        ELSE round((count(DISTINCT a.id) FILTER (WHERE a.status = 'appealed'))::numeric
+                                   / count(DISTINCT a.id) FILTER (WHERE a.decided_on IS NOT NULL), 4)::text END,
+                   count(p.action_id)::text, count(*) FILTER (WHERE p.outcome = 'upheld')::text, count(*) FILTER (WHERE p.outcome = 'varied')::text,
+                   count(*) FILTER (WHERE p.outcome = 'overturned')::text
             \(Self.actionScope(filter, &b5).replacingOccurrences(of: "JOIN facilitators f ON f.id = a.facilitator_id",
                                                                   with: "JOIN facilitators f ON f.id = a.facilitator_id LEFT JOIN licensing_appeals p ON p.action_id = a.id"))
             """, b5)))
@@ -319,9 +324,10 @@ public struct ReportStore: Sendable {
                               columns: [("country", false), ("type", false), ("actions", true)], sql["by_country"]!) },
             { try await table("fines", "Fines by currency", "Fines decided and not overturned or under appeal, in minor units of each currency.",
                               columns: [("currency", false), ("fines", true), ("total_minor", true)], sql["fines"]!) },
-            { try await table("appeals", "Appeals", "Of the actions decided: how many are under appeal now, the share, and the outcomes of appeals.",
+            { try await table("appeals", "Appeals", "Of the actions decided: how many are under appeal now, the share, and the outcomes "
+                                + "of appeals (each stage, objection or court, counts as one appeal).",
                               columns: [("decided", true), ("under_appeal", true), ("share_under_appeal", true), ("appeals", true),
-                                        ("upheld", true), ("overturned", true)], sql["appeals"]!) },
+                                        ("upheld", true), ("varied", true), ("overturned", true)], sql["appeals"]!) },
         ])
     }
 
@@ -421,7 +427,7 @@ public struct ReportStore: Sendable {
             actions AS (
                 SELECT s.stage, count(*) AS in_effect
                 FROM licensing_actions a JOIN facilitators f ON f.id = a.facilitator_id CROSS JOIN LATERAL unnest(f.stages) s (stage)
-                WHERE a.agency_id = current_agency() AND a.type <> 'warning' AND a.status IN ('decided', 'upheld')
+                WHERE a.agency_id = current_agency() AND a.type NOT IN ('warning', 'referral') AND a.status IN ('decided', 'upheld', 'varied')
                   AND a.effective_from <= current_date AND (a.effective_to IS NULL OR a.effective_to >= current_date)\(suppliers)
                 GROUP BY s.stage)
             SELECT st.stage, coalesce(f.suppliers, 0)::text, coalesce(f.sectors, ''), coalesce(o.labels, ''), coalesce(g.signals, 0)::text,

@@ -208,6 +208,13 @@ final class RowParser {
             patch.email = value("email").map { $0 }
             patch.phone = value("phone").map { $0 }
             patch.notes = value("notes")
+            if let raw = value("natural_person")?.trimmingWhitespace.lowercased(), !raw.isEmpty {
+                switch raw {
+                case "true", "yes", "1": patch.naturalPerson = true
+                case "false", "no", "0": patch.naturalPerson = false
+                default: fail("natural_person", "must be true or false, not '\(raw)'")
+                }
+            }
             if let raw = value("status"), !raw.trimmingWhitespace.isEmpty {
                 if let status = FacilitatorStatus(rawValue: raw.trimmingWhitespace) { patch.status = status } else {
                     fail("status", FacilitatorStatus.notOne(raw))

@@ -186,7 +186,8 @@ struct BenchReports: BarrierCommand {
             for spec in cases {
                 let parts = spec.split(separator: "|", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
                 guard parts.count >= 2 else { throw CLIFailure(description: "--case: '\(spec)' is not name|report|query") }
-                let (kind, filter, dimension, rule) = try ReportQuery.parse(kind: parts[1], query: parts.count > 2 ? parts[2] : "")
+                let (kind, filter, dimension, rule) = try ReportQuery.parse(kind: parts[1], query: parts.count > 2 ? parts[2] : "",
+                                                                            sectors: try await store.sectors())
                 var explained: [Double] = [], planned: [Double] = [], stored: [Double] = []
                 var plans: [String] = []
                 for run in 0..<(runs + 1) {

@@ -116,6 +116,7 @@ struct FacilitatorCommand: AsyncParsableCommand {
         @Option var email: String?
         @Option var phone: String?
         @Option var notes: String?
+        @Flag(name: .customLong("natural-person"), help: "A sole trader under their own name (the register may withhold it).") var naturalPerson = false
         @Flag(name: .customLong("create-anyway"), help: "Register even when similar suppliers exist.") var createAnyway = false
 
         func execute() async throws {
@@ -145,15 +146,16 @@ struct FacilitatorCommand: AsyncParsableCommand {
             p.email = email.map { $0 }
             p.phone = phone.map { $0 }
             p.notes = notes
-            if !errors.isEmpty {
-                // name the other bad fields too, checked against the standard sectors
-                let named = Set(errors.errors.map(\.field))
-                let more = p.problemsForCreate(knownSectors: Set(KnownSectors.codes)).filter { !named.contains($0.field) }
-                throw StoreError.invalid(errors.errors + more)
-            }
-            let (patch, anyway) = (p, createAnyway)
+            if naturalPerson { p.naturalPerson = true }
+            let (patch, anyway, found) = (p, createAnyway, errors)
             let record = try await withDatabase { db in
-                try await FacilitatorStore(db).create(patch, allowDuplicates: anyway, actor: cliActor())
+                if !found.isEmpty {
+                    // name the other bad fields too, checked against the sectors catalogue
+                    let named = Set(found.errors.map(\.field))
+                    let more = patch.problemsForCreate(knownSectors: try await FacilitatorStore(db).sectors()).filter { !named.contains($0.field) }
+                    throw StoreError.invalid(found.errors + more)
+                }
+                return try await FacilitatorStore(db).create(patch, allowDuplicates: anyway, actor: cliActor())
             }
             say(record.id.uuidString.lowercased())
         }

@@ -22,12 +22,13 @@ struct LicensingCommand: AsyncParsableCommand {
         commandName: "licensing",
         abstract: "Licensing actions: propose, send the notice of intent, decide (due-process guard, four eyes), appeal, lift; the public register.",
         subcommands: [Propose.self, List.self, Show.self, DueProcessCheck.self, Link.self, Notice.self, Decide.self, Withdraw.self,
-                      Appeal.self, AppealOutcomeCommand.self, Lift.self, Ladder.self, Register.self, Sweep.self])
+                      Appeal.self, AppealOutcomeCommand.self, InterimRelief.self, ReferralOutcomeCommand.self, Lift.self, Ladder.self, Register.self,
+                      Sweep.self])
 
     struct Propose: BarrierCommand {
         static let configuration = CommandConfiguration(abstract: "Propose a licensing action; prints its id.")
         @Option(name: .customLong("facilitator"), help: "The supplier.") var facilitator: String
-        @Option(help: "warning, conditions, fine, suspension or revocation.") var type: String
+        @Option(help: "warning, conditions, fine, suspension, revocation or referral.") var type: String
         @Option(name: .customLong("legal-basis"), help: "The provision the action rests on.") var legalBasis: String
         @Option(help: "Why: the facts relied on.") var rationale: String
         @Option(help: "The conditions (type conditions).") var conditions: String?
@@ -175,17 +176,59 @@ struct LicensingCommand: AsyncParsableCommand {
     }
 
     struct AppealOutcomeCommand: BarrierCommand {
-        static let configuration = CommandConfiguration(commandName: "appeal-outcome", abstract: "Record the appeal's outcome: upheld or overturned.")
+        static let configuration = CommandConfiguration(commandName: "appeal-outcome",
+                                                        abstract: "Record the outcome of the appeal's pending stage: upheld, varied (with new terms) or overturned.")
         @Argument var id: String
-        @Option(help: "upheld or overturned.") var outcome: String
+        @Option(help: "upheld, varied or overturned.") var outcome: String
         @Option(name: .customLong("decided-on")) var decidedOn: String
         @Option var reason: String
+        @Option(name: .customLong("notified-on"), help: "The day the outcome reached the supplier (where the next remedy runs from it).")
+        var notifiedOn: String?
+        @Option(name: .customLong("amount-minor"), help: "varied: the fine's new amount in minor units.") var amountMinor: Int64?
+        @Option(name: .customLong("effective-from"), help: "varied: the new first day.") var effectiveFrom: String?
+        @Option(name: .customLong("effective-to"), help: "varied: the new last day.") var effectiveTo: String?
+        @Option(help: "varied: the new conditions.") var conditions: String?
 
         func execute() async throws {
             let outcome: AppealOutcome = try vocabulary(outcome, option: "outcome")
-            let (day, reason) = (decidedOn, self.reason)
+            let (day, reason, notified) = (decidedOn, self.reason, notifiedOn)
+            let terms = VariedTerms(amountMinor: amountMinor, effectiveFrom: effectiveFrom, effectiveTo: effectiveTo, conditions: conditions)
             try await licensingStep(id) { store, id, version, actor in
-                try await store.decideAppeal(id, outcome: outcome, on: day, reason: reason, expectedVersion: version, actor: actor)
+                try await store.decideAppeal(id, outcome: outcome, on: day, reason: reason, terms: terms.isEmpty ? nil : terms, notifiedOn: notified,
+                                             expectedVersion: version, actor: actor)
+            }
+        }
+    }
+
+    struct InterimRelief: BarrierCommand {
+        static let configuration = CommandConfiguration(commandName: "interim-relief",
+                                                        abstract: "Record an order suspending an appealed action until the pending stage is decided.")
+        @Argument var id: String
+        @Option(name: .customLong("ordered-on")) var orderedOn: String
+        @Option(name: .customLong("ordered-by"), help: "The court or body that ordered it.") var orderedBy: String
+        @Option var reason: String
+
+        func execute() async throws {
+            let (day, by, reason) = (orderedOn, orderedBy, self.reason)
+            try await licensingStep(id) { store, id, version, actor in
+                try await store.interimRelief(id, orderedOn: day, orderedBy: by, reason: reason, expectedVersion: version, actor: actor)
+            }
+        }
+    }
+
+    struct ReferralOutcomeCommand: BarrierCommand {
+        static let configuration = CommandConfiguration(commandName: "referral-outcome",
+                                                        abstract: "Record what the competent authority did with a referral.")
+        @Argument var id: String
+        @Option(help: "action_taken, no_action or declined.") var outcome: String
+        @Option(name: .customLong("concluded-on")) var concludedOn: String
+        @Option var note: String
+
+        func execute() async throws {
+            let outcome: ReferralOutcome = try vocabulary(outcome, option: "outcome")
+            let (day, note) = (concludedOn, self.note)
+            try await licensingStep(id) { store, id, version, actor in
+                try await store.concludeReferral(id, outcome: outcome, on: day, note: note, expectedVersion: version, actor: actor)
             }
         }
     }

@@ -96,7 +96,8 @@ struct DueProcessTests {
                 for intent in Intent.allCases {
                     let gaps = DueProcess.gaps(type: type, notices: Self.notices(notice), linkedSignalDays: Self.signals(signals),
                                                noticeOfIntent: Self.intent(intent), today: Self.today)
-                    let want: Set<DueProcessGap.Code> = type == .warning ? [] : Self.expected(notice, signals, intent)
+                    // A warning is itself the notice; a referral decides nothing on the supplier (the authority it goes to does).
+                    let want: Set<DueProcessGap.Code> = type == .warning || type == .referral ? [] : Self.expected(notice, signals, intent)
                     #expect(Set(gaps.map(\.code)) == want, "\(type) \(notice) \(signals) \(intent)")
                     #expect(gaps.count == Set(gaps.map(\.code)).count, "a gap named twice")
                     #expect(gaps.allSatisfy { $0.message.hasSuffix(".") && $0.message.count > 40 }, "each gap is a sentence")
@@ -117,7 +118,7 @@ struct DueProcessTests {
                                 let gaps = DueProcess.gaps(type: type, notices: Self.notices(notice), evidence: Self.evidence(signals, correction),
                                                            noticeOfIntent: Self.intent(intent), standing: Self.standing(standing),
                                                            reasons: Self.reasons(reasons), today: Self.today)
-                                let want: Set<DueProcessGap.Code> = type == .warning ? []
+                                let want: Set<DueProcessGap.Code> = type == .warning || type == .referral ? []
                                     : Self.expected(notice, signals, intent, standing: standing, reasons: reasons, correction: correction)
                                 #expect(Set(gaps.map(\.code)) == want, "\(type) \(notice) \(signals) \(intent) \(standing) \(reasons) \(correction)")
                                 #expect(gaps.count == Set(gaps.map(\.code)).count, "a gap named twice")
@@ -158,7 +159,9 @@ struct DueProcessTests {
 
     @Test("the ladder orders the action types")
     func ladder() {
-        #expect(LicensingActionType.allCases.map(\.rung) == [0, 1, 2, 3, 4])
+        #expect(LicensingActionType.allCases.map(\.rung) == [0, 1, 2, 3, 4, 5])
         #expect(!LicensingActionType.warning.isRestrictive && LicensingActionType.revocation.isRestrictive)
+        #expect(!LicensingActionType.referral.isRestrictive && !LicensingActionType.referral.isDecisionOnSupplier)
+        #expect(LicensingActionType.referral.remedialRung == nil && !LicensingActionType.referral.isPunitive)
     }
 }

@@ -72,7 +72,7 @@ struct EvidenceAndNoticeTests {
                     let got = NoticeOfIntentIssue.refusal(c, responseDays: days)
                     let expected: NoticeOfIntentIssue.Refusal?
                     if status != .proposed && status != .noticeOfIntent { expected = .transition(from: status, allowed: status.allowedNext) }
-                    else if type == .warning { expected = .warningIsItsOwnNotice }
+                    else if type == .warning || type == .referral { expected = .notRestrictive(type) }
                     else if let days, days < 1 || days > 365 {
                         expected = .invalid([FieldError(field: "response_days", message: "must be between 1 and 365")])
                     } else if let notice, notice.status != .returned { expected = .outstanding(reference: notice.reference, status: notice.status) }

@@ -4,22 +4,29 @@ import Testing
 
 @Suite("Licensing actions: lifecycle, ladder and proposals")
 struct LicensingTests {
-    @Test("only the lifecycle's steps exist, and only decided or upheld actions are final")
+    @Test("only the lifecycle's steps exist, for sanctions and referrals apart, and only decided, upheld or varied actions can be final")
     func lifecycle() {
-        let steps: [LicensingActionStatus: Set<LicensingActionStatus>] = [
+        let sanctions: [LicensingActionStatus: Set<LicensingActionStatus>] = [
             .proposed: [.noticeOfIntent, .decided, .withdrawn],
             .noticeOfIntent: [.noticeOfIntent, .decided, .withdrawn],
             .decided: [.appealed, .lifted, .expired],
-            .appealed: [.upheld, .overturned],
-            .upheld: [.lifted, .expired],
-            .overturned: [], .lifted: [], .expired: [], .withdrawn: [],
+            .appealed: [.upheld, .varied, .overturned],
+            .upheld: [.appealed, .lifted, .expired], .varied: [.appealed, .lifted, .expired],
+            .overturned: [], .lifted: [], .expired: [], .withdrawn: [], .concluded: [],
         ]
-        for from in LicensingActionStatus.allCases {
-            for to in LicensingActionStatus.allCases {
-                #expect(from.canMove(to: to) == steps[from]!.contains(to), "\(from) → \(to)")
+        // A referral is sent (decided) and concluded with the authority's outcome; it is nobody's decision to appeal or lift.
+        let referrals: [LicensingActionStatus: Set<LicensingActionStatus>] = [
+            .proposed: [.decided, .withdrawn], .noticeOfIntent: [.decided, .withdrawn], .decided: [.concluded],
+        ]
+        for type in LicensingActionType.allCases {
+            for from in LicensingActionStatus.allCases {
+                for to in LicensingActionStatus.allCases {
+                    let allowed = (type == .referral ? referrals[from] : sanctions[from]) ?? []
+                    #expect(from.canMove(to: to, for: type) == allowed.contains(to), "\(type): \(from) → \(to)")
+                }
             }
         }
-        #expect(LicensingActionStatus.allCases.filter(\.isFinal) == [.decided, .upheld])
+        #expect(LicensingActionStatus.allCases.filter(\.isFinal) == [.decided, .upheld, .varied])
         #expect(!LicensingActionStatus.appealed.countsOnRecord && !LicensingActionStatus.overturned.countsOnRecord)
         #expect(LicensingActionStatus.lifted.countsOnRecord && LicensingActionStatus.expired.countsOnRecord)
     }
@@ -38,7 +45,8 @@ struct LicensingTests {
     func ladder(record: [LicensingActionType], suggested: LicensingActionType) {
         #expect(ProportionalityLadder.suggestion(after: record) == suggested)
         for type in LicensingActionType.allCases {
-            let harsher = type.remedialRung.map { $0 > suggested.remedialRung! } ?? (suggested == .warning)
+            // A referral decides nothing about the supplier, so it never needs one.
+            let harsher = type == .referral ? false : type.remedialRung.map { $0 > suggested.remedialRung! } ?? (suggested == .warning)
             #expect(ProportionalityLadder.needsJustification(type, suggested: suggested) == harsher, "\(type) after \(record)")
         }
     }

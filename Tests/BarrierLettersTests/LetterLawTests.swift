@@ -14,7 +14,11 @@ struct LetterLawTests {
     @Test("each letter kind, action type and sector gets the parts of the law it must state, and no others",
           arguments: LetterKind.allCases)
     func parts(kind: LetterKind) throws {
-        let actions: [LicensingActionType?] = kind == .informCallToAction || kind == .reminder ? [nil] : LicensingActionType.allCases
+        let actions: [LicensingActionType?] = switch kind {
+        case .informCallToAction, .reminder: [nil]
+        case .referral: [.referral]
+        default: LicensingActionType.allCases.filter { $0 != .referral }
+        }
         for action in actions {
             for sector in ["courier", "hosting_provider"] {
                 for language in LetterLanguage.allCases {
@@ -23,7 +27,8 @@ struct LetterLawTests {
                     let lang = language.rawValue
                     let where_ = "\(kind) \(action?.rawValue ?? "-") \(sector) \(lang)"
                     #expect(law.competence == Self.profile.competence[lang] && law.dataProtection == Self.profile.dataProtection[lang], "\(where_)")
-                    #expect((law.postalSecrecy != nil) == (sector == "courier"), "postal secrecy: \(where_)")
+                    // The caveat answers the supplier's duty; a referral is written to an authority.
+                    #expect((law.postalSecrecy != nil) == (sector == "courier" && kind != .referral), "postal secrecy: \(where_)")
                     #expect((law.fileAccess != nil) == (kind == .noticeOfIntent), "file access: \(where_)")
                     let rule = action.flatMap { Self.profile.rule(for: $0) }
                     #expect((law.action != nil) == (rule != nil), "the action's power: \(where_)")

@@ -68,4 +68,40 @@ struct LetterSamplesTests {
             }
         }
     }
+
+    @Test("a referral names the authority as addressee and lists the file, the signals and the response, in each language",
+          arguments: LetterLanguage.allCases)
+    func referral(language: LetterLanguage) throws {
+        let renderer = try LetterRenderer(directory: Fixtures.templatesDirectory)
+        var s = sampleSnapshot(kind: .referral, language: language, reference: "OUT-2026-000190")
+        s.supplier.sector = "parcel_delivery"
+        s.supplier.registrationNumber = "HRB 123456"
+        s.action = .init(type: "referral", legalBasis: "§ 36 PostG", rationale: "Bulk consignments from one darknet vendor continued after our letter.")
+        s.law = try LetterSnapshot.Law.resolve(Self.profile, label: "v1 test", kind: .referral, language: language, actionType: .referral,
+                                               sector: "parcel_delivery", letterDate: s.letter.date).get()
+        s.record = LetterSnapshot.Record(
+            signals: [.init(date: "2026-06-11", type: "logistical", summary: "Frequent ordering of consignments")],
+            response: .init(receivedOn: "2026-04-02", summary: "The company says it cannot see what its customers send."))
+        s.referral = .init(body: "Bundesnetzagentur, Referat Postmarkt", address: "Tulpenfeld 4, 53113 Bonn",
+                           file: [.init(kind: .informCallToAction, reference: "OUT-2026-000017", date: "2026-03-02", reachedOn: "2026-03-05"),
+                                  .init(kind: .reminder, reference: "OUT-2026-000044", date: "2026-05-04", reachedOn: nil)])
+        let letter = try renderer.render(body: renderer.shippedTemplates[TemplateKey(kind: .referral, group: nil, language: language)]!, snapshot: s)
+        let words = letter.text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        let lang = language.rawValue
+        for (name, expected) in [("addressee", "Bundesnetzagentur, Referat Postmarkt"), ("address", "53113 Bonn"), ("supplier", s.supplier.name),
+                                 ("registration", "HRB 123456"), ("first letter", "OUT-2026-000017"), ("reminder", "OUT-2026-000044"),
+                                 ("signal", "Frequent ordering of consignments"), ("response", "cannot see what its customers send"),
+                                 ("facts", "continued after our letter"), ("competence", Self.profile.competence[lang]!),
+                                 ("reference", "OUT-2026-000190")] {
+            #expect(words.contains(expected.split(whereSeparator: \.isWhitespace).joined(separator: " ")), "referral.\(lang): \(name)")
+        }
+        // Written to the authority: no postal-secrecy caveat for the supplier, no copy to its contact point.
+        #expect(!words.contains(Self.profile.postalSecrecy[lang]!.split(whereSeparator: \.isWhitespace).joined(separator: " ")))
+        for gap in [" , ", " .", ": ,", "{{", "}}", "( )", "()"] {
+            #expect(!words.contains(gap), "referral.\(lang) has '\(gap)'")
+        }
+        if let dir = ProcessInfo.processInfo.environment["BARRIER_LETTER_SAMPLES_DIR"] {
+            try letter.text.write(toFile: "\(dir)/referral.\(lang).txt", atomically: true, encoding: .utf8)
+        }
+    }
 }

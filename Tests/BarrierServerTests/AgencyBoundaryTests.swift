@@ -164,6 +164,10 @@ func validBody(_ method: HTTPRequest.Method, _ template: String, _ ids: FirstAge
     case (.post, "/api/v1/licensing-actions/{id}/appeal"): return "{\"lodged_on\": \"\(today)\", \"grounds\": \"Disputed.\"}"
     case (.post, "/api/v1/licensing-actions/{id}/appeal-outcome"):
         return "{\"outcome\": \"overturned\", \"decided_on\": \"\(today)\", \"reason\": \"Quashed.\"}"
+    case (.post, "/api/v1/licensing-actions/{id}/interim-relief"):
+        return "{\"ordered_on\": \"\(today)\", \"ordered_by\": \"A court\", \"reason\": \"Ordered.\"}"
+    case (.post, "/api/v1/licensing-actions/{id}/referral-outcome"):
+        return "{\"outcome\": \"declined\", \"concluded_on\": \"\(today)\", \"note\": \"Not ours.\"}"
     case (.post, "/api/v1/action-plans/{id}/indicators/{position}/measurements"): return "{\"value\": 3, \"on\": \"\(today)\"}"
     case (.post, "/api/v1/action-plans/{id}/measures/{position}/status"): return "{\"status\": \"dropped\"}"
     default: return "{}"

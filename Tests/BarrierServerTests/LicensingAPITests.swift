@@ -181,14 +181,19 @@ struct LicensingAPITests {
             #expect(try await app.registerSuppliers().isEmpty)
             let lift = try await app.request(.post, "/api/v1/licensing-actions/\(action)/lift", json: "{\"reason\": \"x\"}",
                                              headers: [.ifMatch: appealed.headers[.eTag]!])
-            #expect(lift.status == .conflict && lift.object["allowed"] as? [String] == ["upheld", "overturned"])
+            #expect(lift.status == .conflict && lift.object["allowed"] as? [String] == ["upheld", "varied", "overturned"])
 
-            // Upheld: final again.
+            // Upheld: in effect again, and final once the period of the next remedy the profile names (if any) has run.
             let upheld = try await app.request(.post, "/api/v1/licensing-actions/\(action)/appeal-outcome", json: """
                 {"outcome": "upheld", "decided_on": "\(today)", "reason": "The court found the revocation proportionate."}
                 """, headers: [.ifMatch: appealed.headers[.eTag]!])
             #expect(upheld.status == .ok && upheld.object["status"] as? String == "upheld" && upheld.object["in_effect"] as? Bool == true)
-            #expect(upheld.object["final"] as? Bool == true)
+            if upheld.object["appeal_ends_on"] is String {
+                #expect(upheld.object["final"] as? Bool == false)
+                #expect(try await app.registerSuppliers().isEmpty, "the next remedy's period is still running")
+                try await TestDatabase.sql(app.db, "UPDATE licensing_actions SET appeal_ends_on = current_date - 1")
+            }
+            #expect(try await app.request(.get, "/api/v1/licensing-actions/\(action)").object["final"] as? Bool == true)
             // Final: in the public register, as JSON and CSV, without staff.
             let register = try await app.request(.get, "/public/register", as: nil)
             let final = try #require((register.object["items"] as? [[String: Any]])?.first)

@@ -82,7 +82,7 @@ struct ReportAPITests {
             #expect(csv.headers[.contentType]?.hasPrefix("text/csv") == true)
             let lines = csv.text.split(separator: "\n")
             #expect(lines.first == "stage,sector,suppliers,share_contacted,share_cooperating,open_signals,verified_measures,gap")
-            #expect(lines.count == 1 + Stage.allCases.count * KnownSectors.codes.count)
+            #expect(lines.count == 1 + Stage.allCases.count * Fixtures.shippedSectors.count)
             #expect(lines.contains("shipping,courier,1,1.0000,1.0000,0,0,false"))
             #expect(try await app.request(.get, "/api/v1/reports/matrix/nothing.csv").status == .notFound)
         }

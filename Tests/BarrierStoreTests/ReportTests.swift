@@ -296,7 +296,7 @@ struct ReportTests {
     func matrix() async throws {
         try await Self.registry { r in
             let cells = try await r.reports.report(.matrix, ReportFilter()).table("cells")!
-            #expect(cells.rows.count == Stage.allCases.count * KnownSectors.codes.count)
+            #expect(cells.rows.count == Stage.allCases.count * Fixtures.shippedSectors.count)
             let parcel = ["stage": "shipping", "sector": "parcel_delivery"], courier = ["stage": "shipping", "sector": "courier"]
             #expect(Self.count(cells, parcel, "suppliers") == "1" && Self.count(cells, parcel, "open_signals") == "5")
             #expect(Self.count(cells, parcel, "gap") == "true")

@@ -94,6 +94,15 @@ public enum TestDatabase {
 
 /// Ready-made inputs for tests: a CLI-like actor, an agency, users and drafts.
 public enum Fixtures {
+    /// The sectors a fresh database holds (migrations 0001 and 0031). The catalogue
+    /// itself is the `sectors` table, which administrators extend; tests that count
+    /// a fresh registry's sectors use this list.
+    public static let shippedSectors: [String] = [
+        "courier", "postal_service", "parcel_delivery", "food_delivery", "parcel_locker_operator", "stealth_packaging",
+        "internet_service_provider", "hosting_provider", "encrypted_messaging", "social_media", "online_marketplace",
+        "cryptocurrency_exchange", "crypto_atm_operator", "payment_service", "other",
+    ]
+
     public static let system = Actor(userID: nil, agencyID: nil, label: "test:system")
 
     /// An agency with one user of each role (`<role>@<domain>`); returns their tokens by role.

@@ -4,6 +4,16 @@
 -- migrator writes from BarrierCore, so the rule is defined once, there.
 -- A repeatable migration: applied again whenever this file changes.
 
+-- One stage of an appeal as the API shows it (inside an action's document).
+CREATE OR REPLACE VIEW licensing_appeal_stages AS
+SELECT p.action_id, p.stage, p.remedy, p.remedy_name, p.lodged_on, p.period_ended_on, p.period_judged_by_agency, p.grounds,
+       p.recorded_at, p.recorded_by_label AS recorded_by, p.outcome, p.outcome_on, p.outcome_notified_on, p.outcome_reason,
+       p.outcome_recorded_by_label AS outcome_recorded_by, p.previous_terms, p.varied_terms,
+       CASE WHEN p.relief_ordered_on IS NOT NULL THEN json_build_object('ordered_on', p.relief_ordered_on, 'ordered_by', p.relief_ordered_by,
+                                                                     'reason', p.relief_reason, 'recorded_by', p.relief_recorded_by_label) END AS interim_relief
+FROM licensing_appeals p;
+ALTER VIEW licensing_appeal_stages SET (security_invoker = true);
+
 -- The API's JSON document of an action: the action, its evidence, letters, appeal and history.
 CREATE OR REPLACE VIEW licensing_action_documents AS
 SELECT a.id, a.version, a.facilitator_id, json_build_object(
@@ -20,14 +30,20 @@ SELECT a.id, a.version, a.facilitator_id, json_build_object(
         'currency', a.currency,
         'effective_from', a.effective_from,
         'effective_to', a.effective_to,
-        -- In effect: decided (or upheld), restrictive, and within its dates; an appeal
-        -- suspends it only where the profile gives the remedy suspensive effect.
-        'in_effect', a.type <> 'warning' AND a.effective_from <= current_date AND (a.effective_to IS NULL OR a.effective_to >= current_date)
+        -- In effect: decided (or upheld or varied), restrictive, and within its dates; an appeal
+        -- suspends it where the profile gives the remedy suspensive effect, or where interim relief was ordered.
+        'in_effect', a.type NOT IN ('warning', 'referral') AND a.effective_from <= current_date
+                     AND (a.effective_to IS NULL OR a.effective_to >= current_date)
                      AND (a.status IN (SELECT r.status FROM licensing_status_rules r WHERE r.final)
-                          OR (a.status = 'appealed' AND NOT a.appeal_suspends)),
-        'effect_suspended', a.status = 'appealed' AND a.appeal_suspends,
-        -- Final: the appeal period ran out without an appeal, or the appeal was upheld.
-        'final', a.status = 'upheld' OR (a.status = 'decided' AND coalesce(a.appeal_ends_on < current_date, false)),
+                          OR (a.status = 'appealed' AND NOT a.appeal_suspends
+                              AND NOT EXISTS (SELECT 1 FROM licensing_appeals p WHERE p.action_id = a.id AND p.outcome IS NULL
+                                                                                   AND p.relief_ordered_on IS NOT NULL))),
+        'effect_suspended', a.status = 'appealed' AND (a.appeal_suspends
+                            OR EXISTS (SELECT 1 FROM licensing_appeals p WHERE p.action_id = a.id AND p.outcome IS NULL AND p.relief_ordered_on IS NOT NULL)),
+        -- Final: the period of the next remedy ran out without it being lodged (the decision's, or after an
+        -- outcome upheld or varied, the further remedy's), or the profile names no further remedy.
+        'final', a.type <> 'referral' AND ((a.status = 'decided' AND coalesce(a.appeal_ends_on < current_date, false))
+                 OR (a.status IN ('upheld', 'varied') AND (a.appeal_ends_on IS NULL OR a.appeal_ends_on < current_date))),
         'appeal_ends_on', a.appeal_ends_on,
         'suggested_type', a.suggested_type,
         'ladder_justification', a.ladder_justification,
@@ -51,11 +67,11 @@ SELECT a.id, a.version, a.facilitator_id, json_build_object(
                                     'letter_date', t.letter_date, 'response_deadline', t.response_deadline, 'delivered_on', t.delivered_on,
                                     'responded_on', t.responded_on) ORDER BY t.created_at, t.id)
                              FROM letters t WHERE t.licensing_action_id = a.id), '[]'::json),
-        'appeal', (SELECT json_build_object('lodged_on', p.lodged_on, 'period_ended_on', p.period_ended_on, 'grounds', p.grounds,
-                                            'recorded_at', p.recorded_at, 'recorded_by', p.recorded_by_label, 'outcome', p.outcome,
-                                            'outcome_on', p.outcome_on, 'outcome_reason', p.outcome_reason,
-                                            'outcome_recorded_by', p.outcome_recorded_by_label)
-                   FROM licensing_appeals p WHERE p.action_id = a.id),
+        -- The appeal's current (latest) stage, and every stage in order.
+        'appeal', (SELECT row_to_json(x) FROM (SELECT * FROM licensing_appeal_stages p WHERE p.action_id = a.id ORDER BY p.stage DESC LIMIT 1) x),
+        'appeals', coalesce((SELECT json_agg(row_to_json(p) ORDER BY p.stage) FROM licensing_appeal_stages p WHERE p.action_id = a.id), '[]'::json),
+        'referral', CASE WHEN a.type = 'referral' THEN json_build_object('outcome', a.referral_outcome, 'concluded_on', a.referral_outcome_on,
+                                                                         'note', a.referral_outcome_note) END,
         'events', coalesce((SELECT json_agg(json_build_object('status', e.status, 'on', e.occurred_on, 'recorded_at', e.recorded_at,
                                    'recorded_by', e.recorded_by_label, 'note', e.note) ORDER BY e.seq)
                             FROM licensing_action_events e WHERE e.action_id = a.id), '[]'::json),
@@ -65,20 +81,39 @@ FROM licensing_actions a
 JOIN facilitators f ON f.id = a.facilitator_id;
 ALTER VIEW licensing_action_documents SET (security_invoker = true);
 
--- The public register: restrictive actions that are final (the appeal period ran
--- out without an appeal, or the appeal was upheld) and neither lifted, expired nor
--- overturned, with no personal data of staff. It reads as its owner on purpose: it
--- publishes every agency's decisions. Earlier states stay in the audit log.
+-- The public register: restrictive actions that are final (the period of the next
+-- remedy ran out without it being lodged, or no further remedy is open) and
+-- neither lifted, expired nor overturned, with no personal data of staff. An
+-- appeal's latest outcome is shown (varied: with the terms it set). A supplier
+-- that is a natural person (a sole trader) is named only where the deciding
+-- agency's procedure profile publishes names of natural persons
+-- (`publication.natural_persons`); otherwise its name and registration number
+-- are withheld. The profile is the agency's newest version, else the shipped one
+-- of its country or the default (as `ProcedureProfileStore.current` reads it).
+-- It reads as its owner on purpose: it publishes every agency's decisions.
+-- Earlier states stay in the audit log.
 CREATE OR REPLACE VIEW public_register AS
-SELECT a.id, a.decided_on, f.legal_name AS supplier_name, f.country::text AS supplier_country,
-       f.registration_number AS supplier_registration_number, a.type, a.status, a.legal_basis, a.conditions,
+SELECT a.id, a.decided_on,
+       CASE WHEN w.withheld THEN 'name withheld (natural person)' ELSE f.legal_name END AS supplier_name,
+       f.country::text AS supplier_country,
+       CASE WHEN w.withheld THEN NULL ELSE f.registration_number END AS supplier_registration_number,
+       a.type, a.status, a.legal_basis, a.conditions,
        a.amount_minor, a.currency, a.effective_from, a.effective_to, g.name AS authority,
-       p.outcome AS appeal_outcome, p.outcome_on AS appeal_decided_on
+       p.outcome AS appeal_outcome, p.outcome_on AS appeal_decided_on, w.withheld AS supplier_name_withheld
 FROM licensing_actions a
 JOIN facilitators f ON f.id = a.facilitator_id
 JOIN agencies g ON g.id = a.agency_id
-LEFT JOIN licensing_appeals p ON p.action_id = a.id
-WHERE a.type <> 'warning' AND (a.status = 'upheld' OR (a.status = 'decided' AND a.appeal_ends_on < current_date));
+LEFT JOIN LATERAL (SELECT q.outcome, q.outcome_on FROM licensing_appeals q WHERE q.action_id = a.id ORDER BY q.stage DESC LIMIT 1) p ON true
+CROSS JOIN LATERAL (
+    SELECT f.natural_person AND NOT coalesce((x.body->'publication'->>'natural_persons')::boolean, false) AS withheld
+    FROM (SELECT pp.body, pp.version FROM procedure_profiles pp WHERE pp.agency_id = a.agency_id
+          UNION ALL
+          (SELECT s.body, 0 FROM shipped_procedure_profiles s WHERE s.jurisdiction IN (g.country, 'default')
+           ORDER BY s.jurisdiction = 'default' LIMIT 1)
+          ORDER BY 2 DESC LIMIT 1) x) w
+WHERE a.type NOT IN ('warning', 'referral')
+  AND ((a.status = 'decided' AND a.appeal_ends_on < current_date)
+       OR (a.status IN ('upheld', 'varied') AND (a.appeal_ends_on IS NULL OR a.appeal_ends_on < current_date)));
 
 -- What each plan indicator measures today.
 -- A plan's indicators measure the plan's agency: the shared base and its
@@ -113,7 +148,7 @@ SELECT i.plan_id, i.position,
           AND t.month BETWEEN date_trunc('month', p.starts_on)::date AND p.ends_on)
     WHEN 'final_restrictive_actions' THEN (
         SELECT count(*) FROM licensing_actions a JOIN facilitators f ON f.id = a.facilitator_id
-        WHERE a.agency_id = p.agency_id AND a.type <> 'warning' AND a.status IN (SELECT r.status FROM licensing_status_rules r WHERE r.final) AND a.decided_on BETWEEN p.starts_on AND p.ends_on
+        WHERE a.agency_id = p.agency_id AND a.type NOT IN ('warning', 'referral') AND a.status IN (SELECT r.status FROM licensing_status_rules r WHERE r.final) AND a.decided_on BETWEEN p.starts_on AND p.ends_on
           AND f.sector = coalesce(i.sector, f.sector) AND f.country = coalesce(i.country, f.country))
     END AS measured
 FROM action_plan_indicators i JOIN action_plans p ON p.id = i.plan_id;
