@@ -32,9 +32,12 @@ public struct LetterDraftCase: Sendable, Equatable {
         public var hasPostalAddress: Bool
         public var country: String
         public var sector: String
+        /// The first-contact letter its sector gets (the sectors catalogue's `letter_group`).
+        public var group: SectorGroup
 
-        public init(archived: Bool, hasPostalAddress: Bool, country: String, sector: String) {
+        public init(archived: Bool, hasPostalAddress: Bool, country: String, sector: String, group: SectorGroup = .general) {
             self.archived = archived; self.hasPostalAddress = hasPostalAddress; self.country = country; self.sector = sector
+            self.group = group
         }
     }
 
@@ -135,7 +138,7 @@ public enum LetterDrafting {
             }
         }
         let language = ask.language ?? LetterLanguage.forCountry(c.supplier?.country ?? "")
-        let key = TemplateKey.forLetter(kind: ask.kind, sector: c.supplier?.sector ?? "other", language: language)
+        let key = TemplateKey(kind: ask.kind, group: c.supplier?.group ?? .general, language: language)
         if errors.isEmpty && !c.templates.contains(key) {
             errors.add(ask.origin == .officer ? "kind" : "language", "there is no template \(key)")
         }

@@ -36,17 +36,21 @@ public enum LetterLanguage: String, CaseIterable, Codable, Sendable, NamedVocabu
 public enum SectorGroup: String, CaseIterable, Codable, Sendable, NamedVocabulary {
     public static let noun = "sector group"
     case delivery, packaging, internet, messaging, finance, general
+}
 
-    public static func forSector(_ sector: String) -> SectorGroup {
-        switch sector {
-        case "courier", "postal_service", "parcel_delivery", "food_delivery", "parcel_locker_operator": return .delivery
-        case "stealth_packaging": return .packaging
-        case "internet_service_provider", "hosting_provider": return .internet
-        case "encrypted_messaging", "social_media", "online_marketplace": return .messaging
-        case "cryptocurrency_exchange", "crypto_atm_operator", "payment_service": return .finance
-        default: return .general
-        }
-    }
+/// How letters treat each sector, as the sectors catalogue says (an administrator
+/// sets both for a sector they add): which first-contact letter its suppliers get,
+/// and whether letters carry the postal-secrecy caveat (couriers and postal
+/// services may not disclose consignments). A sector the rules do not name gets
+/// the general letter and no caveat.
+public struct SectorLetterRules: Sendable, Equatable {
+    public var groups: [String: SectorGroup]
+    public var postal: Set<String>
+
+    public init(groups: [String: SectorGroup], postal: Set<String>) { self.groups = groups; self.postal = postal }
+
+    public func group(of sector: String) -> SectorGroup { groups[sector] ?? .general }
+    public func isPostal(_ sector: String) -> Bool { postal.contains(sector) }
 }
 
 /// Which template a letter is written from: its kind, its language and, for a
@@ -62,9 +66,9 @@ public struct TemplateKey: Hashable, Sendable, Codable, CustomStringConvertible 
         self.language = language
     }
 
-    /// The template for a letter of `kind` to a supplier of `sector`.
-    public static func forLetter(kind: LetterKind, sector: String, language: LetterLanguage) -> TemplateKey {
-        TemplateKey(kind: kind, group: SectorGroup.forSector(sector), language: language)
+    /// The template for a letter of `kind` to a supplier of `sector`, as the catalogue's `rules` group it.
+    public static func forLetter(kind: LetterKind, sector: String, language: LetterLanguage, rules: SectorLetterRules) -> TemplateKey {
+        TemplateKey(kind: kind, group: rules.group(of: sector), language: language)
     }
 
     /// `inform_call_to_action.delivery.en.mustache`, `reminder.fr.mustache`.

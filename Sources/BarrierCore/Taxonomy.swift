@@ -24,6 +24,9 @@ public struct TaxonomyDraft: Sendable, Equatable {
     public var label: String?
     /// A sector's name in each letter language (`en`, `fr`, `nl`, `de`): letters name the sector.
     public var names: [String: String]?
+    /// A sector's first-contact letter (default `general`), and whether its letters carry the postal-secrecy caveat (default no).
+    public var letterGroup: SectorGroup?
+    public var postal: Bool?
     /// An indicator's type and stages.
     public var type: SignalType?
     public var stages: [Stage]?
@@ -40,7 +43,8 @@ public struct TaxonomyDraft: Sendable, Equatable {
 
     public init(code: String? = nil, label: String? = nil, names: [String: String]? = nil, type: SignalType? = nil, stages: [Stage]? = nil,
                 stage: Stage? = nil, source: TaxonomySource? = nil, sourceNote: String? = nil, description: String? = nil,
-                sectors: [String]? = nil, reason: String? = nil) {
+                sectors: [String]? = nil, letterGroup: SectorGroup? = nil, postal: Bool? = nil, reason: String? = nil) {
+        self.letterGroup = letterGroup; self.postal = postal
         self.code = code; self.label = label; self.names = names; self.type = type; self.stages = stages; self.stage = stage
         self.source = source; self.sourceNote = sourceNote; self.description = description; self.sectors = sectors; self.reason = reason
     }
@@ -48,7 +52,7 @@ public struct TaxonomyDraft: Sendable, Equatable {
     /// The fields each catalogue takes, and those a new entry must give.
     public static func fields(of catalogue: TaxonomyCatalogue) -> (allowed: Set<String>, required: Set<String>) {
         switch catalogue {
-        case .sectors: (["code", "label", "names", "reason"], ["code", "label", "names", "reason"])
+        case .sectors: (["code", "label", "names", "letter_group", "postal", "reason"], ["code", "label", "names", "reason"])
         case .indicators: (["code", "label", "type", "stages", "source", "source_note", "reason"], ["code", "label", "type", "stages", "source", "reason"])
         case .measures: (["code", "label", "description", "sectors", "reason"], ["code", "label", "reason"])
         case .opportunities: (["stage", "label", "source", "reason"], ["stage", "label", "source", "reason"])
@@ -61,6 +65,8 @@ public struct TaxonomyDraft: Sendable, Equatable {
         if code != nil { set.insert("code") }
         if label != nil { set.insert("label") }
         if names != nil { set.insert("names") }
+        if letterGroup != nil { set.insert("letter_group") }
+        if postal != nil { set.insert("postal") }
         if type != nil { set.insert("type") }
         if stages != nil { set.insert("stages") }
         if stage != nil { set.insert("stage") }

@@ -255,17 +255,15 @@ public struct LetterSnapshot: Codable, Sendable, Equatable {
 }
 
 extension LetterSnapshot.Law {
-    /// The sectors whose letters carry the postal-secrecy caveat.
-    public static let postalSectors: Set<String> = ["courier", "postal_service", "parcel_delivery", "parcel_locker_operator"]
-
     /// The law a letter of `kind` in `language` states under `profile`, for an action of
-    /// `actionType` (nil: an outreach letter) to a supplier of `sector`, dated `letterDate`.
+    /// `actionType` (nil: an outreach letter) to a supplier of a `postal` sector (the
+    /// catalogue says which) or not, dated `letterDate`.
     /// Every text the letter needs must be in the profile in that language: else the
     /// missing ones are returned by their JSON paths and no letter can be written.
     public static func resolve(_ profile: ProcedureProfile, label: String, kind: LetterKind, language: LetterLanguage,
-                               actionType: LicensingActionType?, sector: String, letterDate: String) -> Result<Self, ValidationFailure> {
+                               actionType: LicensingActionType?, postal postalSector: Bool, letterDate: String) -> Result<Self, ValidationFailure> {
         // The postal-secrecy caveat answers the supplier's duty; a referral goes to an authority.
-        let postal = kind != .referral && postalSectors.contains(sector)
+        let postal = kind != .referral && postalSector
         let missing = profile.missingTexts(for: kind, language: language, action: actionType, postal: postal)
         guard missing.isEmpty else {
             return .failure(ValidationFailure(missing.map {

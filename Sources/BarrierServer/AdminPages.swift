@@ -176,7 +176,8 @@ extension PageController {
         let query = FacilitatorQuery(status: .active, q: search.flatMap { $0.count >= 2 ? $0 : nil }, limit: 50)
         var found = try await facilitators.list(query).items.map(Self.object)
         if query.q == nil, let group = key.group, group != .general {
-            let ofGroup = found.filter { SectorGroup.forSector($0["sector"] as? String ?? "") == group }
+            let rules = try await taxonomy.letterRules()
+            let ofGroup = found.filter { rules.group(of: $0["sector"] as? String ?? "") == group }
             if !ofGroup.isEmpty { found = ofGroup }
         }
         if let chosen, !found.contains(where: { ($0["id"] as? String)?.lowercased() == chosen.uuidString.lowercased() }),

@@ -33,12 +33,15 @@ struct TaxonomyController {
     /// A draft from a JSON body; fields of the wrong type are named.
     static func draft(_ object: [String: JSONValue]) -> (TaxonomyDraft, [FieldError]) {
         var r = FieldReader(object)
-        r.rejectUnknown(allowed: ["code", "label", "names", "type", "stages", "stage", "source", "source_note", "description", "sectors", "reason"],
+        r.rejectUnknown(allowed: ["code", "label", "names", "letter_group", "postal", "type", "stages", "stage", "source", "source_note", "description",
+                                  "sectors", "reason"],
                         readOnly: ["key", "position", "version", "updated_at", "updated_by"])
         var d = TaxonomyDraft()
         d.code = r.string("code")
         d.label = r.string("label")
         d.type = r.enumValue("type", as: SignalType.self)
+        d.letterGroup = r.enumValue("letter_group", as: SectorGroup.self)
+        d.postal = r.bool("postal")
         d.stages = r.enumValues("stages", as: Stage.self)
         d.stage = r.enumValue("stage", as: Stage.self)
         d.source = r.enumValue("source", as: TaxonomySource.self)

@@ -51,6 +51,9 @@ extension PageController {
             for language in ["en", "fr", "nl", "de"] {
                 fields.append(taxonomyField("names.\(language)", kind: "text", value: one("names.\(language)"), errors: errors))
             }
+            fields.append(taxonomyField("letter_group", kind: "select", value: one("letter_group"), options: SectorGroup.allCases.map(\.rawValue),
+                                        errors: errors))
+            fields.append(taxonomyField("postal", kind: "select", value: one("postal"), options: ["false", "true"], errors: errors))
         case .indicators:
             fields.append(taxonomyField("type", kind: "select", value: one("type"), options: SignalType.allCases.map(\.rawValue), errors: errors))
             fields.append(taxonomyField("stages", kind: "checks", chosen: values["stages"] ?? [], options: Stage.allCases.map(\.rawValue), errors: errors))
@@ -90,6 +93,8 @@ extension PageController {
             var names: [String: String] = [:]
             for language in ["en", "fr", "nl", "de"] { names[language] = form.text("names.\(language)") ?? "" }
             d.names = names
+            d.letterGroup = form.text("letter_group").flatMap(SectorGroup.init(rawValue:))
+            d.postal = form.text("postal").map { $0 == "true" }
         case .indicators:
             d.type = form.text("type").flatMap(SignalType.init(rawValue:))
             d.stages = form.all("stages").compactMap(Stage.init(rawValue:))
@@ -153,7 +158,8 @@ extension PageController {
         var shown: [String: [String]] = ["label": [Self.plain(stored["label"])], "type": [Self.plain(stored["type"])],
                                          "stages": stored["stages"] as? [String] ?? [], "source": [Self.plain(stored["source"])],
                                          "source_note": [Self.plain(stored["source_note"])], "description": [Self.plain(stored["description"])],
-                                         "sectors": stored["sectors"] as? [String] ?? []]
+                                         "sectors": stored["sectors"] as? [String] ?? [],
+                                         "letter_group": [Self.plain(stored["letter_group"])], "postal": [(stored["postal"] as? Bool) == true ? "true" : "false"]]
         for (language, name) in stored["names"] as? [String: Any] ?? [:] { shown["names.\(language)"] = [Self.plain(name)] }
         if let values { shown = values }
         var messages: [String: String] = [:]

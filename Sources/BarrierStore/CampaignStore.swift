@@ -179,12 +179,12 @@ public struct CampaignStore: Sendable {
             let agency = try await letters.loadAgency(saved.agencyID, on: conn)
             let today = try await LetterStore.today(on: conn, logger: db.logger)
             let law = try await CampaignLaw(ProcedureProfileStore(db).current(saved.agencyID, on: conn), kind: saved.kind,
-                                            letterDate: today, responseDays: saved.responseDays)
+                                            letterDate: today, responseDays: saved.responseDays, rules: try await TaxonomyStore(db).letterRules(on: conn))
             var rendered: [String] = []
             for supplierID in addressed.prefix(sample) {
                 guard let supplier = try await letters.loadSupplier(supplierID, on: conn) else { continue }
                 let language = saved.language(supplier: supplierID, country: supplier.snapshot.country)
-                let key = TemplateKey.forLetter(kind: saved.kind, sector: supplier.snapshot.sector, language: language)
+                let key = TemplateKey.forLetter(kind: saved.kind, sector: supplier.snapshot.sector, language: language, rules: law.rules)
                 guard let template = try await letters.currentTemplate(key, on: conn) else { continue }
                 let snapshot = LetterSnapshot(
                     kind: saved.kind, language: language, agency: agency.snapshot, supplier: supplier.snapshot,
@@ -214,9 +214,10 @@ public struct CampaignStore: Sendable {
             let all = saved.status == "draft" ? try await matches(saved, campaignID: id, onlyPending: false, on: conn) : []
             let total = all.filter(\.1).count
             var needed: Set<TemplateKey> = []
+            let rules = try await TaxonomyStore(db).letterRules(on: conn)
             for supplier in try await loadSuppliers(all.filter(\.1).map(\.0), on: conn) {
                 let language = saved.language(supplier: UUID(uuidString: supplier.id)!, country: supplier.country)
-                needed.insert(TemplateKey.forLetter(kind: saved.kind, sector: supplier.sector, language: language))
+                needed.insert(TemplateKey.forLetter(kind: saved.kind, sector: supplier.sector, language: language, rules: rules))
             }
             let templates = try await letters.currentTemplates(saved.kind, on: conn)
             let c = CampaignApprovalCase(status: saved.status, version: saved.version, addressed: total, needed: needed,
@@ -351,7 +352,8 @@ public struct CampaignStore: Sendable {
             return (saved, try await letters.loadAgency(saved.agencyID, on: conn), try await ProcedureProfileStore(db).current(saved.agencyID, on: conn))
         }
         guard let letterDate = saved.letterDate else { return }
-        let law = try CampaignLaw(profile, kind: saved.kind, letterDate: letterDate, responseDays: saved.responseDays)
+        let law = try CampaignLaw(profile, kind: saved.kind, letterDate: letterDate, responseDays: saved.responseDays,
+                                  rules: try await TaxonomyStore(db).letterRules())
         let deadline = law.deadline.day
         var compiledTemplates: [String: (id: UUID, body: LetterRenderer.CompiledBody)] = [:]
         for (key, templateID) in saved.templateIDs {
@@ -370,7 +372,7 @@ public struct CampaignStore: Sendable {
             var work: [(LetterSnapshot, UUID, LetterRenderer.CompiledBody)] = []
             for supplier in suppliers {
                 let language = saved.language(supplier: UUID(uuidString: supplier.id)!, country: supplier.country)
-                let group = SectorGroup.forSector(supplier.sector)
+                let group = law.rules.group(of: supplier.sector)
                 guard let template = compiled["\(group.rawValue).\(language.rawValue)"] else {
                     throw StoreError.conflict("no \(saved.kind.rawValue) template for \(group.rawValue) in \(language.rawValue)")
                 }
@@ -578,17 +580,20 @@ public struct CampaignStore: Sendable {
 struct CampaignLaw: Sendable {
     let deadline: LetterDeadline
     let laws: [String: Result<LetterSnapshot.Law, ValidationFailure>]
+    /// Which template and whether the postal caveat, per sector (the catalogue).
+    let rules: SectorLetterRules
 
-    init(_ profile: ProcedureProfileStore.Current, kind: LetterKind, letterDate: String, responseDays: Int) throws {
+    init(_ profile: ProcedureProfileStore.Current, kind: LetterKind, letterDate: String, responseDays: Int, rules: SectorLetterRules) throws {
+        self.rules = rules
         switch LetterDeadline.resolve(today: letterDate, requested: nil, responseDays: responseDays, rule: profile.profile.deadlines) {
         case .success(let resolved): deadline = resolved
         case .failure(let problem): throw StoreError.invalid([problem])
         }
         var laws: [String: Result<LetterSnapshot.Law, ValidationFailure>] = [:]
         for language in LetterLanguage.allCases {
-            for sector in ["courier", "other"] {
-                laws["\(language.rawValue).\(sector)"] = LetterSnapshot.Law.resolve(
-                    profile.profile, label: profile.label, kind: kind, language: language, actionType: nil, sector: sector, letterDate: letterDate)
+            for postal in [true, false] {
+                laws["\(language.rawValue).\(postal)"] = LetterSnapshot.Law.resolve(
+                    profile.profile, label: profile.label, kind: kind, language: language, actionType: nil, postal: postal, letterDate: letterDate)
             }
         }
         self.laws = laws
@@ -596,8 +601,7 @@ struct CampaignLaw: Sendable {
 
     /// The law a letter in `language` to a supplier of `sector` states; a text the profile lacks is refused.
     func law(language: LetterLanguage, sector: String) throws -> LetterSnapshot.Law {
-        let postal = LetterSnapshot.Law.postalSectors.contains(sector) ? "courier" : "other"
-        switch laws["\(language.rawValue).\(postal)"]! {
+        switch laws["\(language.rawValue).\(rules.isPostal(sector))"]! {
         case .success(let law): return law
         case .failure(let failure): throw StoreError.invalid(failure.errors)
         }

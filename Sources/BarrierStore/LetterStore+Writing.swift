@@ -170,15 +170,17 @@ extension LetterStore {
         for try await r in try await conn.query(
             """
             SELECT f.status = 'archived', coalesce(f.street, '') <> '' AND coalesce(f.city, '') <> '', f.country::text, f.sector,
-                   o.facilitator_id = \(facilitatorID), o.status, g.response_days, current_date::text
+                   o.facilitator_id = \(facilitatorID), o.status, g.response_days, current_date::text, s.letter_group
             FROM agencies g
             LEFT JOIN facilitators f ON f.id = \(facilitatorID)
+            LEFT JOIN sectors s ON s.code = f.sector
             LEFT JOIN letters o ON o.id = \(reminderOf)
             WHERE g.id = \(agencyID)
-            """, logger: db.logger).decode((Bool?, Bool?, String?, String?, Bool?, String?, Int, String).self) {
+            """, logger: db.logger).decode((Bool?, Bool?, String?, String?, Bool?, String?, Int, String, String?).self) {
             var supplier: LetterDraftCase.Supplier?
             if let archived = r.0, let address = r.1, let country = r.2, let sector = r.3 {
-                supplier = .init(archived: archived, hasPostalAddress: address, country: country, sector: sector)
+                supplier = .init(archived: archived, hasPostalAddress: address, country: country, sector: sector,
+                                 group: r.8.flatMap(SectorGroup.init(rawValue:)) ?? .general)
             }
             var original: LetterDraftCase.Original?
             if let same = r.4, let status = r.5.flatMap(LetterStatus.init(rawValue:)) { original = .init(isTheSuppliers: same, status: status) }
@@ -474,7 +476,8 @@ extension LetterStore {
             let law: LetterSnapshot.Law
             switch LetterSnapshot.Law.resolve(profile.profile, label: profile.label, kind: kind, language: language,
                                               actionType: action.flatMap { LicensingActionType(rawValue: $0.type) },
-                                              sector: supplier.snapshot.sector, letterDate: today) {
+                                              postal: try await TaxonomyStore(db).letterRules(on: conn).isPostal(supplier.snapshot.sector),
+                                              letterDate: today) {
             case .success(let resolved): law = resolved
             case .failure(let failure): throw StoreError.invalid(failure.errors)
             }

@@ -23,7 +23,7 @@ public struct TaxonomyStore: Sendable {
         let meta = "'version', version, 'updated_at', updated_at, 'updated_by', updated_by_label"
         switch catalogue {
         case .sectors:
-            return Shape(table: "sectors", key: "code", document: "json_build_object('key', code, 'code', code, 'label', label, 'names', names, \(meta))")
+            return Shape(table: "sectors", key: "code", document: "json_build_object('key', code, 'code', code, 'label', label, 'names', names, 'letter_group', letter_group, 'postal', postal, \(meta))")
         case .indicators:
             return Shape(table: "signal_indicators", key: "code", document: """
                 json_build_object('key', code, 'code', code, 'label', label, 'type', type, 'stages', stages, 'source', source,
@@ -56,6 +56,18 @@ public struct TaxonomyStore: Sendable {
         try await db.withConnection { conn in try await codes(.sectors, on: conn) }
     }
 
+    /// How letters treat each sector: its first-contact letter and whether the postal-secrecy caveat applies.
+    public func letterRules(on conn: PostgresConnection? = nil) async throws -> SectorLetterRules {
+        let query: PostgresQuery = "SELECT code, letter_group, postal FROM sectors"
+        let rows = if let conn { try await Rows(conn.query(query, logger: db.logger)) } else { try await db.query(query) }
+        var rules = SectorLetterRules(groups: [:], postal: [])
+        for try await (code, group, postal) in rows.decode((String, String, Bool).self) {
+            rules.groups[code] = SectorGroup(rawValue: group) ?? .general
+            if postal { rules.postal.insert(code) }
+        }
+        return rules
+    }
+
     public func entry(_ catalogue: TaxonomyCatalogue, key: String) async throws -> (json: String, version: Int) {
         try await db.withConnection { conn in try await document(catalogue, key: key, on: conn) }
     }
@@ -86,8 +98,9 @@ public struct TaxonomyStore: Sendable {
                 key = draft.code!
                 try await conn.query(
                     """
-                    INSERT INTO sectors (code, label, names, updated_by_label)
-                    VALUES (\(key), \(draft.label!.trimmingWhitespace), \(try Self.json(draft.names))::jsonb, \(actor.label))
+                    INSERT INTO sectors (code, label, names, letter_group, postal, updated_by_label)
+                    VALUES (\(key), \(draft.label!.trimmingWhitespace), \(try Self.json(draft.names))::jsonb,
+                            \((draft.letterGroup ?? .general).rawValue), \(draft.postal ?? false), \(actor.label))
                     """, logger: db.logger)
             case .indicators:
                 key = draft.code!
@@ -153,6 +166,8 @@ public struct TaxonomyStore: Sendable {
             if let label = draft.label { try set("label", label.trimmingWhitespace) }
             if let names = draft.names { try set("names", try Self.json(names) ?? "{}", cast: "::jsonb") }
             if let type = draft.type { try set("type", type.rawValue) }
+            if let group = draft.letterGroup { try set("letter_group", group.rawValue) }
+            if let postal = draft.postal { try set("postal", postal) }
             if let stages = draft.stages {
                 let sorted = Array(Set(stages)).sorted().map(\.rawValue)
                 try set("stages", sorted)

@@ -30,7 +30,8 @@ struct BenchLetters: BarrierCommand {
                 for try await id in ids.decode(UUID.self) { first = id }
                 let supplier = try await letters.loadSupplier(first!, on: conn)!
                 let agencySnapshot = try await letters.loadAgency(agency, on: conn).snapshot
-                let template = try await letters.currentTemplate(.forLetter(kind: .informCallToAction, sector: supplier.snapshot.sector, language: .en), on: conn)!
+                let template = try await letters.currentTemplate(.forLetter(kind: .informCallToAction, sector: supplier.snapshot.sector, language: .en,
+                                                                                  rules: try await TaxonomyStore(db).letterRules(on: conn)), on: conn)!
                 return (LetterSnapshot(kind: .informCallToAction, language: .en, agency: agencySnapshot, supplier: supplier.snapshot,
                                        letter: .init(reference: "OUT-2026-000001", date: "2026-11-29", deadline: "2026-12-29", responseDays: 30)),
                         template.body)

@@ -33,7 +33,7 @@ struct LetterDecisionTests {
         }
         if supplier == nil || supplier?.hasPostalAddress == false { fields.insert("facilitator_id") }
         let language = asked ?? LetterLanguage.forCountry(supplier?.country ?? "")
-        if fields.isEmpty && !templates.contains(TemplateKey.forLetter(kind: kind, sector: supplier?.sector ?? "other", language: language)) {
+        if fields.isEmpty && !templates.contains(TemplateKey(kind: kind, group: supplier?.group ?? .general, language: language)) {
             fields.insert(origin == .officer ? "kind" : "language")
         }
         return fields.isEmpty ? .drafted(language) : .invalid(fields)
@@ -44,8 +44,8 @@ struct LetterDecisionTests {
     func drafting(origin: LetterDraftAsk.Origin) {
         let suppliers: [LetterDraftCase.Supplier?] = [
             nil,
-            .init(archived: false, hasPostalAddress: true, country: "DE", sector: "courier"),
-            .init(archived: true, hasPostalAddress: true, country: "FR", sector: "hosting"),
+            .init(archived: false, hasPostalAddress: true, country: "DE", sector: "courier", group: .delivery),
+            .init(archived: true, hasPostalAddress: true, country: "FR", sector: "hosting", group: .internet),
             .init(archived: false, hasPostalAddress: false, country: "NL", sector: "courier"),
         ]
         let originals: [(LetterDraftCase.Original?, Bool)] = [

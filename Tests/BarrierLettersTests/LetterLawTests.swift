@@ -23,7 +23,7 @@ struct LetterLawTests {
             for sector in ["courier", "hosting_provider"] {
                 for language in LetterLanguage.allCases {
                     let law = try LetterSnapshot.Law.resolve(Self.profile, label: "test", kind: kind, language: language, actionType: action,
-                                                             sector: sector, letterDate: "2026-12-02").get()
+                                                             postal: Fixtures.shippedLetterRules.isPostal(sector), letterDate: "2026-12-02").get()
                     let lang = language.rawValue
                     let where_ = "\(kind) \(action?.rawValue ?? "-") \(sector) \(lang)"
                     #expect(law.competence == Self.profile.competence[lang] && law.dataProtection == Self.profile.dataProtection[lang], "\(where_)")
@@ -55,12 +55,12 @@ struct LetterLawTests {
         profile.remedies[key]!.periodStarts = .decisionDate
         profile.remedies[key]!.period = .init(count: 1, unit: .months)
         let dated = try LetterSnapshot.Law.resolve(profile, label: "t", kind: .decisionNotice, language: .de, actionType: .fine,
-                                                   sector: "courier", letterDate: "2026-12-01").get()
+                                                   postal: true, letterDate: "2026-12-01").get()
         // One month from 1 December 2026 is 1 January 2027, a holiday: the period ends on Monday 4 January.
         #expect(dated.remedy?.endsOn == "2027-01-04")
         profile.remedies[key]!.periodStarts = .delivery
         let delivered = try LetterSnapshot.Law.resolve(profile, label: "t", kind: .decisionNotice, language: .de, actionType: .fine,
-                                                       sector: "courier", letterDate: "2026-12-01").get()
+                                                       postal: true, letterDate: "2026-12-01").get()
         #expect(delivered.remedy?.endsOn == nil && delivered.remedy?.startsFrom == .delivery)
     }
 
@@ -71,7 +71,7 @@ struct LetterLawTests {
         let key = profile.rule(for: .suspension)!.remedy
         profile.remedies[key]!.form["fr"] = ""
         switch LetterSnapshot.Law.resolve(profile, label: "t", kind: .decisionNotice, language: .fr, actionType: .suspension,
-                                          sector: "courier", letterDate: "2026-12-01") {
+                                          postal: true, letterDate: "2026-12-01") {
         case .success: Issue.record("a French letter was written without the French texts")
         case .failure(let failure):
             #expect(failure.errors.map(\.message).joined(separator: " ").contains("data_protection.fr"))
@@ -79,7 +79,7 @@ struct LetterLawTests {
             #expect(failure.errors.allSatisfy { $0.field == "procedure_profile" })
         }
         #expect((try? LetterSnapshot.Law.resolve(profile, label: "t", kind: .decisionNotice, language: .de, actionType: .suspension,
-                                                 sector: "courier", letterDate: "2026-12-01").get()) != nil)
+                                                 postal: true, letterDate: "2026-12-01").get()) != nil)
     }
 
     @Test("every shipped profile gives no restrictive power and states every text in every language")

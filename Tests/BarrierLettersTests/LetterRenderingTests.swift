@@ -1,4 +1,5 @@
 import BarrierCore
+import BarrierTestSupport
 import Foundation
 import Testing
 
@@ -55,7 +56,7 @@ struct LetterRenderingTests {
     func rendersEveryLanguage(language: LetterLanguage) throws {
         for kind in LetterKind.allCases {
             let snapshot = sampleSnapshot(kind: kind, language: language)
-            let key = TemplateKey.forLetter(kind: kind, sector: "courier", language: language)
+            let key = TemplateKey.forLetter(kind: kind, sector: "courier", language: language, rules: Fixtures.shippedLetterRules)
             let letter = try renderer.render(body: renderer.shippedTemplates[key]!, snapshot: snapshot)
             for output in [letter.text, letter.html] {
                 #expect(output.contains("OUT-2026-000042"), "\(key)")
@@ -124,7 +125,7 @@ struct LetterRenderingTests {
         #expect(TemplateKey(fileName: "reminder.nl.mustache") == TemplateKey(kind: .reminder, group: nil, language: .nl))
         #expect(TemplateKey(fileName: "reminder.delivery.nl.mustache") == nil)
         #expect(TemplateKey(fileName: "layout.html.mustache") == nil)
-        #expect(TemplateKey.forLetter(kind: .informCallToAction, sector: "hosting_provider", language: .en).group == .internet)
-        #expect(TemplateKey.forLetter(kind: .informCallToAction, sector: "bike_rental", language: .en).group == .general)
+        #expect(TemplateKey.forLetter(kind: .informCallToAction, sector: "hosting_provider", language: .en, rules: Fixtures.shippedLetterRules).group == .internet)
+        #expect(TemplateKey.forLetter(kind: .informCallToAction, sector: "bike_rental", language: .en, rules: Fixtures.shippedLetterRules).group == .general)
     }
 }

@@ -20,7 +20,7 @@ struct LetterSamplesTests {
         s.supplier.sector = "parcel_delivery"
         s.action?.ladderJustification = kind == .decisionNotice ? "Consignments continued for months after the warning of 12 May 2026." : nil
         s.law = try LetterSnapshot.Law.resolve(profile, label: "v1 test", kind: kind, language: language, actionType: .fine,
-                                               sector: "parcel_delivery", letterDate: s.letter.date).get()
+                                               postal: true, letterDate: s.letter.date).get()
         var record = LetterSnapshot.Record(
             earlier: .init(reference: "OUT-2026-000017", date: "2026-03-02", reachedOn: "2026-03-05"),
             signals: [.init(date: "2026-06-11", type: "logistical", summary: "Frequent ordering of consignments"),
@@ -78,7 +78,7 @@ struct LetterSamplesTests {
         s.supplier.registrationNumber = "HRB 123456"
         s.action = .init(type: "referral", legalBasis: "§ 36 PostG", rationale: "Bulk consignments from one darknet vendor continued after our letter.")
         s.law = try LetterSnapshot.Law.resolve(Self.profile, label: "v1 test", kind: .referral, language: language, actionType: .referral,
-                                               sector: "parcel_delivery", letterDate: s.letter.date).get()
+                                               postal: true, letterDate: s.letter.date).get()
         s.record = LetterSnapshot.Record(
             signals: [.init(date: "2026-06-11", type: "logistical", summary: "Frequent ordering of consignments")],
             response: .init(receivedOn: "2026-04-02", summary: "The company says it cannot see what its customers send."))

@@ -159,7 +159,7 @@ struct PDFResourceTests {
             let body = "# A very long letter\n\n" + (0..<7000).map { "Line \($0)." }.joined(separator: "\n\n")
             let owner = try await Fixtures.letterStore(app.db)
             for language in LetterLanguage.allCases {
-                _ = try await owner.addTemplateVersion(TemplateKey.forLetter(kind: .informCallToAction, sector: "parcel_delivery", language: language),
+                _ = try await owner.addTemplateVersion(TemplateKey.forLetter(kind: .informCallToAction, sector: "parcel_delivery", language: language, rules: Fixtures.shippedLetterRules),
                                                          body: body, actor: Fixtures.system)
             }
             let long = try await app.draftLetter(to: "Lange Brieven BV")

@@ -107,4 +107,32 @@ struct TaxonomyAPITests {
             #expect(all.text.contains("Unattended pick-up points") && all.text.contains("robot_night_pickups"))
         }
     }
+
+    @Test("a sector's letter group and postal caveat come from the catalogue: a new postal sector gets the delivery letter with the caveat")
+    func letterRules() async throws {
+        try await TestApp.run { app in
+            let sector = try await app.request(.post, "/api/v1/taxonomy/sectors", as: .admin, json: Self.json([
+                "code": "parcel_drone_operator", "label": "Parcel drone operator", "letter_group": "delivery", "postal": true,
+                "names": ["en": "parcel drone operator", "fr": "opérateur de drones de colis", "nl": "exploitant van pakketdrones",
+                          "de": "Betreiber von Paketdrohnen"],
+                "reason": "Drones deliver parcels in rural areas."]))
+            #expect(sector.status == .created && sector.object["letter_group"] as? String == "delivery" && sector.object["postal"] as? Bool == true)
+            let supplier = try await app.request(.post, "/api/v1/facilitators", as: .officer, json: Self.json([
+                "legal_name": "SkyParcel BV", "sector": "parcel_drone_operator", "stages": ["shipping"], "country": "NL",
+                "street": "Dorpsstraat 1", "postal_code": "1234 AB", "city": "Emmen"]))
+            let letter = try await app.request(.post, "/api/v1/letters", as: .officer, json: Self.json([
+                "facilitator_id": try #require(supplier.object["id"] as? String), "kind": "inform_call_to_action", "language": "en"]))
+            #expect(letter.status == .created, "\(letter.text)")
+            let text = try await app.request(.get, "/api/v1/letters/\(try #require(letter.object["id"] as? String)).txt", as: .officer).text
+            let profile = try Fixtures.empoweredProfile(country: "NL")
+            let caveat = try #require(profile.postalSecrecy["en"]).split(whereSeparator: \.isWhitespace).prefix(8).joined(separator: " ")
+            let words = text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            #expect(words.contains(caveat), "the postal-secrecy caveat is missing")
+            #expect(words.contains("parcel drone operator"))
+            let template = try await TestDatabase.scalar(app.db, """
+                SELECT t.sector_group FROM letters l JOIN letter_templates t ON t.id = l.template_id WHERE l.id = '\(letter.object["id"] as? String ?? "")'
+                """)
+            #expect(template == "delivery")
+        }
+    }
 }

@@ -9,7 +9,7 @@ import Testing
 @Suite("Each ask of a first letter is a measure of the catalogue")
 struct LetterAskMeasureTests {
     static let sectorsByGroup: [SectorGroup: Set<String>] = {
-        Dictionary(grouping: Fixtures.shippedSectors, by: SectorGroup.forSector).mapValues(Set.init)
+        Dictionary(grouping: Fixtures.shippedSectors, by: Fixtures.shippedLetterRules.group(of:)).mapValues(Set.init)
     }()
 
     @Test("the asks section: every item names a measure that exists and applies to a sector of the group, in every language")

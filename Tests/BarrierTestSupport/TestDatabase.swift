@@ -97,6 +97,14 @@ public enum Fixtures {
     /// The sectors a fresh database holds (migrations 0001 and 0031). The catalogue
     /// itself is the `sectors` table, which administrators extend; tests that count
     /// a fresh registry's sectors use this list.
+    /// The letter group and postal caveat of each shipped sector, as migration 0037 stores them.
+    public static let shippedLetterRules = SectorLetterRules(
+        groups: ["courier": .delivery, "postal_service": .delivery, "parcel_delivery": .delivery, "food_delivery": .delivery,
+                 "parcel_locker_operator": .delivery, "stealth_packaging": .packaging, "internet_service_provider": .internet,
+                 "hosting_provider": .internet, "encrypted_messaging": .messaging, "social_media": .messaging, "online_marketplace": .messaging,
+                 "cryptocurrency_exchange": .finance, "crypto_atm_operator": .finance, "payment_service": .finance, "other": .general],
+        postal: ["courier", "postal_service", "parcel_delivery", "parcel_locker_operator"])
+
     public static let shippedSectors: [String] = [
         "courier", "postal_service", "parcel_delivery", "food_delivery", "parcel_locker_operator", "stealth_packaging",
         "internet_service_provider", "hosting_provider", "encrypted_messaging", "social_media", "online_marketplace",
