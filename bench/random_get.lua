@@ -4,6 +4,7 @@
 -- KIND "search": FILE holds search texts  -> GET /api/v1/facilitators?q=TEXT&limit=20
 -- KIND "me":     FILE is not read per line -> GET /api/v1/me (no database work)
 -- KIND "list":   FILE holds query strings -> GET /api/v1/facilitators?QUERY (a list filtered by the agency's cooperation)
+-- KIND "healthz": FILE is not read per line -> GET /healthz (no authentication, no database)
 -- Prints one "WRK ..." line with the figures scripts/bench reads (percentiles computed here).
 
 local paths = {}
@@ -19,6 +20,7 @@ local builders = {
   search = function(line) return "/api/v1/facilitators?q=" .. urlencode(line) .. "&limit=20" end,
   me = function(line) return "/api/v1/me" end,
   list = function(line) return "/api/v1/facilitators?" .. line end,
+  healthz = function(line) return "/healthz" end,
 }
 
 function setup(thread)
@@ -27,7 +29,7 @@ function setup(thread)
 end
 
 function init(args)
-  local build = assert(builders[args[3]], "KIND must be id, search, me or list, not " .. tostring(args[3]))
+  local build = assert(builders[args[3]], "KIND must be id, search, me, list or healthz, not " .. tostring(args[3]))
   for line in io.lines(args[1]) do
     if #line > 0 then paths[#paths + 1] = build(line) end
   end
