@@ -304,7 +304,8 @@ struct PageController {
         guard let kind = ReportKind(rawValue: raw) else { throw Problem(.notFound, "Not found", detail: "There is no report '\(raw)'.") }
         var query: [String: String] = [:]
         for (key, value) in request.uri.queryParameters where !value.isEmpty { query[String(key)] = String(value) }
-        return try await ReportController.csv(reports, try ReportRequest.read(kind: kind, parameters: query, sectors: try await reports.sectors()),
+        return try await ReportController.csv(reports, try ReportRequest.read(kind: kind, parameters: query,
+                                                                              sectors: try await reports.sectors(toCheck: query["sector"])),
                                               table: context.parameters.get("table") ?? "")
     }
 

@@ -34,14 +34,15 @@ struct ReportController {
 
     @Sendable func report(_ request: Request, context: BarrierRequestContext) async throws -> Response {
         _ = try context.require(.everyone)
-        let (kind, filter, dimension, rule) = try ReportRequest.read(request, context: context, sectors: try await reports.sectors())
+        let (kind, filter, dimension, rule) = try ReportRequest.read(
+            request, context: context, sectors: try await reports.sectors(toCheck: request.uri.queryParameters["sector"].map(String.init)))
         return .json(try await reports.report(kind, filter, by: dimension, gapRule: rule).json())
     }
 
     @Sendable func csv(_ request: Request, context: BarrierRequestContext) async throws -> Response {
         _ = try context.require(.everyone)
-        return try await Self.csv(reports, try ReportRequest.read(request, context: context, sectors: try await reports.sectors()),
-                                  table: context.parameters.get("table") ?? "")
+        let sectors = try await reports.sectors(toCheck: request.uri.queryParameters["sector"].map(String.init))
+        return try await Self.csv(reports, try ReportRequest.read(request, context: context, sectors: sectors), table: context.parameters.get("table") ?? "")
     }
 
     /// One table of a report as a CSV download (the API's and the pages').

@@ -77,9 +77,13 @@ public struct ReportStore: Sendable {
     /// The sector codes a filter may name, as the catalogue stands.
     public func sectors() async throws -> Set<String> { try await TaxonomyStore(db).sectorCodes() }
 
+    /// The sector codes a filter naming `sector` is checked against; none is read when it names none
+    /// (a report without a sector filter costs no query for it).
+    public func sectors(toCheck sector: String?) async throws -> Set<String> { sector == nil ? [] : try await sectors() }
+
     public func report(_ kind: ReportKind, _ filter: ReportFilter, by dimension: ReportDimension = .sector,
                        gapRule: MatrixGapRule = MatrixGapRule()) async throws -> Report {
-        let problems = filter.problems(knownSectors: try await TaxonomyStore(db).sectorCodes())
+        let problems = filter.problems(knownSectors: try await sectors(toCheck: filter.sector))
         if !problems.isEmpty { throw StoreError.invalid(problems) }
         if let tooLong = filter.periodProblem(today: ReportFilter.today()) { throw StoreError.invalid([tooLong]) }
         let tables: [ReportTable]
