@@ -6,6 +6,8 @@
     bench_tools.py free-port START               first free 127.0.0.1 TCP port from START
     bench_tools.py rss-max FILE                  largest VmRSS sample (kB) in a sampler file
     bench_tools.py summary FILE                  the final table from tab-separated figures
+    bench_tools.py peak-rss OUT -- COMMAND...    runs COMMAND (stdout passed on) and writes its
+                                                 peak RSS in kB (getrusage of the child) to OUT
 """
 
 import collections
@@ -14,7 +16,9 @@ import glob
 import os
 import random
 import re
+import resource
 import socket
+import subprocess
 import sys
 
 csv.field_size_limit(1 << 24)
@@ -115,6 +119,13 @@ def rss_max(path):
     print(best)
 
 
+def peak_rss(out, command):
+    status = subprocess.call(command)
+    with open(out, "w") as fh:
+        fh.write("%d\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    sys.exit(status)
+
+
 def summary(path):
     """Lines: figure, value, ceiling, ratio, target, verdict (tab-separated)."""
     rows = [line.rstrip("\n").split("\t") for line in open(path, encoding="utf-8") if line.strip()]
@@ -140,6 +151,8 @@ def main(argv):
         free_port(int(argv[2]))
     elif cmd == "rss-max" and len(argv) == 3:
         rss_max(argv[2])
+    elif cmd == "peak-rss" and len(argv) > 4 and argv[3] == "--":
+        peak_rss(argv[2], argv[4:])
     elif cmd == "summary" and len(argv) == 3:
         summary(argv[2])
     else:

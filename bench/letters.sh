@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The letters benchmark: a campaign of generated suppliers (default 10,000)
-# whose letters are rendered and frozen (target < 10 s), and the PDF throughput
+# whose letters are rendered and frozen (target: 60 s per 100,000 letters, at
+# least 10 s: < 10 s for 10,000, < 60 s at national scale with --suppliers
+# 100000), and the PDF throughput
 # of the warm workers against one warm WeasyPrint process rendering the same
 # HTML in the same run (target >= 0.8 x cores x that ceiling).
 # Run it as `scripts/bench letters`. Exits 0 when it measured, whatever the figures.
@@ -104,11 +106,12 @@ done
 parallel_rate=$(ratio "$parallel_total" "$parallel_time")
 note "$workers independent warm processes at once: $parallel_rate letters/s together ($(ratio "$parallel_rate" "$ceiling_rate") x one process)"
 pdf_rate=$(ratio "$printed" "$pdf_seconds")
+freeze_limit=$(awk -v n="$letters" 'BEGIN { l = 60 * n / 100000; printf "%.0f", (l < 10) ? 10 : l }')
 target=$(awk -v c="$ceiling_rate" -v w="$workers" 'BEGIN { printf "%.2f", 0.8 * w * c }')
 
 say "results"
 printf '   %-34s %10s  %-28s %s\n' "figure" "value" "ceiling / target" "result"
-printf '   %-34s %10s  %-28s %s\n' "$letters letters frozen (HTML+text)" "${freeze}s" "< 10 s" "$(verdict "$freeze" "<" 10)"
+printf '   %-34s %10s  %-28s %s\n' "$letters letters frozen (HTML+text)" "${freeze}s" "< $freeze_limit s" "$(verdict "$freeze" "<" "$freeze_limit")"
 printf '   %-34s %10s  %-28s %s\n' "PDF letters/s ($workers workers)" "$pdf_rate" "ceiling $ceiling_rate/s x $workers x 0.8 = $target" \
     "$(verdict "$pdf_rate" ">=" "$target") (ratio $(ratio "$pdf_rate" "$ceiling_rate") x ceiling)"
 printf '   %-34s %10s  %-28s %s\n' "  vs $workers independent processes" "$pdf_rate" "$parallel_rate/s" "ratio $(ratio "$pdf_rate" "$parallel_rate")"

@@ -24,11 +24,15 @@ usage: scripts/bench registry [options]
                        the embedded cluster from \`barrier db start\`
   --ceilings-only      measure only the PostgreSQL ceilings (needs no barrier
                        binary; search runs on the ceiling table)
+  --rss-baseline N     also import a generated file of N rows (into a scratch
+                       database, first) and compare the import's peak RSS at
+                       both sizes: within 15%, and < 600 MB (the scale run:
+                       --rows 5000000 --rss-baseline 1000000)
   --keep               keep the bench databases afterwards
 EOF
 }
 
-rows=1000000 seed=42 duration=15 conns=8 search_conns=2 db_url="" ceilings_only=0 keep=0
+rows=1000000 seed=42 duration=15 conns=8 search_conns=2 db_url="" ceilings_only=0 keep=0 rss_base_rows=0
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --rows) rows=${2:?--rows needs a number}; shift 2 ;;
@@ -38,12 +42,13 @@ while [[ $# -gt 0 ]]; do
         --search-connections) search_conns=${2:?}; shift 2 ;;
         --db-url) db_url=${2:?--db-url needs a URL}; shift 2 ;;
         --ceilings-only) ceilings_only=1; shift ;;
+        --rss-baseline) rss_base_rows=${2:?--rss-baseline needs a number}; shift 2 ;;
         --keep) keep=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "registry bench: unknown option $1" >&2; usage >&2; exit 2 ;;
     esac
 done
-for n in "$rows" "$seed" "$duration" "$conns" "$search_conns"; do
+for n in "$rows" "$seed" "$duration" "$conns" "$search_conns" "$rss_base_rows"; do
     [[ $n =~ ^[0-9]+$ ]] || { echo "registry bench: '$n' is not a number" >&2; exit 2; }
 done
 (( rows >= 1000 )) || { echo "registry bench: --rows must be at least 1000" >&2; exit 2; }
@@ -120,16 +125,21 @@ fi
 # ---------------------------------------------------------------- data
 say "data: $rows suppliers, seed $seed"
 gen_hash=$(cat "$root/bench/gen_facilitators.py" | sha256sum | cut -c1-8)
-csv_file="$out/facilitators-r$rows-s$seed-g$gen_hash.csv"
-if [[ -s $csv_file ]]; then
-    note "cached: $csv_file"
-else
-    rm -f "$out"/facilitators-r"$rows"-s"$seed"-g*.csv "$out"/queries-r"$rows"-s"$seed"-g*.txt
-    t0=$(now)
-    timeout 1800 "$py" "$root/bench/gen_facilitators.py" --rows "$rows" --seed "$seed" --out "$csv_file" ||
-        die "generating the CSV failed"
-    note "generated in $(elapsed "$t0" "$(now)") s: $csv_file"
-fi
+# csv_for N: the generated file of N rows (made once per size, seed and generator version)
+csv_for() {
+    local n=$1 file="$out/facilitators-r$1-s$seed-g$gen_hash.csv" t0
+    if [[ -s $file ]]; then
+        note "cached: $file" >&2
+    else
+        rm -f "$out"/facilitators-r"$n"-s"$seed"-g*.csv "$out"/queries-r"$n"-s"$seed"-g*.txt
+        t0=$(now)
+        timeout 3600 "$py" "$root/bench/gen_facilitators.py" --rows "$n" --seed "$seed" --out "$file" >&2 ||
+            die "generating the CSV failed"
+        note "generated in $(elapsed "$t0" "$(now)") s: $file" >&2
+    fi
+    echo "$file"
+}
+csv_file=$(csv_for "$rows")
 csv_mb=$(awk -v b="$(stat -c %s "$csv_file")" 'BEGIN { printf "%.0f", b / 1e6 }')
 queries_file="$out/queries-r$rows-s$seed-g$gen_hash.txt"
 if [[ ! -s $queries_file ]]; then
@@ -189,6 +199,24 @@ else
     psql -q -v ON_ERROR_STOP=1 "$bench_url" -c 'CREATE EXTENSION IF NOT EXISTS pg_trgm' >/dev/null
 fi
 
+# ---------------------------------------------------------------- import memory baseline
+if [[ $ceilings_only == 0 && $rss_base_rows -gt 0 ]]; then
+    say "import memory at $rss_base_rows rows (a scratch database), to compare with $rows"
+    base_csv=$(csv_for "$rss_base_rows")
+    base_url=$(db_in_url barrier_bench_rss "$admin_url")
+    psql -q -v ON_ERROR_STOP=1 "$admin_url" -c 'DROP DATABASE IF EXISTS barrier_bench_rss WITH (FORCE)' \
+        -c 'CREATE DATABASE barrier_bench_rss' >/dev/null || die "could not create barrier_bench_rss"
+    DATABASE_URL=$base_url timeout 300 "$barrier" migrate </dev/null >/dev/null 2>&1 || die "barrier migrate (baseline) failed"
+    t0=$(now)
+    DATABASE_URL=$base_url timeout 3600 python3 "$root/bench/bench_tools.py" peak-rss "$work/base.rss" -- \
+        "$barrier" import facilitators "$base_csv" </dev/null >/dev/null 2>"$work/base-import.log" ||
+        { tail -n5 "$work/base-import.log" >&2; die "barrier import (baseline) failed"; }
+    base_s=$(elapsed "$t0" "$(now)")
+    base_rss_mb=$(awk '{ printf "%.1f", $1 / 1024 }' "$work/base.rss")
+    note "barrier import of $rss_base_rows rows: $base_s s, $(awk -v n="$rss_base_rows" -v s="$base_s" 'BEGIN { printf "%.0f", n / s }') rows/s, peak RSS $base_rss_mb MB"
+    psql -q "$admin_url" -c 'DROP DATABASE IF EXISTS barrier_bench_rss WITH (FORCE)' >/dev/null || true
+fi
+
 # ---------------------------------------------------------------- import
 say "import: psql \\copy ceiling, then barrier import ($csv_mb MB)"
 cat "$csv_file" >/dev/null  # both read it from the page cache
@@ -244,9 +272,12 @@ if [[ $ceilings_only == 0 ]]; then
     psql -q "$bench_url" -c 'DROP TABLE bench_copy_ceiling' >/dev/null
     psql -q "$bench_url" -c 'CHECKPOINT' >/dev/null
     t0=$(now)
-    import_line=$(timeout 3600 "$barrier" import facilitators "$csv_file" </dev/null | tail -n1) ||
+    import_line=$(timeout 3600 python3 "$root/bench/bench_tools.py" peak-rss "$work/import.rss" -- \
+        "$barrier" import facilitators "$csv_file" </dev/null | tail -n1) ||
         die "barrier import facilitators failed"
     import_s=$(elapsed "$t0" "$(now)")
+    import_rss_mb=$(awk '{ printf "%.1f", $1 / 1024 }' "$work/import.rss")
+    note "barrier import: peak RSS $import_rss_mb MB"
     import_rps=$(awk -v n="$rows" -v s="$import_s" 'BEGIN { printf "%.0f", n / s }')
     note "barrier import: $import_s s, $import_rps rows/s; it said: $import_line"
     loaded=$(psql -At "$bench_url" -c 'SELECT count(*) FROM facilitators')
@@ -466,6 +497,12 @@ add() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$table"; }
 if [[ $ceilings_only == 0 ]]; then
     r=$(ratio "$import_rps" "$copy_rps")
     add "import (rows/s)" "$import_rps" "$copy_rps" "$r" ">= 0.7" "$(verdict "$r" ">=" 0.7)"
+    r=$(ratio "$import_rss_mb" 600)
+    add "import peak RSS (MB)" "$import_rss_mb" "600" "$r" "< 600 MB" "$(verdict "$import_rss_mb" "<" 600)"
+    if [[ $rss_base_rows -gt 0 ]]; then
+        r=$(ratio "$import_rss_mb" "$base_rss_mb")
+        add "import peak RSS, $rows vs $rss_base_rows rows (MB)" "$import_rss_mb" "$base_rss_mb" "$r" "<= 1.15" "$(verdict "$r" "<=" 1.15)"
+    fi
     r=$(ratio "$get_rps" "$bound")
     v=$(verdict "$r" ">=" 0.6); [[ $get_bad == 0 ]] || v="FAIL ($get_bad failed)"
     add "GET by id vs additive bound (req/s)" "$get_rps" "$bound" "$r" ">= 0.6" "$v"

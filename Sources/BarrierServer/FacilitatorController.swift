@@ -135,7 +135,7 @@ struct FacilitatorController {
             encoder.outputFormatting = [.sortedKeys]
             let flags = String(decoding: try encoder.encode(result.flags), as: UTF8.self)
             return .json(
-                "{\"created\":\(result.created),\"file_sha256\":\"\(result.fileSHA256)\",\"audit_seq\":\(result.auditSeq),\"flagged\":\(flags)}",
+                "{\"created\":\(result.created),\"file_sha256\":\"\(result.fileSHA256)\",\"audit_seq\":\(result.auditSeq),\"flagged\":\(flags),\"flagged_total\":\(result.flaggedTotal)}",
                 status: .created)
         } catch StoreError.invalid(let errors) {
             throw Problem.invalid(errors, detail: "\(Set(errors.compactMap(\.line)).count) line(s) of the file are invalid; nothing was imported.")

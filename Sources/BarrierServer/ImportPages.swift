@@ -49,6 +49,7 @@ extension PageController {
         }
         o["problems"] = Self.problemRows(check.errors)
         o["flags"] = Self.flagRows(check.flags)
+        o["flagsMore"] = flagsMore(shown: check.flags.count, total: check.flaggedTotal)
         guard check.errors.isEmpty else {
             o["invalid"] = true
             o["badLines"] = pages.text("import.badLines", ["count": String(Set(check.errors.compactMap(\.line)).count)])
@@ -74,13 +75,18 @@ extension PageController {
             return pages.page("import_preview", title: pages.text("import.previewTitle"), o, session: session, status: .unprocessableContent)
         }
         let o: [String: Any] = ["created": result.created, "file_sha256": result.fileSHA256, "audit_seq": result.auditSeq,
-                                "flags": Self.flagRows(result.flags)]
+                                "flags": Self.flagRows(result.flags), "flagsMore": flagsMore(shown: result.flags.count, total: result.flaggedTotal)]
         return pages.page("import_done", title: pages.text("import.doneTitle"), o, session: session,
                           flash: pages.text("import.done", ["count": String(result.created)]))
     }
 
     static func problemRows(_ errors: [FieldError]) -> [[String: String]] {
         errors.map { ["line": $0.line.map(String.init) ?? "", "field": $0.field, "message": $0.message] }
+    }
+
+    /// "N rows are flagged; these are the first M" when the list is cut; else empty.
+    func flagsMore(shown: Int, total: Int) -> String {
+        total > shown ? pages.text("import.flagsMore", ["total": String(total), "shown": String(shown)]) : ""
     }
 
     static func flagRows(_ flags: [ImportFlag]) -> [[String: Any]] {

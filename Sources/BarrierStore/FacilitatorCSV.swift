@@ -34,9 +34,11 @@ public struct ImportFlag: Codable, Sendable, Equatable {
 /// What an import wrote.
 public struct ImportResult: Sendable {
     public var created: Int
-    public var ids: [UUID]
     public var fileSHA256: String
+    /// The first `FacilitatorTransfer.flagLimit` flagged rows, by line.
     public var flags: [ImportFlag]
+    /// Every flagged row, however many `flags` shows.
+    public var flaggedTotal: Int
     public var auditSeq: Int64
 }
 
@@ -53,7 +55,9 @@ public struct ImportCheck: Sendable {
     public var firstRows: [Row]
     /// Every bad line with its number, column and reason; the header is line 1.
     public var errors: [FieldError]
+    /// The first `FacilitatorTransfer.flagLimit` flagged rows, by line.
     public var flags: [ImportFlag]
+    public var flaggedTotal: Int
     public var fileSHA256: String
 }
 
@@ -69,6 +73,9 @@ public struct FacilitatorTransfer: Sendable {
         var draft: FacilitatorDraft
     }
 
+    /// How many flagged rows a result lists (the first, by line); `flaggedTotal` counts them all.
+    public static let flagLimit = 1_000
+
     /// Validates every row and writes all of them with COPY in one transaction,
     /// or nothing: any invalid row or registration-number clash throws
     /// `StoreError.invalid` listing each one with its line and column.
@@ -78,7 +85,12 @@ public struct FacilitatorTransfer: Sendable {
     /// bad row stops the sending, the rest of the file is still checked so every
     /// error is reported, and the transaction rolls back. Into a registry that
     /// has rows, the whole file is checked against it first, with set queries.
-    /// (No staging table: it would write every row twice.)
+    /// (No staging table of whole rows: it would write every row twice.)
+    ///
+    /// Memory does not grow with the file: what the checks across rows need
+    /// (registration number, VAT number, name, id: about 100 bytes a row) and the
+    /// contact points wait in temporary files, and the duplicates within the file
+    /// are found by PostgreSQL in a temporary table at the end.
     ///
     /// `pending` names a file staged for the browser (`stage`): it is deleted in
     /// the same transaction, so a second confirmation finds nothing to import.
@@ -89,12 +101,26 @@ public struct FacilitatorTransfer: Sendable {
         }
     }
 
-    /// `importCSV` of a file on disk, read in chunks: memory holds a few chunks and
-    /// one small record per row (its id and contact points), not the file.
+    /// `importCSV` of a file on disk, read in chunks: memory holds a few chunks, not the file.
     public func importCSV(file path: String, actor: Actor, pending: UUID? = nil,
                           progress: (@Sendable (String, Int) -> Void)? = nil) async throws -> ImportResult {
+        do {
+            return try await importChecked(file: path, actor: actor, pending: pending, progress: progress)
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            // A registration number or id twice in the file met the unique index
+            // while the rows streamed into an empty registry: every bad line is
+            // named as a check of the file names them.
+            let checked = try await check(file: path, firstRows: 0)
+            if !checked.errors.isEmpty { throw StoreError.invalid(checked.errors) }
+            throw error
+        }
+    }
+
+    private func importChecked(file path: String, actor: Actor, pending: UUID?,
+                               progress: (@Sendable (String, Int) -> Void)?) async throws -> ImportResult {
         let sectors = try await FacilitatorStore(db).sectors()
-        let parser = try RowParser(file: path, knownSectors: sectors, progress: progress)
+        let idBase = UUID()
+        let parser = try RowParser(file: path, knownSectors: sectors, idBase: idBase, progress: progress)
         let actorID = actor.userID.map { $0.lowercased() }
         return try await db.transaction { conn in
             if let pending {
@@ -104,57 +130,54 @@ public struct FacilitatorTransfer: Sendable {
                 if !found { throw StoreError.notFound(entity: "uploaded file", id: pending.uuidString.lowercased()) }
             }
             try await conn.query("SELECT pg_advisory_xact_lock(hashtext('barrier.facilitator_registration'))", logger: db.logger)
-            // Sorting and index work for the tally triggers' transition tables stays in memory.
+            // Sorting and index work for the tally triggers' transition tables and
+            // the in-file checks stays in memory.
             try await conn.query("SET LOCAL work_mem = '256MB'", logger: db.logger)
-            // Only the ids and the contact points' COPY text outlive a row: a
-            // million parsed rows held to the end cost a gigabyte and a second
-            // to free.
-            var ids: [UUID] = []
-            var contacts = ByteBuffer(), contactRows = 0
-            func keep(_ row: Row) {
-                ids.append(row.id)
-                contactRows += row.draft.contacts.count
+            // The contact points wait in a file as COPY text until their suppliers are in.
+            let contacts = try SpillFile()
+            var created = 0
+            func keep(_ row: Row) throws {
+                created += 1
                 for (position, c) in row.draft.contacts.enumerated() {
-                    CopyText.writeRow([row.id.uuidString.lowercased(), String(position), c.name, c.role, c.email, c.phone], into: &contacts)
+                    try contacts.write([row.id.uuidString.lowercased(), String(position), c.name, c.role, c.email, c.phone])
                 }
             }
-            var flags: [ImportFlag]
+            let checked: Checked
             if try await isEmpty(conn) {
                 try await copyRows(on: conn, actorID: actorID) { emit in
                     while let row = await parser.next() {
                         guard parser.errors.isEmpty else { continue }  // keep checking, stop sending
                         try await emit(row)
-                        keep(row)
+                        try keep(row)
                     }
-                    if !parser.errors.isEmpty { throw StoreError.invalid(parser.errors) }
-                    if ids.isEmpty { throw StoreError.invalid([Self.noRows]) }
                 }
-                flags = parser.flags
+                checked = try await finish(parser, count: parser.count, on: conn, clashes: [], similar: FlagList())
             } else {
                 // Two readings of the file: the first checks every row against the
                 // registry in batches, the second writes them; no row is held between.
-                let checked = try await checkAll(parser, on: conn, keepFirst: 0)
-                if !checked.errors.isEmpty { throw StoreError.invalid(checked.errors) }
-                flags = parser.flags + checked.similar
-                let writer = try RowParser(file: path, knownSectors: sectors, progress: progress)
-                try await copyRows(on: conn, actorID: actorID) { emit in
-                    while let row = await writer.next() {
-                        try await emit(row)
-                        keep(row)
+                checked = try await checkAll(parser, on: conn, keepFirst: 0)
+                if checked.errors.isEmpty {
+                    let writer = try RowParser(file: path, knownSectors: sectors, idBase: idBase, spillKeys: false, progress: progress)
+                    try await copyRows(on: conn, actorID: actorID) { emit in
+                        while let row = await writer.next() {
+                            try await emit(row)
+                            try keep(row)
+                        }
                     }
                 }
             }
-            progress?("written", ids.count)
-            try await copyContacts(contacts, rows: contactRows, on: conn)
+            if !checked.errors.isEmpty { throw StoreError.invalid(checked.errors) }
+            progress?("written", created)
+            try await copyContacts(contacts, on: conn)
             let sha = parser.fileSHA256
             let after = """
-                {"file_sha256": "\(sha)", "rows": \(ids.count), "flagged": \(flags.count), "created": "import_rows"}
+                {"file_sha256": "\(sha)", "rows": \(created), "flagged": \(checked.flags.total), "created": "import_rows"}
                 """
             let seq = try await AuditLog.append(on: conn, actor: actor, action: "facilitator.import", entityType: "import",
                                                 entityID: sha, before: nil, after: after, logger: db.logger)
-            try await copyImportRows(ids, seq: seq, on: conn)
-            return ImportResult(created: ids.count, ids: ids, fileSHA256: sha,
-                                flags: flags.sorted { $0.line < $1.line }, auditSeq: seq)
+            try await conn.query("INSERT INTO import_rows (audit_seq, facilitator_id) SELECT \(seq), id FROM import_keys", logger: db.logger)
+            return ImportResult(created: created, fileSHA256: sha, flags: checked.flags.first,
+                                flaggedTotal: checked.flags.total, auditSeq: seq)
         }
     }
 
@@ -170,14 +193,14 @@ public struct FacilitatorTransfer: Sendable {
         do {
             parser = try RowParser(file: path, knownSectors: try await FacilitatorStore(db).sectors(), progress: nil)
         } catch StoreError.invalid(let errors) {
-            return ImportCheck(rows: 0, firstRows: [], errors: errors, flags: [], fileSHA256: try Self.sha256(file: path))
+            return ImportCheck(rows: 0, firstRows: [], errors: errors, flags: [], flaggedTotal: 0, fileSHA256: try Self.sha256(file: path))
         }
         return try await db.transaction { conn in
             let checked = try await checkAll(parser, on: conn, keepFirst: firstRows)
             let ok = checked.errors.isEmpty
             return ImportCheck(rows: ok ? checked.count : 0,
                                firstRows: checked.first.map { ImportCheck.Row(line: $0.line, draft: $0.draft) },
-                               errors: checked.errors, flags: ok ? (parser.flags + checked.similar).sorted { $0.line < $1.line } : [],
+                               errors: checked.errors, flags: ok ? checked.flags.first : [], flaggedTotal: ok ? checked.flags.total : 0,
                                fileSHA256: parser.fileSHA256)
         }
     }
@@ -236,18 +259,52 @@ public struct FacilitatorTransfer: Sendable {
         return try await body(path)
     }
 
+    /// The flagged rows a result lists, the first `flagLimit` by line, and how many there are.
+    struct FlagList {
+        private(set) var first: [ImportFlag]
+        private(set) var total: Int
+
+        init(first: [ImportFlag] = [], total: Int = 0) {
+            self.first = first
+            self.total = total
+        }
+
+        /// Adds flags that come in line order (a batch after the one before).
+        mutating func append(_ flags: [ImportFlag]) {
+            total += flags.count
+            let room = FacilitatorTransfer.flagLimit - first.count
+            if room > 0 { first += flags.sorted { $0.line < $1.line }.prefix(room) }
+        }
+
+        /// Both lists' first `flagLimit` by line (one line's flags in the order they came), and both totals.
+        func merged(with other: FlagList) -> FlagList {
+            var merged = FlagList()
+            merged.first = (first.map { ($0, 0) } + other.first.map { ($0, 1) })
+                .enumerated().sorted { ($0.element.0.line, $0.element.1, $0.offset) < ($1.element.0.line, $1.element.1, $1.offset) }
+                .prefix(FacilitatorTransfer.flagLimit).map(\.element.0)
+            merged.total = total + other.total
+            return merged
+        }
+    }
+
+    struct Checked {
+        var count: Int
+        var errors: [FieldError]
+        var flags: FlagList
+        var first: [Row]
+    }
+
     /// Every row of the file, read once: the format of each, and the clashes with
-    /// the registry and the look-alikes, asked in batches; the errors in line order.
-    /// Only the first `keepFirst` rows are kept.
-    private func checkAll(_ parser: RowParser, on conn: PostgresConnection, keepFirst: Int)
-        async throws -> (count: Int, errors: [FieldError], similar: [ImportFlag], first: [Row]) {
+    /// the registry and the look-alikes, asked in batches; then the duplicates
+    /// within the file (`finish`). Only the first `keepFirst` rows are kept.
+    private func checkAll(_ parser: RowParser, on conn: PostgresConnection, keepFirst: Int) async throws -> Checked {
         var batch: [Row] = [], first: [Row] = [], count = 0
-        var clashErrors: [FieldError] = [], similarFlags: [ImportFlag] = []
+        var clashErrors: [FieldError] = [], similar = FlagList()
         func flush() async throws {
             guard !batch.isEmpty else { return }
             clashErrors += try await clashes(batch, on: conn)
             // Look-alikes only matter for a file that will be imported.
-            if clashErrors.isEmpty && parser.errors.isEmpty { similarFlags += try await similar(batch, on: conn) }
+            if clashErrors.isEmpty && parser.errors.isEmpty { similar.append(try await self.similar(batch, on: conn)) }
             batch.removeAll(keepingCapacity: true)
         }
         while let row = await parser.next() {
@@ -257,11 +314,67 @@ public struct FacilitatorTransfer: Sendable {
             if batch.count == 5_000 { try await flush() }
         }
         try await flush()
-        var errors = parser.errors
+        var checked = try await finish(parser, count: count, on: conn, clashes: clashErrors, similar: similar)
+        checked.first = first
+        return checked
+    }
+
+    /// The columns of `RowParser.keys`, one row per checked row of the file.
+    static let keyColumns = ["line", "id", "given_id", "reg_key", "reg_label", "vat", "name_key"]
+
+    /// After the last row: the duplicates within the file, found by PostgreSQL in
+    /// the temporary table `import_keys` (which an import then turns into its
+    /// `import_rows`), with every error in line order (a line's format errors
+    /// before its clashes) and the flags.
+    private func finish(_ parser: RowParser, count: Int, on conn: PostgresConnection,
+                        clashes: [FieldError], similar: FlagList) async throws -> Checked {
+        try await conn.query(
+            """
+            CREATE TEMP TABLE import_keys (line int NOT NULL, id uuid NOT NULL, given_id text, reg_key text, reg_label text,
+                vat text, name_key text NOT NULL) ON COMMIT DROP
+            """, logger: db.logger)
+        try await parser.keys?.copy(into: "import_keys", columns: Self.keyColumns, on: conn, logger: db.logger)
+        var inFile: [FieldError] = []
+        let duplicates = try await conn.query(
+            """
+            SELECT line, 'registration_number', reg_label || ' is already on line ' || first FROM (
+                SELECT line, reg_label, min(line) OVER (PARTITION BY reg_key) AS first FROM import_keys WHERE reg_key IS NOT NULL) r
+            WHERE line > first
+            UNION ALL
+            SELECT line, 'id', given_id || ' is already used on line ' || first FROM (
+                SELECT line, given_id, min(line) OVER (PARTITION BY id) AS first FROM import_keys WHERE given_id IS NOT NULL) i
+            WHERE line > first
+            ORDER BY 1, 2 DESC
+            """, logger: db.logger)
+        for try await (line, field, message) in duplicates.decode((Int, String, String).self) {
+            inFile.append(FieldError(field: field, message: message, line: line))
+        }
+        var errors = parser.errors + inFile
         if count == 0 && errors.isEmpty { errors.append(Self.noRows) }
-        errors += clashErrors
+        errors += clashes
         let sorted = errors.enumerated().sorted { ($0.element.line ?? 0, $0.offset) < ($1.element.line ?? 0, $1.offset) }.map(\.element)
-        return (count, sorted, similarFlags, first)
+        var flags = FlagList()
+        if sorted.isEmpty {
+            let found = try await conn.query(
+                """
+                WITH f AS (
+                    SELECT line, 'vat_number' AS field, 'same VAT number as line ' || first AS message FROM (
+                        SELECT line, min(line) OVER (PARTITION BY vat) AS first FROM import_keys WHERE vat IS NOT NULL) v
+                    WHERE line > first
+                    UNION ALL
+                    SELECT line, 'legal_name', 'same name and country as line ' || first FROM (
+                        SELECT line, min(line) OVER (PARTITION BY name_key) AS first FROM import_keys) n
+                    WHERE line > first)
+                SELECT line, field, message, count(*) OVER ()::int FROM f ORDER BY line, field DESC LIMIT \(Self.flagLimit)
+                """, logger: db.logger)
+            var first: [ImportFlag] = [], total = 0
+            for try await (line, field, message, all) in found.decode((Int, String, String, Int).self) {
+                first.append(ImportFlag(line: line, field: field, message: message))
+                total = all
+            }
+            flags = FlagList(first: first, total: total).merged(with: similar)
+        }
+        return Checked(count: count, errors: sorted, flags: flags, first: [])
     }
 
     static func split(_ raw: String) -> [String] {
@@ -363,7 +476,7 @@ public struct FacilitatorTransfer: Sendable {
         }
     }
 
-    /// COPYs the contact points written as COPY text while the rows streamed, in 1 MB messages.
+    /// COPYs the contact points written as COPY text to a file while the rows streamed.
     ///
     /// A large load goes in with the table's foreign keys dropped and added
     /// back after, in the same transaction (PostgreSQL's advice for bulk
@@ -371,10 +484,10 @@ public struct FacilitatorTransfer: Sendable {
     /// and locks the supplier row by row (900k contact points: 3.9 s against
     /// 8.5 s). The table is locked from the drop to the commit, a few seconds,
     /// and nothing commits unchecked. Done only where this role owns the table.
-    private func copyContacts(_ text: ByteBuffer, rows: Int, on conn: PostgresConnection) async throws {
-        guard text.readableBytes > 0 else { return }
+    private func copyContacts(_ contacts: SpillFile, on conn: PostgresConnection) async throws {
+        guard contacts.rows > 0 else { return }
         var keys: [(drop: String, add: String)] = []
-        if rows >= 10_000 {
+        if contacts.rows >= 10_000 {
             let found = try await conn.query(
                 """
                 SELECT format('ALTER TABLE contact_points DROP CONSTRAINT %I', c.conname),
@@ -385,34 +498,9 @@ public struct FacilitatorTransfer: Sendable {
             for try await key in found.decode((String, String).self) { keys.append(key) }
         }
         for key in keys { try await conn.query(PostgresQuery(unsafeSQL: key.drop), logger: db.logger) }
-        try await conn.copyFrom(table: "contact_points", columns: ["facilitator_id", "position", "name", "role", "email", "phone"],
-                                logger: db.logger) { writer in
-            var rest = text  // COPY data need not break at row ends
-            while let chunk = rest.readSlice(length: min(1 << 20, rest.readableBytes)), chunk.readableBytes > 0 {
-                try await writer.write(chunk)
-            }
-        }
+        try await contacts.copy(into: "contact_points", columns: ["facilitator_id", "position", "name", "role", "email", "phone"],
+                                on: conn, logger: db.logger)
         for key in keys { try await conn.query(PostgresQuery(unsafeSQL: key.add), logger: db.logger) }
-    }
-
-    /// The ids an import created, under its audit event, by COPY.
-    private func copyImportRows(_ ids: [UUID], seq: Int64, on conn: PostgresConnection) async throws {
-        guard !ids.isEmpty else { return }
-        try await conn.copyFrom(table: "import_rows", columns: ["audit_seq", "facilitator_id"], logger: db.logger) { writer in
-            var buffer = ByteBuffer()
-            buffer.reserveCapacity(1 << 20)
-            let prefix = String(seq) + "\t"
-            for id in ids {
-                buffer.writeString(prefix)
-                buffer.writeString(id.uuidString.lowercased())
-                buffer.writeString("\n")
-                if buffer.readableBytes >= 1 << 20 {
-                    try await writer.write(buffer)
-                    buffer.clear()
-                }
-            }
-            if buffer.readableBytes > 0 { try await writer.write(buffer) }
-        }
     }
 
     // MARK: Export

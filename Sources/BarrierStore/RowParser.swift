@@ -4,8 +4,10 @@ import Crypto
 import Foundation
 
 /// Reads a registry CSV row by row (CSV.swift does the quoting) and checks each
-/// row: field rules, in-file duplicates, flags. Invalid rows are recorded in
-/// `errors` with their line and column; `next()` returns every row it could read.
+/// row's fields. Invalid rows are recorded in `errors` with their line and
+/// column; `next()` returns every row it could read. What the in-file checks
+/// need of each row (its registration number, VAT number, name and id) goes to
+/// `keys`, a file that PostgreSQL reads at the end, not to a map in memory.
 ///
 /// CSV.swift splits the records in a task of its own, so on two cores the
 /// splitting, the checking and PostgreSQL's COPY run side by side.
@@ -27,13 +29,13 @@ final class RowParser {
     private let knownSectors: Set<String>
     private let progress: (@Sendable (String, Int) -> Void)?
     private(set) var errors: [FieldError] = []
-    var flags: [ImportFlag] = []
     private(set) var count = 0
     private var line: Int
-    private var registrations: [String: Int] = [:]
-    private var vats: [String: Int] = [:]
-    private var names: [String: Int] = [:]
-    private var ids: [UUID: Int] = [:]
+    private let idBase: UUID
+    /// One row per checked row: line, id, the id as given, registration key and
+    /// label, VAT number, name key (`FacilitatorTransfer.keyColumns`); nil when
+    /// the reading only writes.
+    let keys: SpillFile?
     private let decoder = JSONDecoder()
     private var finished = false
 
@@ -45,8 +47,13 @@ final class RowParser {
     /// The file is read in chunks of `chunkBytes` cut after a record (never inside a
     /// quoted field), each split by CSV.swift on its own: memory holds a few chunks,
     /// not the file.
-    init(file path: String, knownSectors: Set<String>, progress: (@Sendable (String, Int) -> Void)?,
+    /// A row without an id gets `generatedID(base: idBase, line:)`, so two
+    /// readings of a file with the same base give its rows the same ids.
+    init(file path: String, knownSectors: Set<String>, idBase: UUID = UUID(), spillKeys: Bool = true,
+         progress: (@Sendable (String, Int) -> Void)?,
          batchesAhead: Int = RowParser.batchesAhead, chunkBytes: Int = 4 << 20) throws {
+        self.idBase = idBase
+        keys = spillKeys ? try SpillFile() : nil
         let chunks = try ChunkReader(path: path, chunkBytes: chunkBytes)
         let first: String
         switch chunks.next() {
@@ -129,6 +136,19 @@ final class RowParser {
             continuation.yield(.end(unreadable: false, notUTF8: nil))
             continuation.finish()
         }
+    }
+
+    /// `base` with `line` in its last six bytes: unique per line, version and variant kept.
+    static func generatedID(base: UUID, line: Int) -> UUID {
+        var u = base.uuid
+        let n = UInt64(truncatingIfNeeded: line)
+        u.10 ^= UInt8(truncatingIfNeeded: n >> 40)
+        u.11 ^= UInt8(truncatingIfNeeded: n >> 32)
+        u.12 ^= UInt8(truncatingIfNeeded: n >> 24)
+        u.13 ^= UInt8(truncatingIfNeeded: n >> 16)
+        u.14 ^= UInt8(truncatingIfNeeded: n >> 8)
+        u.15 ^= UInt8(truncatingIfNeeded: n)
+        return UUID(uuid: u)
     }
 
     deinit {
@@ -227,12 +247,12 @@ final class RowParser {
                     fail("contacts", "must be a JSON array of {\"name\", \"role\", \"email\", \"phone\"}")
                 }
             }
-            var id = UUID()
+            var id = Self.generatedID(base: idBase, line: thisLine)
+            var givenID: String?
             if let raw = value("id")?.trimmingWhitespace, !raw.isEmpty {
                 if let parsed = UUID(uuidString: raw) {
                     id = parsed
-                    if let earlier = ids[parsed] { fail("id", "\(raw) is already used on line \(earlier)") }
-                    ids[parsed] = thisLine
+                    givenID = raw
                 } else {
                     fail("id", "'\(raw)' is not a UUID")
                 }
@@ -243,26 +263,15 @@ final class RowParser {
                 let column = problem.field.split(separator: "[").first.map(String.init) ?? problem.field
                 if !alreadyNamed.contains(column) { fail(column, problem.message) }
             }
-            if let reg = draft.registrationNumber {
-                let key = draft.country + " " + FacilitatorDraft.registrationKey(reg)
-                if let earlier = registrations[key] {
-                    fail("registration_number", "\(reg) (\(draft.country)) is already on line \(earlier)")
-                } else {
-                    registrations[key] = thisLine
-                }
-            }
-            if let vat = draft.vatNumber {
-                if let earlier = vats[vat] {
-                    flags.append(ImportFlag(line: thisLine, field: "vat_number", message: "same VAT number as line \(earlier)"))
-                } else {
-                    vats[vat] = thisLine
-                }
-            }
-            let nameKey = draft.legalName.lowercased() + "|" + draft.country
-            if let earlier = names[nameKey] {
-                flags.append(ImportFlag(line: thisLine, field: "legal_name", message: "same name and country as line \(earlier)"))
-            } else {
-                names[nameKey] = thisLine
+            do {
+                try keys?.write([
+                    String(thisLine), id.uuidString.lowercased(), givenID,
+                    draft.registrationNumber.map { draft.country + " " + FacilitatorDraft.registrationKey($0) },
+                    draft.registrationNumber.map { "\($0) (\(draft.country))" },
+                    draft.vatNumber, draft.legalName.lowercased() + "|" + draft.country,
+                ])
+            } catch {
+                fail("file", "could not be checked: the temporary file for its checks could not be written")
             }
             count += 1
             if count % 100_000 == 0 { progress?("checked", count) }

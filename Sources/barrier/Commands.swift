@@ -270,9 +270,9 @@ struct ImportCommand: BarrierCommand {
         }
         FileHandle.standardError.write(Data("\n".utf8))
         for flag in result.flags.prefix(50) { printError("line \(flag.line): \(flag.field) \(flag.message) (flagged)") }
-        if result.flags.count > 50 { printError("… and \(result.flags.count - 50) more flagged rows") }
+        if result.flaggedTotal > 50 { printError("… and \(result.flaggedTotal - 50) more flagged rows") }
         let seconds = Date().timeIntervalSince(started)
-        say("imported \(result.created) facilitators in \(String(format: "%.1f", seconds)) s (file sha256 \(result.fileSHA256), audit event \(result.auditSeq), \(result.flags.count) flagged)")
+        say("imported \(result.created) facilitators in \(String(format: "%.1f", seconds)) s (file sha256 \(result.fileSHA256), audit event \(result.auditSeq), \(result.flaggedTotal) flagged)")
     }
 }
 

@@ -170,6 +170,7 @@ struct FacilitatorAPITests {
             let good = "\(header)\n,Good Courier Ltd,,courier,shipping,drugs,IE,,IE1234567T,,,,,,,,,\n,Other Courier Ltd,,courier,shipping,,IE,,,,,,,,,,,\n"
             let imported = try await app.request(.post, "/api/v1/imports/facilitators", body: good, headers: [.contentType: "text/csv"])
             #expect(imported.status == .created && imported.object["created"] as? Int == 2)
+            #expect(imported.object["flagged_total"] as? Int == 0 && (imported.object["flagged"] as? [Any])?.isEmpty == true)
             let exported = try await app.request(.get, "/api/v1/facilitators.csv", as: .auditor)
             #expect(exported.status == .ok)
             #expect(exported.headers[.contentType]?.hasPrefix("text/csv") == true)

@@ -129,6 +129,66 @@ struct ImportExportTests {
         }
     }
 
+    @Test func aFileRepeatingAnIdOrANumberExactlyIsRefusedWithEveryBadLine() async throws {
+        try await TestDatabase.withFresh { db in
+            // setup: into an empty registry the rows stream into COPY, where the unique indexes meet
+            // line 3's id and line 4's number before the file is read to its end
+            let id = UUID().uuidString.lowercased()
+            let csv = """
+                \(Self.header)
+                \(id),Erste Kurier GmbH,,courier,shipping,,DE,HRB 1,,,,,,,,,,
+                \(id),Zweite Kurier GmbH,,courier,shipping,,DE,HRB 2,,,,,,,,,,
+                ,Dritte Kurier GmbH,,courier,shipping,,DE,HRB 1,,,,,,,,,,
+                ,Vierte Kurier GmbH,,bicycles,shipping,,DE,,,,,,,,,,,
+                """
+            // act
+            var thrown: [FieldError] = []
+            do {
+                _ = try await FacilitatorTransfer(db).importCSV(Data(csv.utf8), actor: Fixtures.system)
+                Issue.record("a file with a repeated id was imported")
+            } catch StoreError.invalid(let errors) {
+                thrown = errors
+            }
+            // check: every bad line in line order, each naming the line it repeats
+            #expect(thrown.map(\.line) == [3, 4, 5])
+            #expect(thrown.map(\.field) == ["id", "registration_number", "sector"])
+            #expect(thrown.first?.message == "\(id) is already used on line 2")
+            #expect(thrown.dropFirst().first?.message == "HRB 1 (DE) is already on line 2")
+            #expect(try await TestDatabase.scalar(db, "SELECT count(*)::text FROM facilitators") == "0")
+            #expect(try await TestDatabase.scalar(db, "SELECT count(*)::text FROM audit_events") == "0")
+        }
+    }
+
+    @Test func manyFlaggedRowsAreCountedAllAndTheFirstThousandListed() async throws {
+        try await TestDatabase.withFresh { db in
+            // setup: 1,201 rows of one name and country, first into an empty registry, then into one that
+            // has them all (each row then also looks like a registered supplier)
+            let lines = [Self.header] + (0..<1_201).map { _ in ",Gleicher Kurier GmbH,,courier,shipping,,DE,,,,,,,,,,," }
+            let file = Data(lines.joined(separator: "\n").utf8)
+            // act
+            let first = try await FacilitatorTransfer(db).importCSV(file, actor: Fixtures.system)
+            let second = try await FacilitatorTransfer(db).importCSV(file, actor: Fixtures.system)
+            // check: the first import flags lines 3 to 1,202 against line 2 and lists 1,000 of them
+            #expect(first.created == 1_201 && first.flaggedTotal == 1_200)
+            #expect(first.flags.count == FacilitatorTransfer.flagLimit)
+            #expect(first.flags.first == ImportFlag(line: 3, field: "legal_name", message: "same name and country as line 2"))
+            #expect(first.flags.last?.line == 1_002)
+            // the second: 1,200 in the file and three registered look-alikes for each of the 1,201 rows,
+            // in line order, a line's match within the file first
+            #expect(second.created == 1_201 && second.flaggedTotal == 1_200 + 3 * 1_201)
+            #expect(second.flags.count == FacilitatorTransfer.flagLimit)
+            #expect(second.flags.prefix(5).map(\.line) == [2, 2, 2, 3, 3])
+            #expect(second.flags[3].message == "same name and country as line 2")
+            #expect(second.flags[4].message.hasPrefix("looks like registered supplier") && second.flags[4].existingID != nil)
+            #expect(try await TestDatabase.scalar(db, "SELECT string_agg(after->>'flagged', ',' ORDER BY seq) FROM audit_events WHERE action = 'facilitator.import'") == "1200,4803")
+            // every id an import created is a row under its event, the second's read twice with the same ids
+            #expect(try await TestDatabase.scalar(db, """
+                SELECT string_agg(n::text, ',' ORDER BY audit_seq) FROM (
+                    SELECT r.audit_seq, count(f.id) AS n FROM import_rows r JOIN facilitators f ON f.id = r.facilitator_id GROUP BY 1) c
+                """) == "1201,1201")
+        }
+    }
+
     @Test func theSplitterWaitsForTheChecksAndEveryRowStillComesOutInOrder() async throws {
         // setup: 12 batches of records against 2 permits, so the splitter waits ten times; the file is
         // read in 1 KB chunks, and every seventh row has a quoted field with line breaks, quotes and
