@@ -153,9 +153,9 @@ FROM action_rows r
 CROSS JOIN LATERAL (SELECT r.status NOT IN ('proposed', 'notice_of_intent', 'withdrawn') AS decided) d
 WHERE NOT (r.status = 'expired' AND r.type IN ('warning', 'revocation'));
 
-INSERT INTO licensing_appeals (action_id, lodged_on, period_ended_on, grounds, recorded_by_label, outcome, outcome_on, outcome_reason,
+INSERT INTO licensing_appeals (action_id, stage, lodged_on, period_ended_on, grounds, recorded_by_label, outcome, outcome_on, outcome_reason,
                                outcome_recorded_by_label)
-SELECT a.id, a.decided_on + 10, a.decided_on + 30, 'bench', 'bench',
+SELECT a.id, 1, a.decided_on + 10, a.decided_on + 30, 'bench', 'bench',
        CASE a.status WHEN 'upheld' THEN 'upheld' WHEN 'overturned' THEN 'overturned' END,
        CASE WHEN a.status IN ('upheld', 'overturned') THEN a.decided_on + 50 END,
        CASE WHEN a.status IN ('upheld', 'overturned') THEN 'bench' END,

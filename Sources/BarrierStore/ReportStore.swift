@@ -398,9 +398,9 @@ public struct ReportStore: Sendable {
     func modelSQL(_ filter: ReportFilter, gapRule: MatrixGapRule) -> PostgresQuery {
         var binds = SQLBinds()
         let (from, to) = Self.period(filter, &binds)
-        var tally = ""
-        if let sector = filter.sector { tally += " AND t.sector = \(binds.add(sector))" }
-        if let country = filter.country { tally += " AND t.country = \(binds.add(country))" }
+        var tally = "", measures = ""
+        if let sector = filter.sector { let b = binds.add(sector); tally += " AND t.sector = \(b)"; measures += " AND m.sector = \(b)" }
+        if let country = filter.country { let b = binds.add(country); tally += " AND t.country = \(b)"; measures += " AND m.country = \(b)" }
         let suppliers = Self.supplierConditions(ReportFilter(sector: filter.sector, country: filter.country), "f", &binds)
         let signalSector = binds.add(filter.sector ?? "*"), signalCountry = binds.add(filter.country ?? "*")
         let minimum = binds.add(gapRule.minimumSignals)
@@ -425,9 +425,8 @@ public struct ReportStore: Sendable {
                 JOIN LATERAL (SELECT w.stage FROM signal_versions w WHERE w.signal_id = h.signal_id ORDER BY w.version DESC LIMIT 1) v ON true
                 WHERE h.agency_id = current_agency() AND h.revoked_at IS NULL GROUP BY v.stage),
             commitments AS (
-                SELECT s.stage, count(*) FILTER (WHERE m.status <> 'verified') AS committed, count(*) FILTER (WHERE m.status = 'verified') AS verified
-                FROM measure_commitments m JOIN facilitators f ON f.id = m.facilitator_id CROSS JOIN LATERAL unnest(f.stages) s (stage)
-                WHERE m.agency_id = current_agency()\(suppliers) GROUP BY s.stage),
+                SELECT m.stage, sum(m.committed) AS committed, sum(m.verified) AS verified
+                FROM measure_tally m WHERE m.agency_id = current_agency()\(measures) GROUP BY m.stage),
             actions AS (
                 SELECT s.stage, count(*) AS in_effect
                 FROM licensing_actions a JOIN facilitators f ON f.id = a.facilitator_id CROSS JOIN LATERAL unnest(f.stages) s (stage)

@@ -172,6 +172,8 @@ struct BenchReports: BarrierCommand {
 
     @Option(name: .customLong("case"), help: "name|report|query string (repeatable).") var cases: [String]
     @Option var runs: Int = 5
+    @Flag(help: "Print each statement's EXPLAIN ANALYZE plan (text) once, for a look at where a report's time goes.")
+    var plans = false
 
     static func median(_ xs: [Double]) -> Double {
         let s = xs.sorted()
@@ -191,6 +193,13 @@ struct BenchReports: BarrierCommand {
                                                                             sectors: try await store.sectors())
                 var explained: [Double] = [], planned: [Double] = [], stored: [Double] = []
                 var plans: [String] = []
+                if self.plans {
+                    for (name, query) in store.statements(kind, filter, by: dimension, gapRule: rule) {
+                        let explain = PostgresQuery(unsafeSQL: "EXPLAIN (ANALYZE, BUFFERS) " + query.sql, binds: query.binds)
+                        say("PLAN case=\(parts[0]) statement=\(name)")
+                        for try await line in try await db.query(explain).decode(String.self) { say("PLAN   \(line)") }
+                    }
+                }
                 for run in 0..<(runs + 1) {
                     var total = 0.0, planning = 0.0
                     for (name, query) in store.statements(kind, filter, by: dimension, gapRule: rule) {

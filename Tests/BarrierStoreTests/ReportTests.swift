@@ -190,11 +190,13 @@ struct ReportTests {
                 let signalDiff1 = try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM ((\(signalRows)) EXCEPT (\(signalTally))) d")
                 let signalDiff2 = try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM ((\(signalTally)) EXCEPT (\(signalRows))) d")
                 #expect(signalDiff1 == "0" && signalDiff2 == "0")
+                // Measures: verified and not yet verified, per stage, sector and country of their supplier.
                 let measureRows = """
-                    SELECT s.stage, f.sector, f.country::text, count(*) FROM measure_commitments c JOIN facilitators f ON f.id = c.facilitator_id
-                    CROSS JOIN LATERAL unnest(f.stages) s (stage) WHERE c.status = 'verified' GROUP BY 1, 2, 3
+                    SELECT s.stage, f.sector, f.country::text, count(*) FILTER (WHERE c.status = 'verified'), count(*) FILTER (WHERE c.status <> 'verified')
+                    FROM measure_commitments c JOIN facilitators f ON f.id = c.facilitator_id
+                    CROSS JOIN LATERAL unnest(f.stages) s (stage) GROUP BY 1, 2, 3
                     """
-                let measureTally = "SELECT stage, sector, country::text, verified FROM measure_tally WHERE verified <> 0"
+                let measureTally = "SELECT stage, sector, country::text, verified, committed FROM measure_tally WHERE (verified, committed) <> (0, 0)"
                 let measureDiff1 = try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM ((\(measureRows)) EXCEPT (\(measureTally))) d")
                 let measureDiff2 = try await TestDatabase.scalar(r.db, "SELECT count(*)::text FROM ((\(measureTally)) EXCEPT (\(measureRows))) d")
                 #expect(measureDiff1 == "0" && measureDiff2 == "0")
@@ -364,6 +366,33 @@ struct ReportTests {
             let dutch = try await r.reports.report(.matrix, ReportFilter(country: "NL")).table("model")!
             let dutchShipping = dutch.rows.first { $0[0] == "shipping" }!
             #expect(dutchShipping[4] == "5" && dutchShipping[9] == "0" && dutchShipping[11] == "true", "\(dutchShipping)")
+            #expect(shipping["measures_committed"] == "0" && dutchShipping[8] == "0")
+
+            // C (NL) commits to a measure not yet verified: committed, not a barrier, so the Dutch gap stays.
+            let cooperation = CooperationStore(r.db)
+            _ = try await cooperation.commit(r.ids["C"]!, measure: "named_contact_point", committedOn: r.today,
+                                             dueOn: LetterStore.day(r.today, plus: 30), actor: Self.officer)
+            let withCommitment = Dictionary(uniqueKeysWithValues: zip(
+                model.columns.map(\.name),
+                try await r.reports.report(.matrix, ReportFilter(country: "NL")).table("model")!.rows.first { $0[0] == "shipping" }!))
+            #expect(withCommitment["measures_committed"] == "1" && withCommitment["measures_verified"] == "0" && withCommitment["gap"] == "true")
+
+            // A second agency's commitments about the same supplier are its own: this agency's model does not count them,
+            // and the second agency's counts only its own.
+            let other = try await AccessStore(r.db).createAgency(name: "Second Inspectorate", country: "NL", actor: Fixtures.system)
+            let otherOfficer = try await Fixtures.user(r.db, agency: other, email: "officer@second.example")
+            try await AgencyScope.with(other) {
+                for measure in ["named_contact_point", "enforce_track_and_trace"] {
+                    _ = try await cooperation.commit(r.ids["C"]!, measure: measure, committedOn: r.today,
+                                                     dueOn: LetterStore.day(r.today, plus: 30), actor: otherOfficer)
+                }
+            }
+            let again = try await r.reports.report(.matrix, ReportFilter(country: "NL")).table("model")!.rows.first { $0[0] == "shipping" }!
+            #expect(again[8] == "1", "\(again)")
+            let theirs = try await AgencyScope.with(other) {
+                try await r.reports.report(.matrix, ReportFilter(country: "NL")).table("model")!.rows.first { $0[0] == "shipping" }!
+            }
+            #expect(theirs[8] == "2" && theirs[9] == "0" && theirs[4] == "0", "\(theirs)")
         }
     }
 
