@@ -282,7 +282,7 @@ struct PageController {
         }
         do {
             let (_, filter, dimension, rule) = try ReportRequest.read(kind: kind, parameters: query, sectors: sectors)
-            let report = try await reports.report(kind, filter, by: dimension, gapRule: rule)
+            let report = try await reports.report(kind, filter, by: dimension, gapRule: rule, knownSectors: sectors)
             let queryString = query.sorted { $0.key < $1.key }
                 .map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
             data["tables"] = report.tables.enumerated().map { index, table in
@@ -304,9 +304,9 @@ struct PageController {
         guard let kind = ReportKind(rawValue: raw) else { throw Problem(.notFound, "Not found", detail: "There is no report '\(raw)'.") }
         var query: [String: String] = [:]
         for (key, value) in request.uri.queryParameters where !value.isEmpty { query[String(key)] = String(value) }
-        return try await ReportController.csv(reports, try ReportRequest.read(kind: kind, parameters: query,
-                                                                              sectors: try await reports.sectors(toCheck: query["sector"])),
-                                              table: context.parameters.get("table") ?? "")
+        let sectors = try await reports.sectors(toCheck: query["sector"])
+        return try await ReportController.csv(reports, try ReportRequest.read(kind: kind, parameters: query, sectors: sectors),
+                                              sectors: sectors, table: context.parameters.get("table") ?? "")
     }
 
     static func tableData(_ table: ReportTable, kind: ReportKind, index: Int, csv: String) -> [String: Any] {

@@ -34,22 +34,23 @@ struct ReportController {
 
     @Sendable func report(_ request: Request, context: BarrierRequestContext) async throws -> Response {
         _ = try context.require(.everyone)
-        let (kind, filter, dimension, rule) = try ReportRequest.read(
-            request, context: context, sectors: try await reports.sectors(toCheck: request.uri.queryParameters["sector"].map(String.init)))
-        return .json(try await reports.report(kind, filter, by: dimension, gapRule: rule).json())
+        let sectors = try await reports.sectors(toCheck: request.uri.queryParameters["sector"].map(String.init))
+        let (kind, filter, dimension, rule) = try ReportRequest.read(request, context: context, sectors: sectors)
+        return .json(try await reports.report(kind, filter, by: dimension, gapRule: rule, knownSectors: sectors).json())
     }
 
     @Sendable func csv(_ request: Request, context: BarrierRequestContext) async throws -> Response {
         _ = try context.require(.everyone)
         let sectors = try await reports.sectors(toCheck: request.uri.queryParameters["sector"].map(String.init))
-        return try await Self.csv(reports, try ReportRequest.read(request, context: context, sectors: sectors), table: context.parameters.get("table") ?? "")
+        return try await Self.csv(reports, try ReportRequest.read(request, context: context, sectors: sectors), sectors: sectors,
+                                  table: context.parameters.get("table") ?? "")
     }
 
     /// One table of a report as a CSV download (the API's and the pages').
-    static func csv(_ reports: ReportStore, _ request: (ReportKind, ReportFilter, ReportDimension, MatrixGapRule), table name: String)
-        async throws -> Response {
+    static func csv(_ reports: ReportStore, _ request: (ReportKind, ReportFilter, ReportDimension, MatrixGapRule), sectors: Set<String>,
+                    table name: String) async throws -> Response {
         let (kind, filter, dimension, rule) = request
-        let report = try await reports.report(kind, filter, by: dimension, gapRule: rule)
+        let report = try await reports.report(kind, filter, by: dimension, gapRule: rule, knownSectors: sectors)
         guard let table = report.table(name) else {
             throw Problem(.notFound, "Not found", detail: "The \(kind.rawValue) report has no table '\(name)'; it has \(report.tables.map(\.name).joined(separator: ", ")).")
         }

@@ -81,9 +81,13 @@ public struct ReportStore: Sendable {
     /// (a report without a sector filter costs no query for it).
     public func sectors(toCheck sector: String?) async throws -> Set<String> { sector == nil ? [] : try await sectors() }
 
+    /// `knownSectors`: the sector codes the caller has already read to check the
+    /// request (a sector-filtered report then reads the catalogue once, not twice).
     public func report(_ kind: ReportKind, _ filter: ReportFilter, by dimension: ReportDimension = .sector,
-                       gapRule: MatrixGapRule = MatrixGapRule()) async throws -> Report {
-        let problems = filter.problems(knownSectors: try await sectors(toCheck: filter.sector))
+                       gapRule: MatrixGapRule = MatrixGapRule(), knownSectors: Set<String>? = nil) async throws -> Report {
+        let known: Set<String>
+        if let knownSectors, filter.sector == nil || !knownSectors.isEmpty { known = knownSectors } else { known = try await sectors(toCheck: filter.sector) }
+        let problems = filter.problems(knownSectors: known)
         if !problems.isEmpty { throw StoreError.invalid(problems) }
         if let tooLong = filter.periodProblem(today: ReportFilter.today()) { throw StoreError.invalid([tooLong]) }
         let tables: [ReportTable]
