@@ -85,8 +85,7 @@ public struct ReportStore: Sendable {
     /// request (a sector-filtered report then reads the catalogue once, not twice).
     public func report(_ kind: ReportKind, _ filter: ReportFilter, by dimension: ReportDimension = .sector,
                        gapRule: MatrixGapRule = MatrixGapRule(), knownSectors: Set<String>? = nil) async throws -> Report {
-        let known: Set<String>
-        if let knownSectors, filter.sector == nil || !knownSectors.isEmpty { known = knownSectors } else { known = try await sectors(toCheck: filter.sector) }
+        let known = if let knownSectors { knownSectors } else { try await sectors(toCheck: filter.sector) }
         let problems = filter.problems(knownSectors: known)
         if !problems.isEmpty { throw StoreError.invalid(problems) }
         if let tooLong = filter.periodProblem(today: ReportFilter.today()) { throw StoreError.invalid([tooLong]) }
