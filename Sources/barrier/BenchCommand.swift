@@ -15,9 +15,11 @@ struct BenchLetters: BarrierCommand {
 
     @Option(help: "PDFs to print for the throughput figure.") var pdfs: Int = 200
     @Option(help: "Write one letter's HTML here (for the WeasyPrint ceiling).") var htmlOut: String
+    @Option(help: "Letters rendered for the rendering-alone figure.") var renderProbe: Int = 1000
+    @Flag(help: "Print the rendering-alone figure and stop (no campaign).") var renderOnly = false
 
     func execute() async throws {
-        let (pdfCount, htmlOut) = (pdfs, self.htmlOut)
+        let (pdfCount, htmlOut, probeCount, renderOnly) = (pdfs, self.htmlOut, renderProbe, self.renderOnly)
         try await withLetters { db, letters in
             let agency = try await resolveAgency(db, nil)
             // The bench works on the owner's connection for the only agency (it acts for no user).
@@ -39,12 +41,13 @@ struct BenchLetters: BarrierCommand {
             let compiled = try letters.renderer.compile(probe.1)
             let renderStart = ContinuousClock.now
             var bytes = 0
-            for _ in 0..<1000 {
+            for _ in 0..<probeCount {
                 let r = letters.renderer.render(compiled, snapshot: probe.0)
                 bytes += r.html.utf8.count + r.text.utf8.count + r.htmlSHA256.count + (try probe.0.encoded()).utf8.count
             }
             let renderTime = ContinuousClock.now - renderStart
-            say("RESULT render_1000_seconds=\(renderTime.seconds) bytes=\(bytes)")
+            say("RESULT render_1000_seconds=\(renderTime.seconds * 1000 / Double(max(probeCount, 1))) bytes=\(bytes)")
+            if renderOnly { return }
             let draft = try await campaigns.create(.init(name: "Bench \(Date())", filter: [:]), agencyID: agency, actor: cliActor())
             _ = try await campaigns.approve(draft.id, expectedVersion: draft.version, actor: cliActor())
             let start = ContinuousClock.now

@@ -94,6 +94,55 @@ struct LetterRenderingTests {
         #expect(letter.text.contains("Evil <script>alert(1)</script> & Co"))
     }
 
+    @Test("a body's headings, paragraphs and lists are laid out in HTML and text, escaped, wrapped and in order")
+    func blocks() throws {
+        var snapshot = sampleSnapshot(supplierName: "O'Brien & <b>Sons</b>")
+        snapshot.agency.name = "Inspectorate \"Q&A\""
+        let body = """
+            # Notice to {{supplier.name}}
+
+            Dear Sir or Madam,
+
+            ## About {{supplier.name}}
+
+            {{supplier.name}} is named in this paragraph, which is long enough that the plain-text letter has to wrap it over lines.
+            - first item for {{supplier.name}}
+            - second item, long enough to wrap in the text letter where it keeps a hanging indent under its first word
+
+            Yours faithfully,
+            """
+        let letter = try renderer.render(body: body, snapshot: snapshot)
+        let name = "O&#39;Brien &amp; &lt;b&gt;Sons&lt;/b&gt;"
+        #expect(letter.subject == "Notice to O'Brien & <b>Sons</b>")
+        #expect(letter.html.contains("""
+            <h1>Notice to \(name)</h1>
+            <p>Dear Sir or Madam,</p>
+            <h2>About \(name)</h2>
+            <p>\(name) is named in this paragraph, which is long enough that the plain-text letter has to wrap it over lines.</p>
+            <ul>
+            <li>first item for \(name)</li>
+            <li>second item, long enough to wrap in the text letter where it keeps a hanging indent under its first word</li>
+            </ul>
+            <p>Yours faithfully,</p>
+            """), "\(letter.html)")
+        #expect(!letter.html.contains("<b>Sons"))
+        #expect(letter.html.contains("<div class=\"agency\">Inspectorate &quot;Q&amp;A&quot;</div>"), "the letterhead escapes too")
+        #expect(letter.text.contains("""
+            Dear Sir or Madam,
+
+            About O'Brien & <b>Sons</b>
+
+            O'Brien & <b>Sons</b> is named in this paragraph, which is long enough
+            that the plain-text letter has to wrap it over lines.
+
+            - first item for O'Brien & <b>Sons</b>
+            - second item, long enough to wrap in the text letter where it keeps a
+              hanging indent under its first word
+
+            Yours faithfully,
+            """), "\(letter.text)")
+    }
+
     @Test("the same body and snapshot give the same bytes; a draft says so")
     func deterministic() throws {
         let body = renderer.shippedTemplates[TemplateKey(kind: .informCallToAction, group: .delivery, language: .fr)]!
