@@ -346,9 +346,15 @@ public struct LetterMail: Sendable {
 /// through JSONEncoder, which costs a coder per string: a report of a few
 /// hundred cells spent milliseconds there.
 public func jsonString(_ text: String) -> String {
-    let hex = Array("0123456789abcdef".utf8)
-    var out: [UInt8] = [UInt8(ascii: "\"")]
+    var out: [UInt8] = []
     out.reserveCapacity(text.utf8.count + 2)
+    appendJSONString(text, to: &out)
+    return String(decoding: out, as: UTF8.self)
+}
+
+/// Appends `text` as a JSON string literal to `out`, for documents written a byte at a time.
+public func appendJSONString(_ text: String, to out: inout [UInt8]) {
+    out.append(UInt8(ascii: "\""))
     for byte in text.utf8 {
         switch byte {
         case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
@@ -356,10 +362,11 @@ public func jsonString(_ text: String) -> String {
         case 0x0A: out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
         case 0x0D: out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
         case 0x09: out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-        case 0x00..<0x20: out += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0x0f)]]
+        case 0x00..<0x20:
+            let hex = Array("0123456789abcdef".utf8)
+            out += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0x0f)]]
         default: out.append(byte)
         }
     }
     out.append(UInt8(ascii: "\""))
-    return String(decoding: out, as: UTF8.self)
 }

@@ -22,15 +22,47 @@ public struct ReportTable: Sendable, Equatable {
     }
 
     public func json() -> String {
-        var out = "{\"name\":\(jsonString(name)),\"title\":\(jsonString(title)),\"description\":\(jsonString(description)),\"columns\":["
-        out += columns.map { jsonString($0.name) }.joined(separator: ",") + "],\"rows\":["
-        out += rows.map { row in
-            "{" + zip(columns, row).map { column, cell in
-                let value = cell.map { column.numeric ? $0 : jsonString($0) } ?? "null"
-                return jsonString(column.name) + ":" + value
-            }.joined(separator: ",") + "}"
-        }.joined(separator: ",")
-        return out + "]}"
+        var out: [UInt8] = []
+        appendJSON(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The table as JSON, written into `out` a byte at a time: each row an object keyed
+    /// by the column names (escaped once per table, not once per cell). Built with
+    /// strings joined per cell it was a fifth of the server's time for a small report.
+    func appendJSON(to out: inout [UInt8]) {
+        out.reserveCapacity(out.count + 256 + rows.count * columns.count * 24)
+        out += "{\"name\":".utf8
+        appendJSONString(name, to: &out)
+        out += ",\"title\":".utf8
+        appendJSONString(title, to: &out)
+        out += ",\"description\":".utf8
+        appendJSONString(description, to: &out)
+        out += ",\"columns\":[".utf8
+        var keys: [[UInt8]] = []
+        for (i, column) in columns.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            var key: [UInt8] = []
+            appendJSONString(column.name, to: &key)
+            out += key
+            keys.append(key + [UInt8(ascii: ":")])
+        }
+        out += "],\"rows\":[".utf8
+        for (r, row) in rows.enumerated() {
+            if r > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "{"))
+            for i in 0..<min(columns.count, row.count) {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                out += keys[i]
+                if let cell = row[i] {
+                    if columns[i].numeric { out += cell.utf8 } else { appendJSONString(cell, to: &out) }
+                } else {
+                    out += "null".utf8
+                }
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+        out += "]}".utf8
     }
 
     public func csv() throws -> Data {
@@ -54,8 +86,13 @@ public struct Report: Sendable {
         if let v = filter.country { filters.append("\"country\":\(jsonString(v))") }
         if let v = filter.stage { filters.append("\"stage\":\(jsonString(v.rawValue))") }
         if let v = filter.agencyID { filters.append("\"agency\":\(jsonString(v))") }
-        return "{\"report\":\"\(kind.rawValue)\",\"title\":\(jsonString(kind.title)),\"filters\":{\(filters.joined(separator: ","))},"
-            + "\"tables\":[" + tables.map { $0.json() }.joined(separator: ",") + "]}"
+        var out = Array("{\"report\":\"\(kind.rawValue)\",\"title\":\(jsonString(kind.title)),\"filters\":{\(filters.joined(separator: ","))},\"tables\":[".utf8)
+        for (i, table) in tables.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            table.appendJSON(to: &out)
+        }
+        out += "]}".utf8
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
@@ -164,7 +201,7 @@ public struct ReportStore: Sendable {
     /// the shared base (the nil agency: every supplier as not_contacted) and its
     /// own deltas from it (sql/0013). Said in each query as well as by row-level
     /// security, which does not bind the owner or a superuser.
-    static let cooperationAgencies = "('00000000-0000-0000-0000-000000000000', current_agency())"
+    static let cooperationAgencies = "('00000000-0000-0000-0000-000000000000', (SELECT current_agency()))"
 
     func cooperationNowSQL(_ filter: ReportFilter, by dimension: ReportDimension) -> PostgresQuery {
         var binds = SQLBinds()
@@ -235,7 +272,7 @@ public struct ReportStore: Sendable {
     func funnelSQL(_ filter: ReportFilter, byCampaign: Bool) -> PostgresQuery {
         var binds = SQLBinds()
         let (from, to) = Self.period(filter, &binds)
-        var conditions = " AND ft.agency_id = current_agency() AND ft.month BETWEEN date_trunc('month', \(from))::date AND \(to)"
+        var conditions = " AND ft.agency_id = (SELECT current_agency()) AND ft.month BETWEEN date_trunc('month', \(from))::date AND \(to)"
         if let sector = filter.sector { conditions += " AND ft.sector = \(binds.add(sector))" }
         if let country = filter.country { conditions += " AND ft.country = \(binds.add(country))" }
         if let agency = filter.agencyID { conditions += " AND ft.agency_id = \(binds.add(agency))::uuid" }
@@ -280,7 +317,7 @@ public struct ReportStore: Sendable {
     static func actionScope(_ filter: ReportFilter, _ binds: inout SQLBinds) -> String {
         let (from, to) = period(filter, &binds)
         var sql = "FROM licensing_actions a JOIN facilitators f ON f.id = a.facilitator_id"
-            + " WHERE a.agency_id = current_agency() AND a.proposed_at::date BETWEEN \(from) AND \(to)"
+            + " WHERE a.agency_id = (SELECT current_agency()) AND a.proposed_at::date BETWEEN \(from) AND \(to)"
         sql += supplierConditions(filter, "f", &binds)
         if let agency = filter.agencyID { sql += " AND a.agency_id = \(binds.add(agency))::uuid" }
         return sql
@@ -364,10 +401,10 @@ public struct ReportStore: Sendable {
                 FROM cooperation_tally t WHERE t.agency_id IN \(Self.cooperationAgencies) AND t.stage <> '*'\(tally) GROUP BY 1, 2),
             signalled AS (
                 SELECT t.stage, t.sector, sum(t.signals) AS signals FROM signal_tally t
-                WHERE t.agency_id = current_agency() AND t.sector <> '*' AND t.country = \(signalCountry)
+                WHERE t.agency_id = (SELECT current_agency()) AND t.sector <> '*' AND t.country = \(signalCountry)
                   AND t.month BETWEEN date_trunc('month', \(from))::date AND \(to)\(signalSector)
                 GROUP BY 1, 2),
-            verified AS (SELECT m.stage, m.sector, sum(m.verified) AS measures FROM measure_tally m WHERE m.agency_id = current_agency()\(measures) GROUP BY 1, 2)
+            verified AS (SELECT m.stage, m.sector, sum(m.verified) AS measures FROM measure_tally m WHERE m.agency_id = (SELECT current_agency())\(measures) GROUP BY 1, 2)
             SELECT c.stage, c.sector, coalesce(t.suppliers, 0)::text,
                    CASE WHEN coalesce(t.suppliers, 0) = 0 THEN NULL ELSE round(coalesce(t.contacted, 0)::numeric / t.suppliers, 4)::text END,
                    CASE WHEN coalesce(t.suppliers, 0) = 0 THEN NULL ELSE round(coalesce(t.cooperating, 0)::numeric / t.suppliers, 4)::text END,
@@ -421,19 +458,19 @@ public struct ReportStore: Sendable {
             opportunities AS (SELECT stage, string_agg(label, '; ' ORDER BY position) AS labels FROM barrier_opportunities GROUP BY stage),
             signalled AS (
                 SELECT stage, sum(signals) AS signals FROM signal_tally
-                WHERE agency_id = current_agency() AND sector = \(signalSector) AND country = \(signalCountry)
+                WHERE agency_id = (SELECT current_agency()) AND sector = \(signalSector) AND country = \(signalCountry)
                   AND month BETWEEN date_trunc('month', \(from))::date AND \(to) GROUP BY stage),
             shared AS (
                 SELECT v.stage, count(DISTINCT h.shared_with) AS agencies FROM signal_shares h
                 JOIN LATERAL (SELECT w.stage FROM signal_versions w WHERE w.signal_id = h.signal_id ORDER BY w.version DESC LIMIT 1) v ON true
-                WHERE h.agency_id = current_agency() AND h.revoked_at IS NULL GROUP BY v.stage),
+                WHERE h.agency_id = (SELECT current_agency()) AND h.revoked_at IS NULL GROUP BY v.stage),
             commitments AS (
                 SELECT m.stage, sum(m.committed) AS committed, sum(m.verified) AS verified
-                FROM measure_tally m WHERE m.agency_id = current_agency()\(measures) GROUP BY m.stage),
+                FROM measure_tally m WHERE m.agency_id = (SELECT current_agency())\(measures) GROUP BY m.stage),
             actions AS (
                 SELECT s.stage, count(*) AS in_effect
                 FROM licensing_actions a JOIN facilitators f ON f.id = a.facilitator_id CROSS JOIN LATERAL unnest(f.stages) s (stage)
-                WHERE a.agency_id = current_agency() AND a.type NOT IN ('warning', 'referral') AND a.status IN ('decided', 'upheld', 'varied')
+                WHERE a.agency_id = (SELECT current_agency()) AND a.type NOT IN ('warning', 'referral') AND a.status IN ('decided', 'upheld', 'varied')
                   AND a.effective_from <= current_date AND (a.effective_to IS NULL OR a.effective_to >= current_date)\(suppliers)
                 GROUP BY s.stage)
             SELECT st.stage, coalesce(f.suppliers, 0)::text, coalesce(f.sectors, ''), coalesce(o.labels, ''), coalesce(g.signals, 0)::text,
@@ -473,7 +510,7 @@ public struct ReportStore: Sendable {
         let stage = filter.stage.map { " AND stage = \(binds.add($0.rawValue))" } ?? ""
         let sql = """
             SELECT to_char(month, 'YYYY-MM'), type, stage, sum(signals)::text FROM signal_tally
-            WHERE agency_id = current_agency() AND sector = \(sector) AND country = \(country) AND month BETWEEN date_trunc('month', \(from))::date AND \(to)\(stage)
+            WHERE agency_id = (SELECT current_agency()) AND sector = \(sector) AND country = \(country) AND month BETWEEN date_trunc('month', \(from))::date AND \(to)\(stage)
             GROUP BY month, type, stage HAVING sum(signals) <> 0 ORDER BY month, type, stage
             """
         return Self.query(sql, binds)
@@ -504,18 +541,18 @@ extension ReportStore {
         let open = LicensingActionStatus.allCases.filter { $0.canMove(to: .decided) }.map(\.rawValue)
         let rows = try await db.query(
             """
-            SELECT (SELECT count(*)::int FROM letters WHERE agency_id = current_agency() AND status IN ('sent', 'delivered')
+            SELECT (SELECT count(*)::int FROM letters WHERE agency_id = (SELECT current_agency()) AND status IN ('sent', 'delivered')
                         AND response_deadline < current_date),
-                   (SELECT count(*)::int FROM licensing_actions WHERE agency_id = current_agency() AND status = ANY(\(open))),
-                   (SELECT count(*)::int FROM licensing_actions WHERE agency_id = current_agency() AND status = ANY(\(open))
+                   (SELECT count(*)::int FROM licensing_actions WHERE agency_id = (SELECT current_agency()) AND status = ANY(\(open))),
+                   (SELECT count(*)::int FROM licensing_actions WHERE agency_id = (SELECT current_agency()) AND status = ANY(\(open))
                         AND proposed_by = \(userID)),
-                   (SELECT count(*)::int FROM measure_commitments WHERE agency_id = current_agency() AND status <> 'verified'
+                   (SELECT count(*)::int FROM measure_commitments WHERE agency_id = (SELECT current_agency()) AND status <> 'verified'
                         AND due_on < current_date),
-                   (SELECT count(*)::int FROM campaigns WHERE agency_id = current_agency() AND status = 'generating'),
+                   (SELECT count(*)::int FROM campaigns WHERE agency_id = (SELECT current_agency()) AND status = 'generating'),
                    (SELECT count(*)::int FROM letter_emails e JOIN letters l ON l.id = e.letter_id
-                        WHERE l.agency_id = current_agency() AND e.state = 'failed'),
+                        WHERE l.agency_id = (SELECT current_agency()) AND e.state = 'failed'),
                    (SELECT count(*)::int FROM letter_emails e JOIN letters l ON l.id = e.letter_id
-                        WHERE l.agency_id = current_agency() AND e.state = 'uncertain')
+                        WHERE l.agency_id = (SELECT current_agency()) AND e.state = 'uncertain')
             """)
         var d = Dashboard()
         for try await r in rows.decode((Int, Int, Int, Int, Int, Int, Int).self) {
