@@ -105,8 +105,9 @@ say "SQL behind each report: EXPLAIN ANALYZE as barrier_server (the server's rol
 args=()
 for c in "${cases[@]}"; do args+=(--case "$c"); done
 # As the server's role, under the row-level security policies the server's
-# statements run under (the owner is not bound by them: its EXPLAIN measured
-# the cooperation report's SQL 1 to 8 ms faster than the same statements as
+# statements run under (the owner is not bound by them: before sql 0040 made
+# the policies read the agency once per statement, its EXPLAIN measured the
+# cooperation report's SQL half as long as the same statements as
 # barrier_server).
 serve_url=$(sed -E 's#^(postgres(ql)?://)[^@/]*@#\1barrier_server@#' <<<"$bench_url")
 DATABASE_URL=$serve_url DATABASE_OWNER_URL=$bench_url \
