@@ -14,6 +14,15 @@ public struct TemplateProblem: Error, Sendable, Equatable, CustomStringConvertib
 
 /// A letter body: Mustache text with the line rules of `templates/letters/README.md`.
 public enum LetterTemplate {
+    /// The longest body an administrator may store, in Unicode code points (what
+    /// the API document's `maxLength` counts); the shipped bodies are about 3,000.
+    public static let maxBodyLength = 100_000
+
+    /// The request bytes a body of `maxBodyLength` may take as JSON: every code
+    /// point escaped as a UTF-16 surrogate pair (`\uD83D\uDE00`, 12 bytes), and room
+    /// for the rest of the object. A body within the length is never refused as too large.
+    public static let maxRequestBytes = maxBodyLength * 12 + 4096
+
     /// SHA-256 of the body's UTF-8 bytes: the template version's identity.
     public static func sha256(_ body: String) -> Data { Data(SHA256.hash(data: Data(body.utf8))) }
 

@@ -63,7 +63,7 @@ struct LetterController {
     @Sendable func addTemplateVersion(_ request: Request, context: BarrierRequestContext) async throws -> Response {
         let actor = try context.require(.administrators).actor(requestID: context.requestID)
         let key = try key(context)
-        var reader = FieldReader(try await JSONValue.object(from: request, limit: config.maxJSONBytes))
+        var reader = FieldReader(try await JSONValue.object(from: request, limit: max(config.maxJSONBytes, LetterTemplate.maxRequestBytes)))
         reader.rejectUnknown(allowed: ["body"])
         let body = reader.string("body")
         if body == nil && reader.errors.isEmpty { reader.errors.add("body", "is required") }

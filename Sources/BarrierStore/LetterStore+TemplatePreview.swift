@@ -7,8 +7,12 @@ extension LetterStore {
     /// The one compile check of a template body an administrator writes: saving
     /// a version (`addTemplateVersion`) and previewing one both go through it, so
     /// what a preview accepts is exactly what a save accepts. A body that does not
-    /// compile is refused on the field `body`, naming its line and the reason.
+    /// compile is refused on the field `body`, naming its line and the reason;
+    /// one longer than `LetterTemplate.maxBodyLength` code points is refused first.
     public func checkedTemplateBody(_ body: String) throws -> LetterRenderer.CompiledBody {
+        if body.unicodeScalars.count > LetterTemplate.maxBodyLength {
+            throw StoreError.invalid([FieldError(field: "body", message: "must be at most \(LetterTemplate.maxBodyLength) characters")])
+        }
         do {
             return try renderer.compile(body)
         } catch LetterRenderingError.badTemplate(let problem) {

@@ -1,4 +1,5 @@
 import BarrierCore
+import BarrierLetters
 import BarrierServer
 import BarrierStore
 import BarrierTestSupport
@@ -178,6 +179,36 @@ struct AdminPageTests {
             let api = try await app.request(.post, "/api/v1/letter-templates/\(Self.key)", as: .admin,
                                             json: "{\"body\": \(String(data: try JSONSerialization.data(withJSONObject: [broken]), encoding: .utf8)!.dropFirst().dropLast())}")
             #expect(api.status == .unprocessableContent && api.text.contains("line 5: a section is closed with another name"))
+        }
+    }
+
+    @Test("a body of 100,000 characters is stored even sent fully escaped (1.2 MB); one more is refused on the field, by the API and the page, and nothing is saved")
+    func bodyLength() async throws {
+        try await TestApp.run { app in
+            let admin = try await app.signIn("admin@inspectorate.example")
+            let subject = "# Our long letter\n\nDear {{supplier.name}},\n\n"
+            let fill = LetterTemplate.maxBodyLength - subject.unicodeScalars.count
+            // Every code point outside the BMP and written as a surrogate pair, as a client escaping to ASCII sends it.
+            func escaped(_ emoji: Int) -> String {
+                "{\"body\": \"" + subject.replacingOccurrences(of: "\n", with: "\\n") + String(repeating: "\\ud83d\\udcec", count: emoji) + "\"}"
+            }
+            let rows = Int(try await count(app, "SELECT count(*)::text FROM letter_templates"))!
+            let longest = escaped(fill)
+            #expect(longest.utf8.count > AppConfiguration().maxJSONBytes)
+            let stored = try await app.request(.post, "/api/v1/letter-templates/\(Self.key)", as: .admin, json: longest)
+            #expect(stored.status == .created, "\(stored.status) \(stored.text.prefix(300))")
+            #expect(try await count(app, "SELECT char_length(body)::text FROM letter_templates ORDER BY created_at DESC, version DESC LIMIT 1") == String(LetterTemplate.maxBodyLength))
+
+            let tooLong = try await app.request(.post, "/api/v1/letter-templates/\(Self.key)", as: .admin, json: escaped(fill + 1))
+            #expect(tooLong.status == .unprocessableContent)
+            let errors = try #require(tooLong.object["errors"] as? [[String: Any]], "\(tooLong.text.prefix(300))")
+            #expect(errors.count == 1 && errors[0]["field"] as? String == "body" && errors[0]["message"] as? String == "must be at most 100000 characters")
+
+            let page = try await app.post("/admin/templates/\(Self.key)", session: admin,
+                                          fields: [("body", subject + String(repeating: "\u{1F4EC}", count: fill + 1))])
+            #expect(page.status == .unprocessableContent)
+            #expect(page.text.contains("<p class=\"error\" id=\"body-error\">must be at most 100000 characters</p>"), "\(page.text.prefix(2000))")
+            #expect(try await count(app, "SELECT count(*)::text FROM letter_templates") == String(rows + 1))
         }
     }
 
