@@ -138,18 +138,24 @@ floor=$(http_ms "http://127.0.0.1:$port/api/v1/me") || exit 1
 say "request floor: GET /api/v1/me (no SQL) takes $floor ms the same way"
 
 say "each report over HTTP (curl, median of $runs after $warmup warm-up requests) against its SQL + the floor"
-printf '   %-24s %10s %10s %10s %8s  %s\n' "report" "http ms" "sql ms" "ceiling" "ratio" "verdict (< 300 ms, <= 1.25x (sql + floor))"
+# The verdict counts EXPLAIN ANALYZE's execution time as the SQL's, as the
+# issue states it. The server also plans each statement on every call (its
+# statements are unnamed), which EXPLAIN prints apart as planning time: the
+# last column is the ratio with planning counted in the SQL, for the note.
+printf '   %-24s %10s %10s %10s %8s  %-9s %s\n' "report" "http ms" "sql ms" "ceiling" "ratio" "verdict" "with planning"
 fails=0
 for c in "${cases[@]}"; do
     IFS='|' read -r name kind query <<<"$c"
     http=$(http_ms "http://127.0.0.1:$port/api/v1/reports/$kind${query:+?$query}") || exit 1
     sql=$(sed -nE "s/^RESULT case=$name explain_ms=([0-9.]+).*/\1/p" "$work/explain.out")
     [[ -n $sql ]] || die "no EXPLAIN ANALYZE figure for $name"
+    planning=$(sed -nE "s/^RESULT case=$name .*planning_ms=([0-9.]+).*/\1/p" "$work/explain.out")
+    planned_ratio=$(awk -v a="$http" -v b="$sql" -v p="${planning:-0}" -v f="$floor" 'BEGIN { printf "%.2f", a / (b + p + f) }')
     bound=$(awk -v f="$floor" -v b="$sql" 'BEGIN { printf "%.2f", b + f }')
     ceiling=$(awk -v x="$bound" 'BEGIN { c = 1.25 * x; if (c > 300) c = 300; printf "%.2f", c }')
     ratio=$(awk -v a="$http" -v b="$bound" 'BEGIN { printf "%.2f", a / b }')
     verdict=$(awk -v h="$http" -v r="$ratio" 'BEGIN { print (h < 300 && r <= 1.25) ? "PASS" : "FAIL" }')
     [[ $verdict == PASS ]] || fails=$((fails + 1))
-    printf '   %-24s %10s %10s %10s %8s  %s\n' "$name" "$http" "$sql" "$ceiling" "${ratio}x" "$verdict"
+    printf '   %-24s %10s %10s %10s %8s  %-9s %s\n' "$name" "$http" "$sql" "$ceiling" "${ratio}x" "$verdict" "${planned_ratio}x (planning ${planning:-?} ms)"
 done
 say "summary: ${#cases[@]} reports, $fails over a ceiling"
