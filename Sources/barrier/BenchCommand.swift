@@ -20,6 +20,7 @@ struct BenchLetters: BarrierCommand {
 
     func execute() async throws {
         let (pdfCount, htmlOut, probeCount, renderOnly) = (pdfs, self.htmlOut, renderProbe, self.renderOnly)
+        guard probeCount > 0 else { throw CLIFailure(description: "--render-probe must be at least 1 (got \(probeCount))") }
         try await withLetters { db, letters in
             let agency = try await resolveAgency(db, nil)
             // The bench works on the owner's connection for the only agency (it acts for no user).
@@ -46,7 +47,7 @@ struct BenchLetters: BarrierCommand {
                 bytes += r.html.utf8.count + r.text.utf8.count + r.htmlSHA256.count + (try probe.0.encoded()).utf8.count
             }
             let renderTime = ContinuousClock.now - renderStart
-            say("RESULT render_1000_seconds=\(renderTime.seconds * 1000 / Double(max(probeCount, 1))) bytes=\(bytes)")
+            say("RESULT render_1000_seconds=\(renderTime.seconds * 1000 / Double(probeCount)) bytes=\(bytes)")
             if renderOnly { return }
             let draft = try await campaigns.create(.init(name: "Bench \(Date())", filter: [:]), agencyID: agency, actor: cliActor())
             _ = try await campaigns.approve(draft.id, expectedVersion: draft.version, actor: cliActor())
