@@ -113,7 +113,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
         }
     }
 
-    /// One key of 1 to 255 characters without control characters.
+    /// One key of 1 to 255 characters, sent as UTF-8, without control characters.
     static func validKey(_ values: [String]) throws -> String {
         let field = "Idempotency-Key"
         guard values.count == 1 else {
@@ -130,6 +130,13 @@ struct IdempotencyMiddleware: RouterMiddleware {
         if key.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
             throw Problem.badRequest("The Idempotency-Key contains control characters.",
                                      errors: [FieldError(field: field, message: "contains control characters")])
+        }
+        // The HTTP parser turns bytes that are not UTF-8 into U+FFFD, so a key sent as
+        // ISO-8859-1 (a C1 control 0x80–0x9F or a single-byte "é") would otherwise be
+        // stored as another key than the one the client meant, and a control let through.
+        if key.unicodeScalars.contains("\u{FFFD}") {
+            throw Problem.badRequest("The Idempotency-Key is not valid UTF-8.",
+                                     errors: [FieldError(field: field, message: "is not valid UTF-8")])
         }
         return key
     }

@@ -271,7 +271,8 @@ struct IdempotencyTests {
     @Test("a malformed key is refused with 400 and the request does not run")
     func malformedKeysAreRefused() async throws {
         try await TestApp.run { app in
-            for key in ["", String(repeating: "k", count: 256), "tab\there"] {
+            // U+FFFD is what the HTTP parser makes of bytes that are not UTF-8.
+            for key in ["", String(repeating: "k", count: 256), "tab\there", "ab\u{85}cd", "ab\u{FFFD}cd"] {
                 let response = try await app.request(.post, "/api/v1/facilitators?create_anyway=true", json: supplierJSON,
                                                      headers: [idempotencyKey: key])
                 #expect(response.status == .badRequest && response.isProblem, "key \(key.debugDescription)")
@@ -285,6 +286,30 @@ struct IdempotencyTests {
             let longest = try await app.request(.post, "/api/v1/facilitators?create_anyway=true", json: supplierJSON,
                                                 headers: [idempotencyKey: String(repeating: "é", count: 255)])
             #expect(longest.status == .created)
+        }
+    }
+
+    @Test("over the wire, a key whose bytes are not UTF-8 (ISO-8859-1: a C1 control, a one-byte é) is refused; the same key in UTF-8 is taken")
+    func keyBytesMustBeUTF8() async throws {
+        try await TestApp.run(setup: .live) { app in
+            let port = try #require(app.client.port)
+            let body = Array(supplierJSON.utf8)
+            func post(key: [UInt8]) throws -> String {
+                let head = "POST /api/v1/facilitators?create_anyway=true HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Authorization: Bearer \(app.tokens[.officer]!)\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: \(body.count)\r\nConnection: close\r\nIdempotency-Key: "
+                return try rawHTTPExchange(port: port, request: Array(head.utf8) + key + Array("\r\n\r\n".utf8) + body)
+            }
+            for key: [UInt8] in [[0x61, 0x62, 0x85, 0x63], [0x61, 0x62, 0x9F], [0xE9, 0x74, 0xE9]] {
+                let answer = try post(key: key)
+                #expect(answer.hasPrefix("HTTP/1.1 400 "), "key \(key): \(answer)")
+                #expect(answer.contains(#""field":"Idempotency-Key","message":"is not valid UTF-8""#), "\(answer)")
+            }
+            #expect(try await app.counts().rows == "0")
+            #expect(try await TestDatabase.scalar(app.db, "SELECT count(*)::text FROM idempotency_keys") == "0")
+            let utf8 = try post(key: Array("été".utf8))
+            #expect(utf8.hasPrefix("HTTP/1.1 201 "), "\(utf8)")
+            #expect(try await TestDatabase.scalar(app.db, "SELECT string_agg(key, ',') FROM idempotency_keys") == "été")
         }
     }
 }

@@ -93,3 +93,36 @@ extension TestResponse {
 
     var isProblem: Bool { headers[.contentType] == "application/problem+json" && object["title"] != nil && object["status"] as? Int == Int(status.code) }
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One HTTP/1.1 exchange over a plain socket to 127.0.0.1, with the request given as
+/// bytes: for what a test client cannot send (header bytes that are not UTF-8). Returns
+/// the whole answer as text (the connection is closed by `Connection: close`).
+func rawHTTPExchange(port: Int, request: [UInt8]) throws -> String {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw TestFailure("socket: \(errno)") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { throw TestFailure("connect: \(errno)") }
+    var timeout = timeval(tv_sec: 10, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else { throw TestFailure("send: \(errno)") }
+    var answer: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if count < 0 { throw TestFailure("recv: \(errno)") }
+        if count == 0 { break }
+        answer.append(contentsOf: chunk[0..<count])
+    }
+    return String(decoding: answer, as: UTF8.self)
+}
